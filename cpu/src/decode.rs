@@ -1,0 +1,758 @@
+//! Decode once: iced-x86 turns guest bytes into an `Instruction`, and this table turns
+//! that into a flat [`Entry`] holding everything execution needs (handler, register
+//! numbers, memory-operand form, immediates, length). The hot loop never looks at iced
+//! again. One row per instruction family below; anything without a row becomes
+//! `Op::Unimpl`, which raises #UD and is logged once.
+
+use iced_x86::{Code, ConditionCode, Instruction, Mnemonic, OpKind, Register};
+
+/// What an operand slot refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Loc {
+    #[default]
+    None,
+    /// General register: number 0–7; for byte operands 4–7 are AH..BH.
+    Reg(u8),
+    Mem,
+    Imm,
+    Seg(u8),
+    Cr(u8),
+    Dr(u8),
+}
+
+/// The handler an entry runs. Operand size, operands and sub-operation live in the entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum Op {
+    #[default]
+    Unimpl,
+    Invalid,
+    Add,
+    Or,
+    Adc,
+    Sbb,
+    And,
+    Sub,
+    Xor,
+    Cmp,
+    Test,
+    Inc,
+    Dec,
+    Not,
+    Neg,
+    Mul,
+    Imul1,
+    Imul,
+    Div,
+    Idiv,
+    Shift,
+    Shld,
+    Shrd,
+    Mov,
+    MovSeg,
+    Movzx,
+    Movsx,
+    Lea,
+    Xchg,
+    Xadd,
+    Cmpxchg,
+    Cmpxchg8b,
+    Bswap,
+    Cbw,
+    Cwd,
+    Lahf,
+    Sahf,
+    Xlat,
+    Lfp,
+    Setcc,
+    Cmovcc,
+    Bt,
+    Bsf,
+    Bsr,
+    Nop,
+    Push,
+    Pop,
+    Pusha,
+    Popa,
+    Pushf,
+    Popf,
+    Enter,
+    Leave,
+    Jmp,
+    JmpInd,
+    Jcc,
+    Call,
+    CallInd,
+    Ret,
+    JmpFar,
+    JmpFarInd,
+    CallFar,
+    CallFarInd,
+    Retf,
+    Loop,
+    Jcxz,
+    Int,
+    Int3,
+    Into,
+    Int1,
+    Iret,
+    Bound,
+    Clc,
+    Stc,
+    Cmc,
+    Cld,
+    Std,
+    Cli,
+    Sti,
+    Daa,
+    Das,
+    Aaa,
+    Aas,
+    Aam,
+    Aad,
+    Salc,
+    Movs,
+    Cmps,
+    Stos,
+    Lods,
+    Scas,
+    Ins,
+    Outs,
+    In,
+    Out,
+    Hlt,
+    Cpuid,
+    Rdtsc,
+    Rdmsr,
+    Wrmsr,
+    MovCr,
+    MovDr,
+    Clts,
+    Wait,
+    Esc,
+    Lgdt,
+    Lidt,
+    Sgdt,
+    Sidt,
+    Lldt,
+    Sldt,
+    Ltr,
+    Str,
+    Lmsw,
+    Smsw,
+    Arpl,
+    Lar,
+    Lsl,
+    Verr,
+    Verw,
+    Invd,
+    Invlpg,
+    Sysenter,
+    Sysexit,
+    Ud,
+}
+
+pub const NO_REG: u8 = 0xFF;
+
+/// One pre-decoded instruction (32 bytes).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Entry {
+    pub op: Op,
+    /// Operand size in bytes (1, 2, 4; 8 for CMPXCHG8B).
+    pub size: u8,
+    /// Source operand size for MOVZX/MOVSX; stack-slot size for far transfers.
+    pub ssize: u8,
+    pub len: u8,
+    pub dst: Loc,
+    pub src: Loc,
+    pub src2: Loc,
+    /// Effective segment of the memory operand (or of a string source).
+    pub seg: u8,
+    pub base: u8,
+    pub index: u8,
+    pub scale: u8,
+    /// 32-bit addressing.
+    pub asz32: bool,
+    /// 0: none, 1: REP/REPE, 2: REPNE.
+    pub rep: u8,
+    /// Condition code (0–15), sub-operation (shift kind, BT kind, LOOP kind).
+    pub sub: u8,
+    pub disp: u32,
+    pub imm: u32,
+    pub imm2: u32,
+}
+
+fn gpr(r: Register) -> u8 {
+    let n = r as u32;
+    if r.is_gpr8() {
+        (n - Register::AL as u32) as u8
+    } else if r.is_gpr16() {
+        (n - Register::AX as u32) as u8
+    } else {
+        (n - Register::EAX as u32) as u8
+    }
+}
+
+fn reg_loc(r: Register) -> Loc {
+    if r.is_segment_register() {
+        Loc::Seg((r as u32 - Register::ES as u32) as u8)
+    } else if r.is_cr() {
+        Loc::Cr((r as u32 - Register::CR0 as u32) as u8)
+    } else if r.is_dr() {
+        Loc::Dr((r as u32 - Register::DR0 as u32) as u8)
+    } else if r.is_gpr8() || r.is_gpr16() || r.is_gpr32() {
+        Loc::Reg(gpr(r))
+    } else {
+        Loc::None
+    }
+}
+
+fn seg_num(r: Register) -> u8 {
+    if r.is_segment_register() {
+        (r as u32 - Register::ES as u32) as u8
+    } else {
+        3
+    }
+}
+
+fn cond(c: ConditionCode) -> u8 {
+    (c as u8).wrapping_sub(1) & 15
+}
+
+/// Which entries end a block: control transfers, anything that changes how following
+/// instructions decode or whether interrupts are recognised, and repeated string
+/// instructions (which may restart themselves).
+pub fn ends_block(e: &Entry) -> bool {
+    use Op::*;
+    if e.rep != 0 && matches!(e.op, Movs | Cmps | Stos | Lods | Scas | Ins | Outs) {
+        return true;
+    }
+    let op = e.op;
+    matches!(
+        op,
+        Unimpl
+            | Invalid
+            | Jmp
+            | JmpInd
+            | Jcc
+            | Call
+            | CallInd
+            | Ret
+            | JmpFar
+            | JmpFarInd
+            | CallFar
+            | CallFarInd
+            | Retf
+            | Loop
+            | Jcxz
+            | Int
+            | Int3
+            | Into
+            | Int1
+            | Iret
+            | Bound
+            | Sti
+            | Cli
+            | Popf
+            | MovSeg
+            | Lfp
+            | Pop
+            | Hlt
+            | MovCr
+            | MovDr
+            | Clts
+            | Lmsw
+            | Lgdt
+            | Lidt
+            | Lldt
+            | Ltr
+            | Invlpg
+            | Sysenter
+            | Sysexit
+            | Ud
+            | Wrmsr
+            | Esc
+            | Wait
+    )
+}
+
+/// Translates one decoded instruction into an entry.
+pub fn translate(ins: &Instruction) -> Entry {
+    let mut e = Entry {
+        len: ins.len() as u8,
+        base: NO_REG,
+        index: NO_REG,
+        ..Default::default()
+    };
+    if ins.is_invalid() {
+        e.op = Op::Invalid;
+        return e;
+    }
+    // Operands, generically.
+    let mut imm_count = 0;
+    let mut locs = [Loc::None; 3];
+    let mut first_size = 0u32;
+    for i in 0..ins.op_count().min(3) {
+        let k = ins.op_kind(i);
+        let loc = match k {
+            OpKind::Register => {
+                let r = ins.op_register(i);
+                if first_size == 0 && (r.is_gpr8() || r.is_gpr16() || r.is_gpr32()) {
+                    first_size = r.size() as u32;
+                }
+                reg_loc(r)
+            }
+            OpKind::Memory => {
+                if first_size == 0 {
+                    first_size = ins.memory_size().size() as u32;
+                }
+                e.seg = seg_num(ins.memory_segment());
+                let b = ins.memory_base();
+                let x = ins.memory_index();
+                e.base = if b == Register::None { NO_REG } else { gpr(b) };
+                e.index = if x == Register::None { NO_REG } else { gpr(x) };
+                e.scale = match ins.memory_index_scale() {
+                    1 => 0,
+                    2 => 1,
+                    4 => 2,
+                    _ => 3,
+                };
+                e.disp = ins.memory_displacement32();
+                e.asz32 = b.is_gpr32()
+                    || x.is_gpr32()
+                    || (b == Register::None && x == Register::None && ins.memory_displ_size() == 4);
+                Loc::Mem
+            }
+            OpKind::Immediate8
+            | OpKind::Immediate16
+            | OpKind::Immediate32
+            | OpKind::Immediate8to16
+            | OpKind::Immediate8to32
+            | OpKind::Immediate8_2nd => {
+                let v = ins.immediate(i) as u32;
+                if imm_count == 0 {
+                    e.imm = v;
+                } else {
+                    e.imm2 = v;
+                }
+                imm_count += 1;
+                Loc::Imm
+            }
+            OpKind::NearBranch16 | OpKind::NearBranch32 => {
+                // Relative to the next instruction, so a block is valid at any CS base.
+                e.imm = (ins.near_branch_target() as u32).wrapping_sub(ins.next_ip32());
+                e.size = if k == OpKind::NearBranch16 { 2 } else { 4 };
+                Loc::Imm
+            }
+            OpKind::FarBranch16 | OpKind::FarBranch32 => {
+                e.imm = if k == OpKind::FarBranch16 {
+                    ins.far_branch16() as u32
+                } else {
+                    ins.far_branch32()
+                };
+                e.imm2 = ins.far_branch_selector() as u32;
+                e.size = if k == OpKind::FarBranch16 { 2 } else { 4 };
+                Loc::Imm
+            }
+            OpKind::MemorySegSI | OpKind::MemorySegDI | OpKind::MemoryESDI => {
+                e.asz32 = false;
+                if k != OpKind::MemoryESDI {
+                    e.seg = seg_num(ins.memory_segment());
+                }
+                Loc::Mem
+            }
+            OpKind::MemorySegESI | OpKind::MemorySegEDI | OpKind::MemoryESEDI => {
+                e.asz32 = true;
+                if k != OpKind::MemoryESEDI {
+                    e.seg = seg_num(ins.memory_segment());
+                }
+                Loc::Mem
+            }
+            _ => Loc::None,
+        };
+        locs[i as usize] = loc;
+    }
+    e.dst = locs[0];
+    e.src = locs[1];
+    e.src2 = locs[2];
+    if e.size == 0 {
+        e.size = first_size as u8;
+    }
+    if e.size == 0 {
+        e.size = 2;
+    }
+    e.rep = if ins.has_repne_prefix() {
+        2
+    } else if ins.has_rep_prefix() {
+        1
+    } else {
+        0
+    };
+    e.sub = cond(ins.condition_code());
+    // Stack width for push/pop-like instructions comes from iced's stack accounting.
+    let spi = ins.stack_pointer_increment().unsigned_abs() as u8;
+
+    use Mnemonic as M;
+    e.op = match ins.mnemonic() {
+        M::Add => Op::Add,
+        M::Or => Op::Or,
+        M::Adc => Op::Adc,
+        M::Sbb => Op::Sbb,
+        M::And => Op::And,
+        M::Sub => Op::Sub,
+        M::Xor => Op::Xor,
+        M::Cmp => Op::Cmp,
+        M::Test => Op::Test,
+        M::Inc => Op::Inc,
+        M::Dec => Op::Dec,
+        M::Not => Op::Not,
+        M::Neg => Op::Neg,
+        M::Mul => Op::Mul,
+        M::Imul => {
+            if ins.op_count() == 1 {
+                Op::Imul1
+            } else {
+                Op::Imul
+            }
+        }
+        M::Div => Op::Div,
+        M::Idiv => Op::Idiv,
+        M::Rol => sub(&mut e, 0, Op::Shift),
+        M::Ror => sub(&mut e, 1, Op::Shift),
+        M::Rcl => sub(&mut e, 2, Op::Shift),
+        M::Rcr => sub(&mut e, 3, Op::Shift),
+        M::Shl => sub(&mut e, 4, Op::Shift),
+        M::Shr => sub(&mut e, 5, Op::Shift),
+        M::Sal => sub(&mut e, 6, Op::Shift),
+        M::Sar => sub(&mut e, 7, Op::Shift),
+        M::Shld => Op::Shld,
+        M::Shrd => Op::Shrd,
+        M::Mov => match (e.dst, e.src) {
+            (Loc::Seg(_), _) => {
+                e.size = 2;
+                Op::MovSeg
+            }
+            (_, Loc::Seg(_)) => {
+                // MOV r32, Sreg zero-extends on a P6; MOV m16, Sreg always stores 16 bits.
+                if e.dst == Loc::Mem {
+                    e.size = 2;
+                }
+                Op::Mov
+            }
+            (Loc::Cr(_), _) | (_, Loc::Cr(_)) => {
+                e.size = 4;
+                Op::MovCr
+            }
+            (Loc::Dr(_), _) | (_, Loc::Dr(_)) => {
+                e.size = 4;
+                Op::MovDr
+            }
+            _ => Op::Mov,
+        },
+        M::Movzx | M::Movsx => {
+            e.ssize = if e.src == Loc::Mem {
+                ins.memory_size().size() as u8
+            } else {
+                ins.op_register(1).size() as u8
+            };
+            e.size = ins.op_register(0).size() as u8;
+            if ins.mnemonic() == M::Movzx {
+                Op::Movzx
+            } else {
+                Op::Movsx
+            }
+        }
+        M::Lea => {
+            e.size = ins.op_register(0).size() as u8;
+            Op::Lea
+        }
+        M::Xchg => Op::Xchg,
+        M::Xadd => Op::Xadd,
+        M::Cmpxchg => Op::Cmpxchg,
+        M::Cmpxchg8b => {
+            e.size = 8;
+            Op::Cmpxchg8b
+        }
+        M::Bswap => Op::Bswap,
+        M::Cbw | M::Cwde => {
+            e.size = if ins.code() == Code::Cbw { 2 } else { 4 };
+            Op::Cbw
+        }
+        M::Cwd | M::Cdq => {
+            e.size = if ins.code() == Code::Cwd { 2 } else { 4 };
+            Op::Cwd
+        }
+        M::Lahf => Op::Lahf,
+        M::Sahf => Op::Sahf,
+        M::Xlatb => {
+            e.asz32 = ins.memory_base() == Register::EBX;
+            e.seg = seg_num(ins.memory_segment());
+            Op::Xlat
+        }
+        M::Lds | M::Les | M::Lfs | M::Lgs | M::Lss => {
+            e.sub = match ins.mnemonic() {
+                M::Les => 0,
+                M::Lss => 2,
+                M::Lds => 3,
+                M::Lfs => 4,
+                _ => 5,
+            };
+            e.size = ins.op_register(0).size() as u8;
+            Op::Lfp
+        }
+        M::Seto
+        | M::Setno
+        | M::Setb
+        | M::Setae
+        | M::Sete
+        | M::Setne
+        | M::Setbe
+        | M::Seta
+        | M::Sets
+        | M::Setns
+        | M::Setp
+        | M::Setnp
+        | M::Setl
+        | M::Setge
+        | M::Setle
+        | M::Setg => {
+            e.size = 1;
+            Op::Setcc
+        }
+        M::Cmovo
+        | M::Cmovno
+        | M::Cmovb
+        | M::Cmovae
+        | M::Cmove
+        | M::Cmovne
+        | M::Cmovbe
+        | M::Cmova
+        | M::Cmovs
+        | M::Cmovns
+        | M::Cmovp
+        | M::Cmovnp
+        | M::Cmovl
+        | M::Cmovge
+        | M::Cmovle
+        | M::Cmovg => Op::Cmovcc,
+        M::Bt => sub(&mut e, 0, Op::Bt),
+        M::Bts => sub(&mut e, 1, Op::Bt),
+        M::Btr => sub(&mut e, 2, Op::Bt),
+        M::Btc => sub(&mut e, 3, Op::Bt),
+        M::Bsf => Op::Bsf,
+        M::Bsr => Op::Bsr,
+        M::Nop | M::Pause => Op::Nop,
+        M::Push => {
+            e.size = spi;
+            Op::Push
+        }
+        M::Pop => {
+            e.size = spi;
+            Op::Pop
+        }
+        M::Pusha | M::Pushad => {
+            e.size = spi / 8;
+            Op::Pusha
+        }
+        M::Popa | M::Popad => {
+            e.size = spi / 8;
+            Op::Popa
+        }
+        M::Pushf | M::Pushfd => {
+            e.size = spi;
+            Op::Pushf
+        }
+        M::Popf | M::Popfd => {
+            e.size = spi;
+            Op::Popf
+        }
+        M::Enter => {
+            e.size = if matches!(ins.code(), Code::Enterw_imm16_imm8) {
+                2
+            } else {
+                4
+            };
+            Op::Enter
+        }
+        M::Leave => {
+            e.size = if ins.code() == Code::Leavew { 2 } else { 4 };
+            Op::Leave
+        }
+        M::Jmp => match ins.op_kind(0) {
+            OpKind::NearBranch16 | OpKind::NearBranch32 => Op::Jmp,
+            OpKind::FarBranch16 | OpKind::FarBranch32 => Op::JmpFar,
+            _ => {
+                if ins.is_jmp_far_indirect() {
+                    e.size = (ins.memory_size().size() - 2) as u8;
+                    Op::JmpFarInd
+                } else {
+                    Op::JmpInd
+                }
+            }
+        },
+        M::Call => match ins.op_kind(0) {
+            OpKind::NearBranch16 | OpKind::NearBranch32 => Op::Call,
+            OpKind::FarBranch16 | OpKind::FarBranch32 => Op::CallFar,
+            _ => {
+                if ins.is_call_far_indirect() {
+                    e.size = (ins.memory_size().size() - 2) as u8;
+                    Op::CallFarInd
+                } else {
+                    Op::CallInd
+                }
+            }
+        },
+        M::Jo
+        | M::Jno
+        | M::Jb
+        | M::Jae
+        | M::Je
+        | M::Jne
+        | M::Jbe
+        | M::Ja
+        | M::Js
+        | M::Jns
+        | M::Jp
+        | M::Jnp
+        | M::Jl
+        | M::Jge
+        | M::Jle
+        | M::Jg => Op::Jcc,
+        M::Ret => {
+            e.size = match ins.code() {
+                Code::Retnw | Code::Retnw_imm16 => 2,
+                _ => 4,
+            };
+            if ins.op_count() == 0 {
+                e.imm = 0;
+            }
+            Op::Ret
+        }
+        M::Retf => {
+            e.size = match ins.code() {
+                Code::Retfw | Code::Retfw_imm16 => 2,
+                _ => 4,
+            };
+            if ins.op_count() == 0 {
+                e.imm = 0;
+            }
+            Op::Retf
+        }
+        M::Loop | M::Loope | M::Loopne => {
+            e.asz32 = matches!(
+                ins.code(),
+                Code::Loop_rel8_16_ECX
+                    | Code::Loop_rel8_32_ECX
+                    | Code::Loope_rel8_16_ECX
+                    | Code::Loope_rel8_32_ECX
+                    | Code::Loopne_rel8_16_ECX
+                    | Code::Loopne_rel8_32_ECX
+            );
+            e.sub = match ins.mnemonic() {
+                M::Loop => 0,
+                M::Loope => 1,
+                _ => 2,
+            };
+            Op::Loop
+        }
+        M::Jcxz | M::Jecxz => {
+            e.asz32 = ins.code() == Code::Jecxz_rel8_16 || ins.code() == Code::Jecxz_rel8_32;
+            Op::Jcxz
+        }
+        M::Int => Op::Int,
+        M::Int3 => Op::Int3,
+        M::Into => Op::Into,
+        M::Int1 => Op::Int1,
+        M::Iret | M::Iretd => {
+            e.size = if ins.code() == Code::Iretw { 2 } else { 4 };
+            Op::Iret
+        }
+        M::Bound => Op::Bound,
+        M::Clc => Op::Clc,
+        M::Stc => Op::Stc,
+        M::Cmc => Op::Cmc,
+        M::Cld => Op::Cld,
+        M::Std => Op::Std,
+        M::Cli => Op::Cli,
+        M::Sti => Op::Sti,
+        M::Daa => Op::Daa,
+        M::Das => Op::Das,
+        M::Aaa => Op::Aaa,
+        M::Aas => Op::Aas,
+        M::Aam => Op::Aam,
+        M::Aad => Op::Aad,
+        M::Salc => Op::Salc,
+        M::Movsb | M::Movsw | M::Movsd => string(&mut e, ins, Op::Movs),
+        M::Cmpsb | M::Cmpsw | M::Cmpsd => string(&mut e, ins, Op::Cmps),
+        M::Stosb | M::Stosw | M::Stosd => string(&mut e, ins, Op::Stos),
+        M::Lodsb | M::Lodsw | M::Lodsd => string(&mut e, ins, Op::Lods),
+        M::Scasb | M::Scasw | M::Scasd => string(&mut e, ins, Op::Scas),
+        M::Insb | M::Insw | M::Insd => string(&mut e, ins, Op::Ins),
+        M::Outsb | M::Outsw | M::Outsd => string(&mut e, ins, Op::Outs),
+        M::In => {
+            e.size = ins.op_register(0).size() as u8;
+            Op::In
+        }
+        M::Out => {
+            e.size = ins.op_register(1).size() as u8;
+            Op::Out
+        }
+        M::Hlt => Op::Hlt,
+        M::Cpuid => Op::Cpuid,
+        M::Rdtsc => Op::Rdtsc,
+        M::Rdmsr => Op::Rdmsr,
+        M::Wrmsr => Op::Wrmsr,
+        M::Clts => Op::Clts,
+        M::Wait => Op::Wait,
+        M::Lgdt => Op::Lgdt,
+        M::Lidt => Op::Lidt,
+        M::Sgdt => Op::Sgdt,
+        M::Sidt => Op::Sidt,
+        M::Lldt => Op::Lldt,
+        M::Sldt => Op::Sldt,
+        M::Ltr => Op::Ltr,
+        M::Str => Op::Str,
+        M::Lmsw => Op::Lmsw,
+        M::Smsw => Op::Smsw,
+        M::Arpl => Op::Arpl,
+        M::Lar => Op::Lar,
+        M::Lsl => Op::Lsl,
+        M::Verr => Op::Verr,
+        M::Verw => Op::Verw,
+        M::Invd | M::Wbinvd => Op::Invd,
+        M::Invlpg => Op::Invlpg,
+        M::Sysenter => Op::Sysenter,
+        M::Sysexit => Op::Sysexit,
+        M::Ud0 | M::Ud1 | M::Ud2 => Op::Ud,
+        _ if is_x87(ins) => Op::Esc,
+        _ => Op::Unimpl,
+    };
+    // LOCK is only valid on read-modify-write forms with a memory destination (SDM Vol. 2A
+    // "LOCK"); iced already rejects the other opcodes, so only the register form remains.
+    if ins.has_lock_prefix() && e.dst != Loc::Mem {
+        e.op = Op::Invalid;
+    }
+    e
+}
+
+fn sub(e: &mut Entry, k: u8, op: Op) -> Op {
+    e.sub = k;
+    op
+}
+
+fn string(e: &mut Entry, ins: &Instruction, op: Op) -> Op {
+    e.size = ins.memory_size().size() as u8;
+    if e.size == 0 {
+        e.size = 1;
+    }
+    // String ops name their operands implicitly; keep the source segment (DS or override).
+    if op == Op::Ins {
+        e.seg = 0;
+    }
+    op
+}
+
+/// iced numbers every x87 code contiguously from `Fadd_m32fp` to `Fcomip_st0_sti`.
+fn is_x87(ins: &Instruction) -> bool {
+    (Code::Fadd_m32fp as u32..=Code::Fcomip_st0_sti as u32).contains(&(ins.code() as u32))
+}

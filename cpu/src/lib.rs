@@ -1,0 +1,316 @@
+//! An i686 (P6-class) CPU interpreter with a basic-block cache.
+//!
+//! The CPU knows nothing about the PC around it: it reaches memory and I/O ports only
+//! through the [`Bus`] trait, which the machine implements, and [`Cpu::run`] returns a
+//! [`Stop`] saying why it stopped. Instructions are decoded once by iced-x86 into flat
+//! [`decode::Entry`] records grouped in blocks keyed by physical address; a write to a
+//! physical page holding cached code drops that page's blocks before the next
+//! instruction runs.
+
+pub mod alu;
+mod block;
+pub mod decode;
+mod exec;
+mod interrupt;
+mod mem;
+pub mod regs;
+mod string;
+mod system;
+
+pub use regs::*;
+
+use std::collections::HashSet;
+
+/// Everything outside the CPU: physical memory, I/O ports and the interrupt controller.
+/// Addresses are physical; widths larger than a byte are little-endian and may be
+/// unaligned.
+pub trait Bus {
+    fn read8(&mut self, addr: u32) -> u8;
+    fn write8(&mut self, addr: u32, value: u8);
+    fn read16(&mut self, addr: u32) -> u16 {
+        self.read8(addr) as u16 | (self.read8(addr.wrapping_add(1)) as u16) << 8
+    }
+    fn read32(&mut self, addr: u32) -> u32 {
+        self.read16(addr) as u32 | (self.read16(addr.wrapping_add(2)) as u32) << 16
+    }
+    fn write16(&mut self, addr: u32, value: u16) {
+        self.write8(addr, value as u8);
+        self.write8(addr.wrapping_add(1), (value >> 8) as u8);
+    }
+    fn write32(&mut self, addr: u32, value: u32) {
+        self.write16(addr, value as u16);
+        self.write16(addr.wrapping_add(2), (value >> 16) as u16);
+    }
+    /// Port input of `size` bytes (1, 2 or 4).
+    fn io_read(&mut self, port: u16, size: u8) -> u32;
+    fn io_write(&mut self, port: u16, size: u8, value: u32);
+    /// Whether the interrupt controller has a maskable interrupt for the CPU.
+    fn irq_pending(&mut self) -> bool {
+        false
+    }
+    /// Interrupt acknowledge cycle: the vector to run, or `None` if the request went away.
+    fn irq_ack(&mut self) -> Option<u8> {
+        None
+    }
+}
+
+/// Why [`Cpu::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The instruction budget is spent.
+    Budget,
+    /// HLT executed and no interrupt is pending (or IF = 0).
+    Halt,
+    /// Triple fault: the CPU entered shutdown. The machine decides whether to reset.
+    Shutdown,
+    /// A debug-register or host breakpoint was hit.
+    Breakpoint,
+}
+
+/// A CPU exception: vector and optional error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exc {
+    pub vector: u8,
+    pub error: Option<u32>,
+}
+
+pub const DE: u8 = 0;
+pub const DB: u8 = 1;
+pub const BP: u8 = 3;
+pub const OFV: u8 = 4;
+pub const BR: u8 = 5;
+pub const UD: u8 = 6;
+pub const NM: u8 = 7;
+pub const DF_VEC: u8 = 8;
+pub const TS: u8 = 10;
+pub const NP: u8 = 11;
+pub const SSF: u8 = 12;
+pub const GP: u8 = 13;
+pub const PFV: u8 = 14;
+pub const MF: u8 = 16;
+pub const ACV: u8 = 17;
+
+impl Exc {
+    pub const fn new(vector: u8) -> Self {
+        Exc {
+            vector,
+            error: None,
+        }
+    }
+    pub const fn code(vector: u8, error: u32) -> Self {
+        Exc {
+            vector,
+            error: Some(error),
+        }
+    }
+    pub const fn gp(error: u32) -> Self {
+        Exc::code(GP, error)
+    }
+    pub const fn ud() -> Self {
+        Exc::new(UD)
+    }
+}
+
+pub type Res<T> = Result<T, Exc>;
+
+/// The CPU state. Fields are public so that machines, debuggers and test runners can
+/// set up and inspect any state; the interpreter keeps no hidden copies of them except
+/// the block cache (see [`Cpu::flush_cache`]).
+pub struct Cpu {
+    pub regs: [u32; 8],
+    pub eip: u32,
+    pub eflags: u32,
+    pub seg: [Segment; 6],
+    pub ldtr: Segment,
+    pub tr: Segment,
+    pub gdtr: TableReg,
+    pub idtr: TableReg,
+    pub cr0: u32,
+    pub cr2: u32,
+    pub cr3: u32,
+    pub cr4: u32,
+    pub dr: [u32; 8],
+    /// Current privilege level (SDM: CS.RPL in protected mode, 0 in real mode, 3 in V86).
+    pub cpl: u8,
+    pub tsc: u64,
+    /// Instructions retired since reset.
+    pub icount: u64,
+    pub halted: bool,
+    /// Whether an x87 is present (CPUID.FPU, CR0.ET). Without one, ESC opcodes do nothing
+    /// beyond their memory-operand checks, like a 286/386 with an empty socket.
+    pub fpu_present: bool,
+    /// HLT ends the run at any CPL instead of raising #GP outside ring 0 (for test
+    /// harnesses whose tests end with HLT in user mode, like a hypervisor's HLT exit).
+    pub hlt_exits: bool,
+    pub sysenter_cs: u32,
+    pub sysenter_esp: u32,
+    pub sysenter_eip: u32,
+    pub apic_base: u64,
+    pub mtrr: std::collections::BTreeMap<u32, u64>,
+    /// Interrupts are inhibited for one instruction after STI, MOV SS and POP SS.
+    pub(crate) shadow: bool,
+    /// Set by a write into a page holding cached code: the running block ends.
+    pub(crate) smc: bool,
+    pub(crate) next_eip: u32,
+    pub(crate) cache: block::BlockCache,
+    unimpl_seen: HashSet<u32>,
+}
+
+impl Default for Cpu {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cpu {
+    /// A CPU in its power-on state (SDM Vol. 3A §9.1.1): real mode, CS:IP = F000:FFF0
+    /// with CS base FFFF0000.
+    pub fn new() -> Self {
+        let mut cpu = Cpu {
+            regs: [0; 8],
+            eip: 0,
+            eflags: 2,
+            seg: [Segment::default(); 6],
+            ldtr: Segment::default(),
+            tr: Segment::default(),
+            gdtr: TableReg::default(),
+            idtr: TableReg::default(),
+            cr0: 0,
+            cr2: 0,
+            cr3: 0,
+            cr4: 0,
+            dr: [0; 8],
+            cpl: 0,
+            tsc: 0,
+            icount: 0,
+            halted: false,
+            fpu_present: false,
+            hlt_exits: false,
+            sysenter_cs: 0,
+            sysenter_esp: 0,
+            sysenter_eip: 0,
+            apic_base: 0xFEE0_0900,
+            mtrr: Default::default(),
+            shadow: false,
+            smc: false,
+            next_eip: 0,
+            cache: block::BlockCache::new(),
+            unimpl_seen: HashSet::new(),
+        };
+        cpu.reset();
+        cpu
+    }
+
+    pub fn reset(&mut self) {
+        self.regs = [0; 8];
+        // EDX holds the processor signature after reset: family 6, model 5 (Pentium II).
+        self.regs[EDX] = 0x0652;
+        self.eflags = 2;
+        self.eip = 0xFFF0;
+        let data = ATTR_P | ATTR_S | ATTR_RW | ATTR_ACCESSED;
+        for s in self.seg.iter_mut() {
+            *s = Segment::new(0, 0, 0xFFFF, data);
+        }
+        self.seg[CS] = Segment::new(0xF000, 0xFFFF_0000, 0xFFFF, data | ATTR_CODE);
+        for s in self.seg.iter_mut() {
+            s.acc = ACC_READ | ACC_WRITE;
+        }
+        self.ldtr = Segment::new(0, 0, 0xFFFF, ATTR_P | 2);
+        self.tr = Segment::new(0, 0, 0xFFFF, ATTR_P | 3);
+        self.gdtr = TableReg {
+            base: 0,
+            limit: 0xFFFF,
+        };
+        self.idtr = TableReg {
+            base: 0,
+            limit: 0x3FF,
+        };
+        self.cr0 = CR0_ET | 0x6000_0000;
+        self.cr2 = 0;
+        self.cr3 = 0;
+        self.cr4 = 0;
+        self.dr = [0, 0, 0, 0, 0, 0, 0xFFFF_0FF0, 0x400];
+        self.cpl = 0;
+        self.halted = false;
+        self.shadow = false;
+        self.flush_cache();
+    }
+
+    /// Drops every cached block (after the machine rewrote memory behind the CPU's back,
+    /// e.g. by DMA or loading an image).
+    pub fn flush_cache(&mut self) {
+        self.cache.flush();
+    }
+
+    /// Tells the CPU that physical bytes `[addr, addr+len)` changed without a CPU write
+    /// (DMA, a loader): cached code there is dropped.
+    pub fn invalidate_phys(&mut self, addr: u32, len: u32) {
+        let first = addr >> 12;
+        let last = addr.wrapping_add(len.max(1) - 1) >> 12;
+        let mut p = first;
+        loop {
+            self.cache.invalidate_page(p);
+            if p == last {
+                break;
+            }
+            p = p.wrapping_add(1);
+        }
+    }
+
+    #[inline]
+    pub fn protected(&self) -> bool {
+        self.cr0 & CR0_PE != 0
+    }
+
+    #[inline]
+    pub fn v86(&self) -> bool {
+        self.eflags & VM != 0
+    }
+
+    /// Reads a general register of `size` bytes; for size 1, numbers 4–7 are AH..BH.
+    #[inline]
+    pub fn get_reg(&self, r: u8, size: u32) -> u32 {
+        let r = r as usize;
+        match size {
+            1 => {
+                if r < 4 {
+                    self.regs[r] & 0xFF
+                } else {
+                    (self.regs[r - 4] >> 8) & 0xFF
+                }
+            }
+            2 => self.regs[r] & 0xFFFF,
+            _ => self.regs[r],
+        }
+    }
+
+    #[inline]
+    pub fn set_reg(&mut self, r: u8, size: u32, v: u32) {
+        let r = r as usize;
+        match size {
+            1 => {
+                if r < 4 {
+                    self.regs[r] = (self.regs[r] & !0xFF) | (v & 0xFF);
+                } else {
+                    self.regs[r - 4] = (self.regs[r - 4] & !0xFF00) | ((v & 0xFF) << 8);
+                }
+            }
+            2 => self.regs[r] = (self.regs[r] & !0xFFFF) | (v & 0xFFFF),
+            _ => self.regs[r] = v,
+        }
+    }
+
+    /// The 16 bits of FLAGS / 32 bits of EFLAGS as software reads them.
+    #[inline]
+    pub fn flags(&self) -> u32 {
+        self.eflags
+    }
+
+    /// Logs an unimplemented opcode once per opcode, visibly.
+    #[cold]
+    pub(crate) fn log_unimplemented(&mut self, key: u32, what: &str) {
+        if self.unimpl_seen.insert(key) {
+            log::warn!(target: "cpu", "unimplemented instruction {what} at {:04x}:{:08x}: raising #UD", self.seg[CS].selector, self.eip);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! String instructions (MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS) with REP/REPE/REPNE,
+//! both address sizes and segment overrides on the source (SDM Vol. 2 "REP").
+//! A repeated instruction runs at most `REP_CHUNK` iterations per execution and then
+//! restarts itself, so interrupts are recognised between iterations as on hardware.
+
+use crate::alu;
+use crate::decode::{Entry, Op};
+use crate::regs::*;
+use crate::{Bus, Cpu, Res};
+
+const REP_CHUNK: u32 = 4096;
+
+impl Cpu {
+    pub(crate) fn string<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
+        let size = e.size as u32;
+        let am: u32 = if e.asz32 { 0xFFFF_FFFF } else { 0xFFFF };
+        let delta = if self.eflags & DF != 0 {
+            size.wrapping_neg()
+        } else {
+            size
+        };
+        let seg = e.seg as usize;
+        if matches!(e.op, Op::Ins | Op::Outs) {
+            let port = self.regs[EDX] as u16;
+            self.check_io(bus, port, size)?;
+        }
+        let rep = e.rep != 0;
+        if rep && self.regs[ECX] & am == 0 {
+            return Ok(());
+        }
+        let mut n = 0;
+        loop {
+            let si = self.regs[ESI] & am;
+            let di = self.regs[EDI] & am;
+            let mut stop = false;
+            match e.op {
+                Op::Movs => {
+                    let v = self.rd(bus, seg, si, size)?;
+                    self.wr(bus, ES, di, size, v)?;
+                    self.adv(ESI, delta, am);
+                    self.adv(EDI, delta, am);
+                }
+                Op::Stos => {
+                    let v = self.get_reg(0, size);
+                    self.wr(bus, ES, di, size, v)?;
+                    self.adv(EDI, delta, am);
+                }
+                Op::Lods => {
+                    let v = self.rd(bus, seg, si, size)?;
+                    self.set_reg(0, size, v);
+                    self.adv(ESI, delta, am);
+                }
+                Op::Cmps | Op::Scas => {
+                    let (a, b) = if e.op == Op::Cmps {
+                        (self.rd(bus, seg, si, size)?, self.rd(bus, ES, di, size)?)
+                    } else {
+                        (self.get_reg(0, size), self.rd(bus, ES, di, size)?)
+                    };
+                    let (_, f) = alu::sub(a, b, 0, size, self.eflags);
+                    self.eflags = f;
+                    if e.op == Op::Cmps {
+                        self.adv(ESI, delta, am);
+                    }
+                    self.adv(EDI, delta, am);
+                    let zf = f & ZF != 0;
+                    stop = (e.rep == 1 && !zf) || (e.rep == 2 && zf);
+                }
+                Op::Ins => {
+                    // The destination is checked before the port is read.
+                    let lin = self.linear(ES, di, size, true)?;
+                    self.probe_write(bus, lin, size)?;
+                    let v = bus.io_read(self.regs[EDX] as u16, size as u8);
+                    self.wr(bus, ES, di, size, v)?;
+                    self.adv(EDI, delta, am);
+                }
+                _ => {
+                    let v = self.rd(bus, seg, si, size)?;
+                    bus.io_write(self.regs[EDX] as u16, size as u8, v);
+                    self.adv(ESI, delta, am);
+                }
+            }
+            if !rep {
+                return Ok(());
+            }
+            let c = self.regs[ECX].wrapping_sub(1) & am;
+            self.regs[ECX] = (self.regs[ECX] & !am) | c;
+            if c == 0 || stop {
+                return Ok(());
+            }
+            n += 1;
+            if n >= REP_CHUNK || self.smc {
+                // Come back to this instruction: interrupts may be taken in between.
+                self.eip = self.eip.wrapping_sub(e.len as u32);
+                return Ok(());
+            }
+        }
+    }
+
+    #[inline]
+    fn adv(&mut self, r: usize, delta: u32, am: u32) {
+        let v = self.regs[r].wrapping_add(delta) & am;
+        self.regs[r] = (self.regs[r] & !am) | v;
+    }
+}
