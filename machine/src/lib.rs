@@ -1,1 +1,349 @@
+//! Wires the CPU, RAM, the system BIOS ROM and the debug ports into a PC.
+//!
+//! This is the first slice of the platform: RAM of a chosen size, the legacy map's ROM
+//! window (a raw BIOS image mapped at the top of the first megabyte and aliased below
+//! 4 GB, as QEMU's `-bios` does), the A20 gate (port 0x92), and the ports test ROMs and
+//! emulator test suites report through: 0xE9 (debug console), 0x80/0x190 (POST codes),
+//! 0xF4 (QEMU isa-debug-exit) and 0x8900 (Bochs shutdown). Interrupt controllers,
+//! timers and disks come with the PC-platform issue.
 
+use cpu::{Bus, Cpu, Stop};
+use std::collections::HashSet;
+
+/// Why a machine run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The guest wrote `value` to port 0xF4 (QEMU isa-debug-exit).
+    DebugExit(u32),
+    /// The guest wrote "Shutdown" to port 0x8900 (Bochs).
+    Shutdown,
+    /// HLT with interrupts disabled: nothing can wake the CPU.
+    Halted,
+    /// Triple fault, with rebooting disabled.
+    TripleFault,
+}
+
+/// The PC's physical address space and I/O ports, as the CPU sees them.
+pub struct PcBus {
+    ram: Vec<u8>,
+    bios: Vec<u8>,
+    bios_base_low: u32,
+    a20: bool,
+    /// Bytes written to port 0xE9, drained by the frontend.
+    pub debugcon: Vec<u8>,
+    /// Every POST code written to ports 0x80 and 0x190, drained by the frontend.
+    pub post: Vec<u8>,
+    pub last_post: Option<u8>,
+    pub exit: Option<Exit>,
+    shutdown_match: usize,
+    logged_ports: HashSet<u16>,
+    port92: u8,
+    reset_requested: bool,
+}
+
+pub const BIOS_SIZES: [usize; 3] = [64 << 10, 128 << 10, 256 << 10];
+
+impl PcBus {
+    #[inline]
+    fn map_addr(&self, addr: u32) -> u32 {
+        if self.a20 {
+            addr
+        } else {
+            addr & !(1 << 20)
+        }
+    }
+
+    /// The BIOS byte at `addr`, if the address falls in one of its two windows.
+    #[inline]
+    fn rom_offset(&self, addr: u32) -> Option<usize> {
+        if (self.bios_base_low..0x10_0000).contains(&addr) {
+            return Some((addr - self.bios_base_low) as usize);
+        }
+        let high = 0u32.wrapping_sub(self.bios.len() as u32);
+        if addr >= high && high != 0 {
+            return Some((addr - high) as usize);
+        }
+        None
+    }
+
+    fn log_port_once(&mut self, port: u16, what: &str) {
+        if self.logged_ports.insert(port) {
+            log::info!(target: "ports", "unimplemented I/O port {port:#06x} ({what}); reads return all ones");
+        }
+    }
+}
+
+impl Bus for PcBus {
+    #[inline]
+    fn read8(&mut self, addr: u32) -> u8 {
+        let a = self.map_addr(addr);
+        if let Some(o) = self.rom_offset(a) {
+            return self.bios[o];
+        }
+        *self.ram.get(a as usize).unwrap_or(&0xFF)
+    }
+
+    #[inline]
+    fn write8(&mut self, addr: u32, value: u8) {
+        let a = self.map_addr(addr);
+        if self.rom_offset(a).is_some() {
+            return;
+        }
+        if let Some(b) = self.ram.get_mut(a as usize) {
+            *b = value;
+        }
+    }
+
+    #[inline]
+    fn read16(&mut self, addr: u32) -> u16 {
+        let a = self.map_addr(addr) as usize;
+        if a + 1 < self.ram.len() && !(0xA0000..0x10_0000).contains(&a) {
+            return u16::from_le_bytes([self.ram[a], self.ram[a + 1]]);
+        }
+        self.read8(addr) as u16 | (self.read8(addr.wrapping_add(1)) as u16) << 8
+    }
+
+    #[inline]
+    fn read32(&mut self, addr: u32) -> u32 {
+        let a = self.map_addr(addr) as usize;
+        if a + 3 < self.ram.len() && !(0x9_FFFD..0x10_0000).contains(&a) {
+            return u32::from_le_bytes([
+                self.ram[a],
+                self.ram[a + 1],
+                self.ram[a + 2],
+                self.ram[a + 3],
+            ]);
+        }
+        self.read16(addr) as u32 | (self.read16(addr.wrapping_add(2)) as u32) << 16
+    }
+
+    #[inline]
+    fn write16(&mut self, addr: u32, value: u16) {
+        let a = self.map_addr(addr) as usize;
+        if a + 1 < self.ram.len() && !(0x9_FFFF..0x10_0000).contains(&a) {
+            self.ram[a..a + 2].copy_from_slice(&value.to_le_bytes());
+            return;
+        }
+        self.write8(addr, value as u8);
+        self.write8(addr.wrapping_add(1), (value >> 8) as u8);
+    }
+
+    #[inline]
+    fn write32(&mut self, addr: u32, value: u32) {
+        let a = self.map_addr(addr) as usize;
+        if a + 3 < self.ram.len() && !(0x9_FFFD..0x10_0000).contains(&a) {
+            self.ram[a..a + 4].copy_from_slice(&value.to_le_bytes());
+            return;
+        }
+        self.write16(addr, value as u16);
+        self.write16(addr.wrapping_add(2), (value >> 16) as u16);
+    }
+
+    fn io_read(&mut self, port: u16, size: u8) -> u32 {
+        let ones = (1u64 << (8 * size as u32)).wrapping_sub(1) as u32;
+        match port {
+            // Bochs and QEMU answer 0xE9 reads with 0xE9 so guests can detect the port.
+            0xE9 => 0xE9,
+            0x92 => self.port92 as u32 | (self.a20 as u32) << 1,
+            0x80 | 0x190 => self.last_post.unwrap_or(0) as u32,
+            _ => {
+                self.log_port_once(port, "read");
+                ones
+            }
+        }
+    }
+
+    fn io_write(&mut self, port: u16, size: u8, value: u32) {
+        match port {
+            0xE9 => self.debugcon.push(value as u8),
+            0x80 | 0x190 => {
+                self.post.push(value as u8);
+                self.last_post = Some(value as u8);
+            }
+            0xF4 => {
+                let v = match size {
+                    1 => value & 0xFF,
+                    2 => value & 0xFFFF,
+                    _ => value,
+                };
+                self.exit = Some(Exit::DebugExit(v));
+            }
+            0x8900 => {
+                const WORD: &[u8] = b"Shutdown";
+                let c = value as u8;
+                if c == WORD[self.shutdown_match] {
+                    self.shutdown_match += 1;
+                    if self.shutdown_match == WORD.len() {
+                        self.exit = Some(Exit::Shutdown);
+                        self.shutdown_match = 0;
+                    }
+                } else {
+                    self.shutdown_match = (c == WORD[0]) as usize;
+                }
+            }
+            0x92 => {
+                // System control port A: bit 1 is A20, bit 0 a fast reset pulse.
+                self.a20 = value & 2 != 0;
+                self.port92 = value as u8 & !1;
+                if value & 1 != 0 {
+                    self.reset_requested = true;
+                }
+            }
+            _ => self.log_port_once(port, "write"),
+        }
+    }
+}
+
+/// Machine configuration.
+pub struct Config {
+    pub memory_mb: u32,
+    pub bios: Vec<u8>,
+    /// Stop instead of resetting on a triple fault.
+    pub no_reboot: bool,
+}
+
+/// A PC: the CPU and everything it is wired to.
+pub struct Pc {
+    pub cpu: Cpu,
+    pub bus: PcBus,
+    no_reboot: bool,
+}
+
+impl Pc {
+    /// Builds a PC. The BIOS image must be 64, 128 or 256 KB.
+    pub fn new(cfg: Config) -> Result<Pc, String> {
+        if !BIOS_SIZES.contains(&cfg.bios.len()) {
+            return Err(format!(
+                "BIOS image is {} bytes; it must be 64, 128 or 256 KB",
+                cfg.bios.len()
+            ));
+        }
+        if cfg.memory_mb == 0 || cfg.memory_mb > 3072 {
+            return Err(format!(
+                "memory size {} MB is out of range (1..3072)",
+                cfg.memory_mb
+            ));
+        }
+        let bios_base_low = 0x10_0000 - cfg.bios.len() as u32;
+        let bus = PcBus {
+            ram: vec![0; cfg.memory_mb as usize * 1024 * 1024],
+            bios_base_low,
+            bios: cfg.bios,
+            a20: true,
+            debugcon: Vec::new(),
+            post: Vec::new(),
+            last_post: None,
+            exit: None,
+            shutdown_match: 0,
+            logged_ports: HashSet::new(),
+            port92: 0,
+            reset_requested: false,
+        };
+        let mut cpu = Cpu::new();
+        cpu.fpu_present = false;
+        Ok(Pc {
+            cpu,
+            bus,
+            no_reboot: cfg.no_reboot,
+        })
+    }
+
+    /// Runs at most `budget` instructions; returns why the machine stopped, or `None`
+    /// if the budget ran out with the guest still running.
+    pub fn run(&mut self, budget: u64) -> Option<Exit> {
+        let stop = self.cpu.run(&mut self.bus, budget);
+        if let Some(e) = self.bus.exit {
+            return Some(e);
+        }
+        if std::mem::take(&mut self.bus.reset_requested) {
+            self.cpu.reset();
+            return None;
+        }
+        match stop {
+            Stop::Budget | Stop::Breakpoint => None,
+            // No interrupt source is wired yet (no PIC or timer), so a halted CPU can
+            // never wake, whatever IF says.
+            Stop::Halt => Some(Exit::Halted),
+            Stop::Shutdown => {
+                if self.no_reboot {
+                    Some(Exit::TripleFault)
+                } else {
+                    log::warn!(target: "machine", "triple fault: resetting the CPU");
+                    self.cpu.reset();
+                    None
+                }
+            }
+        }
+    }
+
+    /// Instructions retired since power-on.
+    pub fn instructions(&self) -> u64 {
+        self.cpu.icount
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pc_with(code: &[u8]) -> Pc {
+        // A 64 KB ROM whose reset vector (F000:FFF0) runs `code` in place.
+        let mut rom = vec![0xF4u8; 64 << 10];
+        rom[0xFFF0..0xFFF0 + code.len()].copy_from_slice(code);
+        Pc::new(Config {
+            memory_mb: 1,
+            bios: rom,
+            no_reboot: true,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn debug_ports_report_output_post_codes_and_exit() {
+        // mov al,'A'; out 0E9h,al; mov al,55h; out 80h,al; mov al,3; out 0F4h,al
+        let mut pc = pc_with(&[
+            0xB0, b'A', 0xE6, 0xE9, 0xB0, 0x55, 0xE6, 0x80, 0xB0, 0x03, 0xE6, 0xF4,
+        ]);
+        assert_eq!(pc.run(1000), Some(Exit::DebugExit(3)));
+        assert_eq!(pc.bus.debugcon, b"A");
+        assert_eq!(pc.bus.post, vec![0x55]);
+    }
+
+    #[test]
+    fn rom_is_read_only_and_aliased_below_4g() {
+        let mut pc = pc_with(&[0xF4]);
+        assert_eq!(pc.bus.read8(0xF_FFF0), 0xF4);
+        assert_eq!(pc.bus.read8(0xFFFF_FFF0), 0xF4);
+        pc.bus.write8(0xF_FFF0, 0);
+        assert_eq!(pc.bus.read8(0xF_FFF0), 0xF4);
+    }
+
+    #[test]
+    fn bochs_shutdown_string_on_port_8900() {
+        let mut pc = pc_with(&[0xF4]);
+        for c in b"xShutdown" {
+            pc.bus.io_write(0x8900, 1, *c as u32);
+        }
+        assert_eq!(pc.bus.exit, Some(Exit::Shutdown));
+    }
+
+    #[test]
+    fn a20_gate_masks_bit_20() {
+        let mut pc = pc_with(&[0xF4]);
+        pc.bus.write8(0x12345, 7);
+        pc.bus.io_write(0x92, 1, 0);
+        assert_eq!(pc.bus.read8(0x112345), 7);
+        pc.bus.io_write(0x92, 1, 2);
+        assert_eq!(pc.bus.read8(0x112345), 0xFF);
+    }
+
+    #[test]
+    fn bad_bios_size_is_an_error() {
+        assert!(Pc::new(Config {
+            memory_mb: 1,
+            bios: vec![0; 1000],
+            no_reboot: true
+        })
+        .is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! A flat-memory test bus and helpers to assemble and run snippets in real mode or
+//! flat 32-bit protected mode.
+#![allow(dead_code)]
+
+use cpu::{Bus, Cpu, Segment, Stop};
+use iced_x86::code_asm::CodeAssembler;
+
+pub const MEM_SIZE: usize = 2 << 20;
+
+/// 2 MB of RAM, ports that record writes and read as 0xFF.
+pub struct FlatBus {
+    pub mem: Vec<u8>,
+    pub port_writes: Vec<(u16, u8, u32)>,
+}
+
+impl FlatBus {
+    pub fn new() -> Self {
+        FlatBus {
+            mem: vec![0; MEM_SIZE],
+            port_writes: Vec::new(),
+        }
+    }
+    pub fn load(&mut self, addr: u32, bytes: &[u8]) {
+        self.mem[addr as usize..addr as usize + bytes.len()].copy_from_slice(bytes);
+    }
+    pub fn r16(&self, a: u32) -> u16 {
+        u16::from_le_bytes([self.mem[a as usize], self.mem[a as usize + 1]])
+    }
+    pub fn r32(&self, a: u32) -> u32 {
+        u32::from_le_bytes(self.mem[a as usize..a as usize + 4].try_into().unwrap())
+    }
+}
+
+impl Bus for FlatBus {
+    fn read8(&mut self, addr: u32) -> u8 {
+        *self.mem.get(addr as usize).unwrap_or(&0xFF)
+    }
+    fn write8(&mut self, addr: u32, value: u8) {
+        if let Some(b) = self.mem.get_mut(addr as usize) {
+            *b = value;
+        }
+    }
+    fn io_read(&mut self, _port: u16, size: u8) -> u32 {
+        (1u64 << (8 * size as u32)).wrapping_sub(1) as u32
+    }
+    fn io_write(&mut self, port: u16, size: u8, value: u32) {
+        self.port_writes.push((port, size, value));
+    }
+}
+
+/// Code is loaded at 0x1000:0000 (linear 0x10000) in real mode; the stack is 0x2000:FFFE.
+pub const REAL_CODE: u32 = 0x10000;
+
+/// Assembles `f`'s code for 16-bit real mode at 1000:0000, appends HLT, and returns a
+/// CPU ready to run it.
+pub fn real_mode(f: impl FnOnce(&mut CodeAssembler)) -> (Cpu, FlatBus) {
+    let mut a = CodeAssembler::new(16).unwrap();
+    f(&mut a);
+    a.hlt().unwrap();
+    let code = a.assemble(0).unwrap();
+    let mut bus = FlatBus::new();
+    bus.load(REAL_CODE, &code);
+    let mut cpu = Cpu::new();
+    cpu.seg[cpu::CS].load_real(0x1000);
+    cpu.seg[cpu::CS].limit = 0xFFFF;
+    for s in [cpu::DS, cpu::ES, cpu::SS] {
+        cpu.seg[s].load_real(0x2000);
+    }
+    cpu.eip = 0;
+    cpu.regs[cpu::ESP] = 0xFFFE;
+    (cpu, bus)
+}
+
+/// Flat 32-bit ring-0 protected mode: code at 0x10000, stack top at 0x80000.
+pub const PM_CODE: u32 = 0x10000;
+
+pub fn flat32(f: impl FnOnce(&mut CodeAssembler)) -> (Cpu, FlatBus) {
+    let mut a = CodeAssembler::new(32).unwrap();
+    f(&mut a);
+    a.hlt().unwrap();
+    let code = a.assemble(PM_CODE as u64).unwrap();
+    let mut bus = FlatBus::new();
+    bus.load(PM_CODE, &code);
+    let mut cpu = Cpu::new();
+    cpu.cr0 |= cpu::CR0_PE;
+    let attr =
+        cpu::ATTR_P | cpu::ATTR_S | cpu::ATTR_RW | cpu::ATTR_ACCESSED | cpu::ATTR_DB | cpu::ATTR_G;
+    cpu.seg[cpu::CS] = Segment::new(0x08, 0, 0xFFFF_FFFF, attr | cpu::ATTR_CODE);
+    for s in [cpu::DS, cpu::ES, cpu::SS, cpu::FS, cpu::GS] {
+        cpu.seg[s] = Segment::new(0x10, 0, 0xFFFF_FFFF, attr);
+    }
+    cpu.eip = PM_CODE;
+    cpu.regs[cpu::ESP] = 0x80000;
+    (cpu, bus)
+}
+
+/// Runs until HLT (panics in the test if it does not halt within `limit` instructions).
+pub fn run(cpu: &mut Cpu, bus: &mut FlatBus, limit: u64) {
+    let stop = cpu.run(bus, limit);
+    assert_eq!(stop, Stop::Halt, "did not halt; eip={:#x}", cpu.eip);
+}
