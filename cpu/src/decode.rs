@@ -724,7 +724,12 @@ pub fn translate(ins: &Instruction) -> Entry {
         M::Sysenter => Op::Sysenter,
         M::Sysexit => Op::Sysexit,
         M::Ud0 | M::Ud1 | M::Ud2 => Op::Ud,
-        _ if is_x87(ins) => Op::Esc,
+        _ if is_x87(ins) => {
+            // The x87 unit dispatches on iced's Code, kept here with the memory operand.
+            e.imm2 = ins.code() as u32;
+            e.size = ins.memory_size().size() as u8;
+            Op::Esc
+        }
         _ => Op::Unimpl,
     };
     // LOCK is only valid on read-modify-write forms with a memory destination (SDM Vol. 2A

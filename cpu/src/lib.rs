@@ -11,6 +11,7 @@ pub mod alu;
 mod block;
 pub mod decode;
 mod exec;
+pub mod fpu;
 mod interrupt;
 mod mem;
 pub mod regs;
@@ -139,6 +140,8 @@ pub struct Cpu {
     /// Whether an x87 is present (CPUID.FPU, CR0.ET). Without one, ESC opcodes do nothing
     /// beyond their memory-operand checks, like a 286/386 with an empty socket.
     pub fpu_present: bool,
+    /// The x87 unit's state (used when `fpu_present`).
+    pub fpu: fpu::Fpu,
     /// HLT ends the run at any CPL instead of raising #GP outside ring 0 (for test
     /// harnesses whose tests end with HLT in user mode, like a hypervisor's HLT exit).
     pub hlt_exits: bool,
@@ -185,6 +188,7 @@ impl Cpu {
             icount: 0,
             halted: false,
             fpu_present: false,
+            fpu: fpu::Fpu::default(),
             hlt_exits: false,
             sysenter_cs: 0,
             sysenter_esp: 0,

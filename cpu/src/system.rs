@@ -5,7 +5,7 @@
 
 use crate::decode::{Entry, Loc, Op};
 use crate::regs::*;
-use crate::{Bus, Cpu, Exc, Res, NM, UD};
+use crate::{Bus, Cpu, Exc, Res, NM};
 
 /// CPUID leaf 1 EDX: only features this CPU implements.
 const FEAT_FPU: u32 = 1 << 0;
@@ -365,14 +365,16 @@ impl Cpu {
                 if self.cr0 & (CR0_MP | CR0_TS) == CR0_MP | CR0_TS {
                     return Err(Exc::new(NM));
                 }
+                if self.fpu_present {
+                    self.fpu_wait()?;
+                }
             }
             Op::Esc => {
                 if self.cr0 & (CR0_EM | CR0_TS) != 0 {
                     return Err(Exc::new(NM));
                 }
                 if self.fpu_present {
-                    self.log_unimplemented(0x87, "x87 instruction");
-                    return Err(Exc::new(UD));
+                    return self.fpu_exec(bus, e);
                 }
                 // No coprocessor: the ESC opcode has no effect (a 386 with an empty socket).
             }
