@@ -14,7 +14,12 @@ use std::rc::Rc;
 
 pub const MAX_BLOCK: usize = 64;
 
+/// Direct-mapped front cache in front of the hash map: most block lookups are one
+/// multiply, one index and one compare.
+const L1_BITS: u32 = 12;
+
 pub(crate) struct BlockCache {
+    l1: Vec<(u64, Option<Rc<[Entry]>>)>,
     map: HashMap<u64, Rc<[Entry]>>,
     /// Keys of blocks starting in each physical page.
     pages: HashMap<u32, Vec<u64>>,
@@ -25,13 +30,20 @@ pub(crate) struct BlockCache {
 impl BlockCache {
     pub fn new() -> Self {
         BlockCache {
+            l1: vec![(u64::MAX, None); 1 << L1_BITS],
             map: HashMap::new(),
             pages: HashMap::new(),
             code: vec![0; (1 << 20) / 64],
         }
     }
 
+    #[inline]
+    fn slot(key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - L1_BITS)) as usize
+    }
+
     pub fn flush(&mut self) {
+        self.l1.iter_mut().for_each(|e| *e = (u64::MAX, None));
         self.map.clear();
         self.pages.clear();
         self.code.iter_mut().for_each(|w| *w = 0);
@@ -57,13 +69,28 @@ impl BlockCache {
         if let Some(keys) = self.pages.remove(&page) {
             for k in keys {
                 self.map.remove(&k);
+                let slot = &mut self.l1[Self::slot(k)];
+                if slot.0 == k {
+                    *slot = (u64::MAX, None);
+                }
             }
         }
     }
 
     #[inline]
-    pub fn get(&self, key: u64) -> Option<&Rc<[Entry]>> {
-        self.map.get(&key)
+    pub fn get(&mut self, key: u64) -> Option<Rc<[Entry]>> {
+        let slot = &self.l1[Self::slot(key)];
+        if slot.0 == key {
+            return slot.1.clone();
+        }
+        self.get_slow(key)
+    }
+
+    #[cold]
+    fn get_slow(&mut self, key: u64) -> Option<Rc<[Entry]>> {
+        let b = self.map.get(&key)?.clone();
+        self.l1[Self::slot(key)] = (key, Some(b.clone()));
+        Some(b)
     }
 
     fn insert(&mut self, key: u64, page: u32, b: Rc<[Entry]>) {
@@ -90,7 +117,7 @@ impl Cpu {
         let phys = self.translate(bus, lin, crate::mem::Access::Fetch, user)?;
         let key = phys as u64 | (cs.big() as u64) << 32;
         if let Some(b) = self.cache.get(key) {
-            return Ok(b.clone());
+            return Ok(b);
         }
         self.build_block(bus, phys, key)
     }

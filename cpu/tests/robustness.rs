@@ -123,7 +123,7 @@ fn fuzz(protected: bool, seed: u64, total: u64) {
         let before = cpu.icount;
         let stop = cpu.run(&mut bus, 5_000);
         executed += (cpu.icount - before).max(1);
-        if stop != Stop::Budget || rng.next() % 8 == 0 {
+        if stop != Stop::Budget || rng.next().is_multiple_of(8) {
             restarts += 1;
             randomize(&mut cpu, &mut bus, &mut rng, protected);
         }

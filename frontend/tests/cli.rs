@@ -1,0 +1,95 @@
+//! End-to-end checks of the `x86` command as a user runs it.
+
+use std::process::Command;
+
+fn x86() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_x86"))
+}
+
+#[test]
+fn default_run_boots_the_demo_guest() {
+    let out = x86().arg("run").output().unwrap();
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CPU vendor: GenuineIntel"), "{text}");
+    // There are 168 primes below 1000.
+    assert!(text.contains("primes below 1000: 168"), "{text}");
+}
+
+fn rom_with(code: &[u8]) -> std::path::PathBuf {
+    let mut rom = vec![0xF4u8; 64 << 10];
+    rom[0xFFF0..0xFFF0 + code.len()].copy_from_slice(code);
+    let p = std::env::temp_dir().join(format!(
+        "x86-test-{}-{}.bin",
+        std::process::id(),
+        code.len()
+    ));
+    std::fs::write(&p, rom).unwrap();
+    p
+}
+
+#[test]
+fn isa_debug_exit_sets_the_exit_status() {
+    // mov al, 'k' ; out 0E9h, al ; mov al, 5 ; out 0F4h, al  →  status (5 << 1) | 1 = 11
+    let rom = rom_with(&[0xB0, b'k', 0xE6, 0xE9, 0xB0, 0x05, 0xE6, 0xF4]);
+    let out = x86()
+        .args(["run", "--headless", "--bios"])
+        .arg(&rom)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(11));
+    assert_eq!(out.stdout, b"k");
+}
+
+#[test]
+fn triple_fault_with_no_reboot_stops_with_status_4() {
+    // cli ; lidt [cs:FFF9] ; int3 — the six bytes at FFF9 are zero, so the IDT limit is 0:
+    // INT 3, then #GP, then #DF find no vector and the CPU shuts down.
+    let code = [
+        0xFA, 0x2E, 0x0F, 0x01, 0x1E, 0xF9, 0xFF, 0xCC, 0xF4, 0, 0, 0, 0, 0, 0,
+    ];
+    let rom = rom_with(&code);
+    let out = x86()
+        .args(["run", "--headless", "--no-reboot", "--bios"])
+        .arg(&rom)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn post_codes_and_halt_are_reported() {
+    // mov al, 0x42 ; out 80h, al ; cli ; hlt
+    let rom = rom_with(&[0xB0, 0x42, 0xE6, 0x80, 0xFA, 0xF4]);
+    let out = x86()
+        .args(["run", "--headless", "--post", "stderr", "--bios"])
+        .arg(&rom)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("POST 42"), "{err}");
+    assert!(err.contains("last POST code 0x42"), "{err}");
+}
+
+#[test]
+fn bad_input_is_a_one_line_error() {
+    let out = x86()
+        .args(["run", "--bios", "/nonexistent/rom.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/rom.bin"), "{err}");
+}
