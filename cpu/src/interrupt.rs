@@ -1,10 +1,10 @@
 //! Interrupt and exception delivery (real-mode IVT, protected-mode IDT gates with the
 //! stack switch from the TSS, V86 entry and exit), segment-register loads with the
 //! descriptor checks of SDM Vol. 3A §5.5–5.8, and far JMP/CALL/RET/IRET including call
-//! gates. Hardware task switching is not modelled yet: task gates and TSS targets
-//! raise #GP and are logged.
+//! gates. Task switches are in `task.rs`.
 
 use crate::regs::*;
+use crate::task::TaskSrc;
 use crate::{Bus, Cpu, Exc, Res, DF_VEC, GP, NP, SSF, TS};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -20,15 +20,15 @@ pub(crate) enum Kind {
 /// A raw 8-byte descriptor.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Desc {
-    lo: u32,
-    hi: u32,
+    pub(crate) lo: u32,
+    pub(crate) hi: u32,
 }
 
 impl Desc {
-    fn base(&self) -> u32 {
+    pub(crate) fn base(&self) -> u32 {
         (self.lo >> 16) | ((self.hi & 0xFF) << 16) | (self.hi & 0xFF00_0000)
     }
-    fn limit(&self) -> u32 {
+    pub(crate) fn limit(&self) -> u32 {
         let l = (self.lo & 0xFFFF) | (self.hi & 0xF_0000);
         if self.hi & (1 << 23) != 0 {
             (l << 12) | 0xFFF
@@ -36,40 +36,40 @@ impl Desc {
             l
         }
     }
-    fn attr(&self) -> u16 {
+    pub(crate) fn attr(&self) -> u16 {
         (((self.hi >> 8) & 0xFF) | ((self.hi >> 8) & 0xF000)) as u16
     }
-    fn present(&self) -> bool {
+    pub(crate) fn present(&self) -> bool {
         self.hi & (1 << 15) != 0
     }
-    fn dpl(&self) -> u8 {
+    pub(crate) fn dpl(&self) -> u8 {
         ((self.hi >> 13) & 3) as u8
     }
-    fn is_system(&self) -> bool {
+    pub(crate) fn is_system(&self) -> bool {
         self.hi & (1 << 12) == 0
     }
-    fn is_code(&self) -> bool {
+    pub(crate) fn is_code(&self) -> bool {
         !self.is_system() && self.hi & (1 << 11) != 0
     }
-    fn conforming(&self) -> bool {
+    pub(crate) fn conforming(&self) -> bool {
         self.is_code() && self.hi & (1 << 10) != 0
     }
-    fn readable(&self) -> bool {
+    pub(crate) fn readable(&self) -> bool {
         !self.is_code() || self.hi & (1 << 9) != 0
     }
-    fn writable_data(&self) -> bool {
+    pub(crate) fn writable_data(&self) -> bool {
         !self.is_system() && !self.is_code() && self.hi & (1 << 9) != 0
     }
-    fn sys_type(&self) -> u32 {
+    pub(crate) fn sys_type(&self) -> u32 {
         (self.hi >> 8) & 0xF
     }
-    fn segment(&self, sel: u16) -> Segment {
+    pub(crate) fn segment(&self, sel: u16) -> Segment {
         Segment::new(sel, self.base(), self.limit(), self.attr())
     }
-    fn gate_sel(&self) -> u16 {
+    pub(crate) fn gate_sel(&self) -> u16 {
         (self.lo >> 16) as u16
     }
-    fn gate_off(&self) -> u32 {
+    pub(crate) fn gate_off(&self) -> u32 {
         (self.hi & 0xFFFF_0000) | (self.lo & 0xFFFF)
     }
 }
@@ -289,7 +289,7 @@ impl Cpu {
                     self.eip = goff;
                     Ok(())
                 }
-                _ => self.unsupported_task(sel),
+                _ => self.far_to_task(bus, sel, &d, TaskSrc::Jmp),
             };
         }
         self.check_code_target(&d, sel)?;
@@ -301,12 +301,6 @@ impl Cpu {
         self.set_cs(&d, sel, cpl);
         self.eip = off;
         Ok(())
-    }
-
-    #[cold]
-    fn unsupported_task(&mut self, sel: u16) -> Res<()> {
-        self.log_unimplemented(0x7A5C_0000, "hardware task switch");
-        Err(Exc::gp(sel_err(sel)))
     }
 
     /// Validates a call gate and its target code segment.
@@ -411,7 +405,7 @@ impl Cpu {
         }
         match d.sys_type() {
             4 | 12 => {}
-            _ => return self.unsupported_task(sel),
+            _ => return self.far_to_task(bus, sel, &d, TaskSrc::Call),
         }
         let (td, tsel, goff) = self.through_call_gate(bus, &d, sel)?;
         let gsize = if d.sys_type() == 12 { 4 } else { 2 };
@@ -595,7 +589,7 @@ impl Cpu {
             return Ok(());
         }
         if self.eflags & NT != 0 {
-            return self.unsupported_task(self.tr.selector);
+            return self.task_return(bus);
         }
         let off = self.peek(bus, 0, size)?;
         let sel = self.peek(bus, size, 2)? as u16;
@@ -655,7 +649,7 @@ impl Cpu {
             return Err(Exc::code(NP, idx + 2 + ext));
         }
         if ty == 5 {
-            return self.unsupported_task(gate.gate_sel());
+            return self.task_gate_target(bus, gate.gate_sel(), TaskSrc::Int(err));
         }
         let gsize = if ty >= 14 { 4 } else { 2 };
         let off = if gsize == 2 {

@@ -17,6 +17,7 @@ mod mem;
 pub mod regs;
 mod string;
 mod system;
+mod task;
 
 pub use regs::*;
 
@@ -156,6 +157,7 @@ pub struct Cpu {
     pub(crate) smc: bool,
     pub(crate) next_eip: u32,
     pub(crate) cache: block::BlockCache,
+    pub(crate) tlb: mem::Tlb,
     unimpl_seen: HashSet<u32>,
 }
 
@@ -199,6 +201,7 @@ impl Cpu {
             smc: false,
             next_eip: 0,
             cache: block::BlockCache::new(),
+            tlb: mem::Tlb::new(),
             unimpl_seen: HashSet::new(),
         };
         cpu.reset();
@@ -237,6 +240,7 @@ impl Cpu {
         self.cpl = 0;
         self.halted = false;
         self.shadow = false;
+        self.tlb.flush(false);
         self.flush_cache();
     }
 
@@ -244,6 +248,12 @@ impl Cpu {
     /// e.g. by DMA or loading an image).
     pub fn flush_cache(&mut self) {
         self.cache.flush();
+    }
+
+    /// Drops all cached translations; call after changing CR0/CR3/CR4 or page tables
+    /// from outside the CPU.
+    pub fn flush_tlb(&mut self) {
+        self.tlb.flush(false);
     }
 
     /// Tells the CPU that physical bytes `[addr, addr+len)` changed without a CPU write

@@ -20,6 +20,54 @@ const PTE_US: u64 = 4;
 const PTE_A: u64 = 0x20;
 const PTE_D: u64 = 0x40;
 const PTE_PS: u64 = 0x80;
+const PTE_G: u64 = 0x100;
+
+/// A direct-mapped software TLB: one entry per 4 KB linear page, with the permissions the
+/// walk found so a hit needs one compare and one permission test.
+pub(crate) const TLB_SIZE: usize = 1024;
+const TLB_VALID: u32 = 1;
+const P_USER_READ: u8 = 1;
+const P_USER_WRITE: u8 = 2;
+const P_SUP_WRITE: u8 = 4;
+/// The page's dirty bit is already set, so writes need no walk.
+const P_DIRTY: u8 = 8;
+const P_GLOBAL: u8 = 16;
+
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TlbEntry {
+    tag: u32,
+    phys: u32,
+    perm: u8,
+}
+
+pub(crate) struct Tlb {
+    entries: Vec<TlbEntry>,
+}
+
+impl Tlb {
+    pub fn new() -> Self {
+        Tlb {
+            entries: vec![TlbEntry::default(); TLB_SIZE],
+        }
+    }
+
+    /// Drops every translation (or every non-global one).
+    pub fn flush(&mut self, keep_global: bool) {
+        for e in self.entries.iter_mut() {
+            if !(keep_global && e.perm & P_GLOBAL != 0) {
+                e.tag = 0;
+            }
+        }
+    }
+
+    /// INVLPG: drops the translation of one linear page, global or not.
+    pub fn invalidate(&mut self, lin: u32) {
+        let e = &mut self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
+        if e.tag & !0xFFF == lin & !0xFFF {
+            e.tag = 0;
+        }
+    }
+}
 
 impl Cpu {
     #[cold]
@@ -74,6 +122,19 @@ impl Cpu {
     ) -> Res<u32> {
         if self.cr0 & CR0_PG == 0 {
             return Ok(lin);
+        }
+        let e = self.tlb.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
+        if e.tag == (lin & !0xFFF) | TLB_VALID {
+            let ok = match acc {
+                Access::Read | Access::Fetch => !user || e.perm & P_USER_READ != 0,
+                Access::Write => {
+                    e.perm & P_DIRTY != 0
+                        && e.perm & if user { P_USER_WRITE } else { P_SUP_WRITE } != 0
+                }
+            };
+            if ok {
+                return Ok(e.phys | (lin & 0xFFF));
+            }
         }
         self.walk(bus, lin, acc, user)
     }
@@ -152,6 +213,28 @@ impl Cpu {
         if write && all & PTE_RW == 0 && (user || wp) {
             return fault(self, true);
         }
+        let last = entries[n - 1].1;
+        let mut perm = 0;
+        if all & PTE_US != 0 {
+            perm |= P_USER_READ;
+            if all & PTE_RW != 0 {
+                perm |= P_USER_WRITE;
+            }
+        }
+        if all & PTE_RW != 0 || !wp {
+            perm |= P_SUP_WRITE;
+        }
+        if write || last & PTE_D != 0 {
+            perm |= P_DIRTY;
+        }
+        if last & PTE_G != 0 && self.cr4 & CR4_PGE != 0 {
+            perm |= P_GLOBAL;
+        }
+        self.tlb.entries[(lin >> 12) as usize & (TLB_SIZE - 1)] = TlbEntry {
+            tag: (lin & !0xFFF) | TLB_VALID,
+            phys: phys & !0xFFF,
+            perm,
+        };
         // Accessed bits on every level; dirty on the last on writes.
         for (i, &(addr, val)) in entries[..n].iter().enumerate() {
             let last = i == n - 1;

@@ -166,6 +166,9 @@ impl Cpu {
             return Err(Exc::gp(0));
         }
         let was_pe = self.protected();
+        if (self.cr0 ^ v) & (CR0_PG | CR0_WP | CR0_PE) != 0 {
+            self.tlb.flush(false);
+        }
         self.cr0 = v | CR0_ET;
         if was_pe && !self.protected() {
             // Back in real mode every segment is readable and writable again.
@@ -177,6 +180,12 @@ impl Cpu {
         Ok(())
     }
 
+    /// Loads CR3 (from MOV or a task switch): non-global translations are flushed.
+    pub(crate) fn set_cr3(&mut self, v: u32) {
+        self.cr3 = v;
+        self.tlb.flush(self.cr4 & CR4_PGE != 0);
+    }
+
     fn mov_cr<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
         self.require_cpl0()?;
         let _ = bus;
@@ -186,12 +195,13 @@ impl Cpu {
                 match n {
                     0 => self.write_cr0(v)?,
                     2 => self.cr2 = v,
-                    3 => self.cr3 = v,
+                    3 => self.set_cr3(v),
                     4 => {
                         if v & !0x1FF != 0 {
                             return Err(Exc::gp(0));
                         }
                         self.cr4 = v;
+                        self.tlb.flush(false);
                     }
                     _ => return Err(Exc::ud()),
                 }
@@ -567,6 +577,9 @@ impl Cpu {
                 if e.dst != Loc::Mem {
                     return Err(Exc::ud());
                 }
+                let off = self.ea(e);
+                let lin = self.seg[e.seg as usize].base.wrapping_add(off);
+                self.tlb.invalidate(lin);
             }
             Op::Sysenter => self.sysenter()?,
             Op::Sysexit => self.sysexit()?,
