@@ -28,7 +28,19 @@ impl Cpu {
             if self.halted {
                 return Stop::Halt;
             }
-            let single = shadowed || self.eflags & TF != 0;
+            // One instruction at a time while something must be checked between
+            // instructions: an interrupt shadow, single-stepping, RF, or enabled
+            // debug-register breakpoints.
+            let single = shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0;
+            if single && self.eflags & RF == 0 && self.dr[7] & 0xFF != 0 {
+                if let Some(hit) = self.exec_breakpoint() {
+                    self.dr[6] |= hit;
+                    if self.exception(bus, Exc::new(crate::DB)).is_err() {
+                        return Stop::Shutdown;
+                    }
+                    continue;
+                }
+            }
             let block = match self.block(bus) {
                 Ok(b) => b,
                 Err(x) => {
@@ -59,6 +71,10 @@ impl Cpu {
                     }
                     break;
                 }
+                if single {
+                    // RF suppresses instruction breakpoints for exactly one instruction.
+                    self.eflags &= !RF;
+                }
                 if tf && !matches!(e.op, Op::Int | Op::Int3 | Op::Into | Op::Int1) {
                     // Single-step trap after the instruction (SDM Vol. 3A §17.3.1.4).
                     self.dr[6] |= 1 << 14;
@@ -80,6 +96,21 @@ impl Cpu {
             }
         }
         Stop::Budget
+    }
+
+    /// The DR6 bits of the enabled execution breakpoints (DR7 R/W = 00) at CS:EIP.
+    fn exec_breakpoint(&self) -> Option<u32> {
+        let dr7 = self.dr[7];
+        let lin = self.seg[CS].base.wrapping_add(self.eip);
+        let mut hit = 0;
+        for i in 0..4 {
+            let enabled = (dr7 >> (2 * i)) & 3 != 0;
+            let rw = (dr7 >> (16 + 4 * i)) & 3;
+            if enabled && rw == 0 && self.dr[i] == lin {
+                hit |= 1 << i;
+            }
+        }
+        (hit != 0).then_some(hit)
     }
 
     /// Executes exactly one instruction (or delivers one pending interrupt).

@@ -345,10 +345,23 @@ impl Cpu {
         Ok(())
     }
 
+    /// A misaligned access with CR0.AM and EFLAGS.AC set at CPL 3 raises #AC(0)
+    /// (SDM Vol. 3A §6.15, interrupt 17).
+    #[cold]
+    fn check_alignment(&self) -> Res<()> {
+        if self.cr0 & CR0_AM != 0 && self.eflags & AC != 0 && self.cpl == 3 {
+            return Err(Exc::code(crate::ACV, 0));
+        }
+        Ok(())
+    }
+
     /// Segmented read of `size` bytes.
     #[inline]
     pub(crate) fn rd<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, size: u32) -> Res<u32> {
         let lin = self.linear(seg, off, size, false)?;
+        if lin & (size - 1) != 0 {
+            self.check_alignment()?;
+        }
         let user = self.user();
         self.read_lin(bus, lin, size, user)
     }
@@ -364,6 +377,9 @@ impl Cpu {
         v: u32,
     ) -> Res<()> {
         let lin = self.linear(seg, off, size, true)?;
+        if lin & (size - 1) != 0 {
+            self.check_alignment()?;
+        }
         let user = self.user();
         self.write_lin(bus, lin, size, v, user)
     }
