@@ -9,21 +9,18 @@
 
 use crate::regs::*;
 
-#[inline]
+#[inline(always)]
 pub fn mask(size: u32) -> u32 {
-    match size {
-        1 => 0xFF,
-        2 => 0xFFFF,
-        _ => 0xFFFF_FFFF,
-    }
+    // Branch-free for the 1-, 2- and 4-byte operand sizes.
+    (u64::MAX >> (64 - 8 * size.clamp(1, 4))) as u32
 }
 
-#[inline]
+#[inline(always)]
 pub fn sign(size: u32) -> u32 {
     1u32 << (size * 8 - 1)
 }
 
-#[inline]
+#[inline(always)]
 pub fn sext(v: u32, size: u32) -> u32 {
     match size {
         1 => v as u8 as i8 as i32 as u32,
@@ -32,7 +29,7 @@ pub fn sext(v: u32, size: u32) -> u32 {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn parity(r: u32) -> u32 {
     if (r as u8).count_ones() & 1 == 0 {
         PF
@@ -42,7 +39,7 @@ fn parity(r: u32) -> u32 {
 }
 
 /// SF, ZF and PF of a result.
-#[inline]
+#[inline(always)]
 pub fn szp(r: u32, size: u32) -> u32 {
     let r = r & mask(size);
     let mut f = parity(r);
@@ -56,7 +53,7 @@ pub fn szp(r: u32, size: u32) -> u32 {
 }
 
 /// ADD/ADC: `carry` is 0 or 1.
-#[inline]
+#[inline(always)]
 pub fn add(a: u32, b: u32, carry: u32, size: u32, flags: u32) -> (u32, u32) {
     let m = mask(size);
     let wide = (a & m) as u64 + (b & m) as u64 + carry as u64;
@@ -73,7 +70,7 @@ pub fn add(a: u32, b: u32, carry: u32, size: u32, flags: u32) -> (u32, u32) {
 }
 
 /// SUB/SBB/CMP: a − b − borrow.
-#[inline]
+#[inline(always)]
 pub fn sub(a: u32, b: u32, borrow: u32, size: u32, flags: u32) -> (u32, u32) {
     let m = mask(size);
     let (a, b) = (a & m, b & m);
@@ -90,19 +87,19 @@ pub fn sub(a: u32, b: u32, borrow: u32, size: u32, flags: u32) -> (u32, u32) {
 }
 
 /// AND/OR/XOR/TEST flags: CF = OF = 0, AF cleared (undefined).
-#[inline]
+#[inline(always)]
 pub fn logic(r: u32, size: u32, flags: u32) -> u32 {
     (flags & !STATUS) | szp(r, size)
 }
 
 /// INC/DEC keep CF.
-#[inline]
+#[inline(always)]
 pub fn inc(a: u32, size: u32, flags: u32) -> (u32, u32) {
     let (r, f) = add(a, 1, 0, size, flags);
     (r, (f & !CF) | (flags & CF))
 }
 
-#[inline]
+#[inline(always)]
 pub fn dec(a: u32, size: u32, flags: u32) -> (u32, u32) {
     let (r, f) = sub(a, 1, 0, size, flags);
     (r, (f & !CF) | (flags & CF))

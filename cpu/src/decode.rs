@@ -150,6 +150,21 @@ pub enum Op {
     Sysenter,
     Sysexit,
     Ud,
+    // Operand-form specialisations of the commonest instructions (see `specialize`):
+    // R = register, I = immediate, M = memory. ALU kinds live in `sub`.
+    MovRR,
+    MovRI,
+    MovRM,
+    MovMR,
+    AluRR,
+    AluRI,
+    AluRM,
+    AluMR,
+    AluMI,
+    IncR,
+    DecR,
+    PushR,
+    PopR,
 }
 
 pub const NO_REG: u8 = 0xFF;
@@ -271,6 +286,8 @@ pub fn ends_block(e: &Entry) -> bool {
             | Sysexit
             | Ud
             | Wrmsr
+            | Rdmsr
+            | Rdtsc
             | Esc
             | Wait
     )
@@ -737,7 +754,50 @@ pub fn translate(ins: &Instruction) -> Entry {
     if ins.has_lock_prefix() && e.dst != Loc::Mem {
         e.op = Op::Invalid;
     }
+    specialize(&mut e);
     e
+}
+
+/// Rewrites the commonest generic entries into forms whose handlers need no operand
+/// dispatch at run time.
+fn specialize(e: &mut Entry) {
+    use Loc::{Imm, Mem, Reg};
+    let alu = match e.op {
+        Op::Add => Some(0),
+        Op::Or => Some(1),
+        Op::Adc => Some(2),
+        Op::Sbb => Some(3),
+        Op::And => Some(4),
+        Op::Sub => Some(5),
+        Op::Xor => Some(6),
+        Op::Cmp => Some(7),
+        Op::Test => Some(8),
+        _ => None,
+    };
+    if let Some(k) = alu {
+        let op = match (e.dst, e.src) {
+            (Reg(_), Reg(_)) => Op::AluRR,
+            (Reg(_), Imm) => Op::AluRI,
+            (Reg(_), Mem) => Op::AluRM,
+            (Mem, Reg(_)) => Op::AluMR,
+            (Mem, Imm) => Op::AluMI,
+            _ => return,
+        };
+        e.op = op;
+        e.sub = k;
+        return;
+    }
+    e.op = match (e.op, e.dst, e.src) {
+        (Op::Mov, Reg(_), Reg(_)) => Op::MovRR,
+        (Op::Mov, Reg(_), Imm) => Op::MovRI,
+        (Op::Mov, Reg(_), Mem) => Op::MovRM,
+        (Op::Mov, Mem, Reg(_)) => Op::MovMR,
+        (Op::Inc, Reg(_), _) => Op::IncR,
+        (Op::Dec, Reg(_), _) => Op::DecR,
+        (Op::Push, Reg(_), _) if e.size != 1 => Op::PushR,
+        (Op::Pop, Reg(_), _) => Op::PopR,
+        (op, _, _) => op,
+    };
 }
 
 fn sub(e: &mut Entry, k: u8, op: Op) -> Op {

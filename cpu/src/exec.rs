@@ -5,6 +5,7 @@
 
 use crate::alu::{self, mask, sext};
 use crate::decode::{Entry, Loc, Op, NO_REG};
+use crate::interrupt::Kind;
 use crate::regs::*;
 use crate::{Bus, Cpu, Exc, Res, Stop, BR, DE, OFV, UD};
 
@@ -17,10 +18,7 @@ impl Cpu {
             if !shadowed && self.eflags & IF != 0 && bus.irq_pending() {
                 if let Some(v) = bus.irq_ack() {
                     self.halted = false;
-                    if self
-                        .interrupt(bus, v, None, crate::interrupt::Kind::Hardware)
-                        .is_err()
-                    {
+                    if self.interrupt(bus, v, None, Kind::Hardware).is_err() {
                         return Stop::Shutdown;
                     }
                 }
@@ -31,15 +29,11 @@ impl Cpu {
             // One instruction at a time while something must be checked between
             // instructions: an interrupt shadow, single-stepping, RF, or enabled
             // debug-register breakpoints.
-            let single = shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0;
-            if single && self.eflags & RF == 0 && self.dr[7] & 0xFF != 0 {
-                if let Some(hit) = self.exec_breakpoint() {
-                    self.dr[6] |= hit;
-                    if self.exception(bus, Exc::new(crate::DB)).is_err() {
-                        return Stop::Shutdown;
-                    }
-                    continue;
+            if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 {
+                if let Some(stop) = self.step_checked(bus) {
+                    return stop;
                 }
+                continue;
             }
             let block = match self.block(bus) {
                 Ok(b) => b,
@@ -50,52 +44,86 @@ impl Cpu {
                     continue;
                 }
             };
-            let n = if single {
-                1
-            } else {
-                block.len().min((end - self.icount) as usize)
-            };
+            // The hot loop: no per-instruction bookkeeping beyond EIP, the flags a
+            // fault must restore, and the self-modifying-code flag.
+            let n = block.len().min((end - self.icount) as usize);
+            let mut done = 0u64;
+            let mut fault = None;
             for e in &block[..n] {
                 let ip = self.eip;
-                let tf = self.eflags & TF != 0;
                 let saved_flags = self.eflags;
-                self.next_eip = ip.wrapping_add(e.len as u32);
-                self.eip = self.next_eip;
-                self.icount += 1;
-                self.tsc = self.tsc.wrapping_add(1);
+                self.eip = ip.wrapping_add(e.len as u32);
+                done += 1;
                 if let Err(x) = self.exec(bus, e) {
                     self.eflags = saved_flags;
                     self.eip = ip;
-                    if self.exception(bus, x).is_err() {
-                        return Stop::Shutdown;
-                    }
+                    fault = Some(x);
                     break;
-                }
-                if single {
-                    // RF suppresses instruction breakpoints for exactly one instruction.
-                    self.eflags &= !RF;
-                }
-                if tf && !matches!(e.op, Op::Int | Op::Int3 | Op::Into | Op::Int1) {
-                    // Single-step trap after the instruction (SDM Vol. 3A §17.3.1.4).
-                    self.dr[6] |= 1 << 14;
-                    if self
-                        .interrupt(bus, crate::DB, None, crate::interrupt::Kind::Exception)
-                        .is_err()
-                    {
-                        return Stop::Shutdown;
-                    }
-                    break;
-                }
-                if self.halted {
-                    return Stop::Halt;
                 }
                 if self.smc {
                     self.smc = false;
                     break;
                 }
             }
+            self.icount += done;
+            self.tsc = self.tsc.wrapping_add(done);
+            if let Some(x) = fault {
+                if self.exception(bus, x).is_err() {
+                    return Stop::Shutdown;
+                }
+                continue;
+            }
+            if self.halted {
+                return Stop::Halt;
+            }
         }
         Stop::Budget
+    }
+
+    /// Executes one instruction with the between-instruction checks: execution
+    /// breakpoints (unless RF), RF clearing, and the TF single-step trap.
+    #[cold]
+    fn step_checked<B: Bus>(&mut self, bus: &mut B) -> Option<Stop> {
+        if self.eflags & RF == 0 && self.dr[7] & 0xFF != 0 {
+            if let Some(hit) = self.exec_breakpoint() {
+                self.dr[6] |= hit;
+                return self
+                    .exception(bus, Exc::new(crate::DB))
+                    .err()
+                    .map(|_| Stop::Shutdown);
+            }
+        }
+        let block = match self.block(bus) {
+            Ok(b) => b,
+            Err(x) => return self.exception(bus, x).err().map(|_| Stop::Shutdown),
+        };
+        let e = &block[0];
+        let ip = self.eip;
+        let tf = self.eflags & TF != 0;
+        let saved_flags = self.eflags;
+        self.eip = ip.wrapping_add(e.len as u32);
+        self.icount += 1;
+        self.tsc = self.tsc.wrapping_add(1);
+        self.smc = false;
+        if let Err(x) = self.exec(bus, e) {
+            self.eflags = saved_flags;
+            self.eip = ip;
+            return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+        }
+        // RF suppresses instruction breakpoints for exactly one instruction.
+        self.eflags &= !RF;
+        if tf && !matches!(e.op, Op::Int | Op::Int3 | Op::Into | Op::Int1) {
+            // Single-step trap after the instruction (SDM Vol. 3A §17.3.1.4).
+            self.dr[6] |= 1 << 14;
+            if self
+                .interrupt(bus, crate::DB, None, Kind::Exception)
+                .is_err()
+            {
+                return Some(Stop::Shutdown);
+            }
+        }
+        self.smc = false;
+        self.halted.then_some(Stop::Halt)
     }
 
     /// The DR6 bits of the enabled execution breakpoints (DR7 R/W = 00) at CS:EIP.
@@ -133,7 +161,7 @@ impl Cpu {
         a
     }
 
-    #[inline]
+    #[inline(always)]
     fn rd_op<B: Bus>(&mut self, bus: &mut B, e: &Entry, loc: Loc, size: u32) -> Res<u32> {
         match loc {
             Loc::Reg(r) => Ok(self.get_reg(r, size)),
@@ -147,7 +175,7 @@ impl Cpu {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn wr_op<B: Bus>(&mut self, bus: &mut B, e: &Entry, loc: Loc, size: u32, v: u32) -> Res<()> {
         match loc {
             Loc::Reg(r) => {
@@ -163,7 +191,7 @@ impl Cpu {
     }
 
     /// Evaluates condition code `c` (the low nibble of Jcc/SETcc/CMOVcc).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn cond(&self, c: u8) -> bool {
         let f = self.eflags;
         let sf_ne_of = ((f & SF != 0) as u8) != ((f & OF != 0) as u8);
@@ -243,10 +271,76 @@ impl Cpu {
     }
 
     /// Executes one entry. `self.eip` already points at the next instruction.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
         let size = e.size as u32;
         match e.op {
+            Op::MovRR => {
+                let v = self.get_reg(reg_of(e.src), size);
+                self.set_reg(reg_of(e.dst), size, v);
+            }
+            Op::MovRI => self.set_reg(reg_of(e.dst), size, e.imm),
+            Op::MovRM => {
+                let a = self.ea(e);
+                let v = self.rd(bus, e.seg as usize, a, size)?;
+                self.set_reg(reg_of(e.dst), size, v);
+            }
+            Op::MovMR => {
+                let v = self.get_reg(reg_of(e.src), size);
+                let a = self.ea(e);
+                self.wr(bus, e.seg as usize, a, size, v)?;
+            }
+            Op::AluRR | Op::AluRI | Op::AluRM => {
+                let d = reg_of(e.dst);
+                let a = self.get_reg(d, size);
+                let b = match e.op {
+                    Op::AluRR => self.get_reg(reg_of(e.src), size),
+                    Op::AluRI => e.imm & mask(size),
+                    _ => {
+                        let off = self.ea(e);
+                        self.rd(bus, e.seg as usize, off, size)?
+                    }
+                };
+                let (r, f) = alu2(e.sub, a, b, size, self.eflags);
+                if e.sub < 7 {
+                    self.set_reg(d, size, r);
+                }
+                self.eflags = f;
+            }
+            Op::AluMR | Op::AluMI => {
+                let off = self.ea(e);
+                let seg = e.seg as usize;
+                let a = self.rd(bus, seg, off, size)?;
+                let b = if e.op == Op::AluMR {
+                    self.get_reg(reg_of(e.src), size)
+                } else {
+                    e.imm & mask(size)
+                };
+                let (r, f) = alu2(e.sub, a, b, size, self.eflags);
+                if e.sub < 7 {
+                    self.wr(bus, seg, off, size, r)?;
+                }
+                self.eflags = f;
+            }
+            Op::IncR | Op::DecR => {
+                let d = reg_of(e.dst);
+                let a = self.get_reg(d, size);
+                let (r, f) = if e.op == Op::IncR {
+                    alu::inc(a, size, self.eflags)
+                } else {
+                    alu::dec(a, size, self.eflags)
+                };
+                self.set_reg(d, size, r);
+                self.eflags = f;
+            }
+            Op::PushR => {
+                let v = self.get_reg(reg_of(e.dst), size);
+                self.push(bus, v, size)?;
+            }
+            Op::PopR => {
+                let v = self.pop(bus, size)?;
+                self.set_reg(reg_of(e.dst), size, v);
+            }
             Op::Add
             | Op::Or
             | Op::Adc
@@ -625,13 +719,13 @@ impl Cpu {
                 }
             }
             Op::Int => self.soft_int(bus, e.imm as u8)?,
-            Op::Int3 => self.interrupt(bus, crate::BP, None, crate::interrupt::Kind::Software)?,
+            Op::Int3 => self.interrupt(bus, crate::BP, None, Kind::Software)?,
             Op::Into => {
                 if self.eflags & OF != 0 {
-                    self.interrupt(bus, OFV, None, crate::interrupt::Kind::Software)?;
+                    self.interrupt(bus, OFV, None, Kind::Software)?;
                 }
             }
-            Op::Int1 => self.interrupt(bus, crate::DB, None, crate::interrupt::Kind::Exception)?,
+            Op::Int1 => self.interrupt(bus, crate::DB, None, Kind::Exception)?,
             Op::Iret => self.iret(bus, size)?,
             Op::Bound => {
                 if e.src != Loc::Mem {
@@ -934,6 +1028,20 @@ impl Cpu {
             m &= 0xFFFF;
         }
         self.eflags = (self.eflags & !m) | (v & m) | 2;
+    }
+}
+
+/// The two-operand ALU group by kind: ADD OR ADC SBB AND SUB XOR CMP TEST.
+#[inline(always)]
+fn alu2(kind: u8, a: u32, b: u32, size: u32, f: u32) -> (u32, u32) {
+    match kind {
+        0 => alu::add(a, b, 0, size, f),
+        1 => (a | b, alu::logic(a | b, size, f)),
+        2 => alu::add(a, b, f & CF, size, f),
+        3 => alu::sub(a, b, f & CF, size, f),
+        4 | 8 => (a & b, alu::logic(a & b, size, f)),
+        5 | 7 => alu::sub(a, b, 0, size, f),
+        _ => (a ^ b, alu::logic(a ^ b, size, f)),
     }
 }
 

@@ -82,7 +82,7 @@ impl Cpu {
     /// Delivers a CPU exception, escalating to #DF and then to shutdown as SDM Vol. 3A
     /// §6.15 (interrupt 8) describes. `Err(())` means the CPU shut down (triple fault).
     pub(crate) fn exception<B: Bus>(&mut self, bus: &mut B, x: Exc) -> Result<(), ()> {
-        match self.interrupt(bus, x.vector, x.error, Kind::Exception) {
+        match self.interrupt(bus, x.vector, x.error(), Kind::Exception) {
             Ok(()) => Ok(()),
             Err(_) if x.vector == DF_VEC => Err(()),
             Err(_) => match self.interrupt(bus, DF_VEC, Some(0), Kind::Exception) {

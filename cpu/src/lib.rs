@@ -69,11 +69,14 @@ pub enum Stop {
     Breakpoint,
 }
 
-/// A CPU exception: vector and optional error code.
+/// A CPU exception: vector and optional error code. Kept to four bytes so that
+/// `Result<u32, Exc>` travels in registers through the hot paths; every x86 error code
+/// fits in 16 bits (selector indexes, IDT vectors ×8, #PF bits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exc {
     pub vector: u8,
-    pub error: Option<u32>,
+    has_error: bool,
+    code: u16,
 }
 
 pub const DE: u8 = 0;
@@ -96,13 +99,23 @@ impl Exc {
     pub const fn new(vector: u8) -> Self {
         Exc {
             vector,
-            error: None,
+            has_error: false,
+            code: 0,
         }
     }
     pub const fn code(vector: u8, error: u32) -> Self {
         Exc {
             vector,
-            error: Some(error),
+            has_error: true,
+            code: error as u16,
+        }
+    }
+    /// The error code pushed with the exception, if it has one.
+    pub const fn error(&self) -> Option<u32> {
+        if self.has_error {
+            Some(self.code as u32)
+        } else {
+            None
         }
     }
     pub const fn gp(error: u32) -> Self {
@@ -155,7 +168,6 @@ pub struct Cpu {
     pub(crate) shadow: bool,
     /// Set by a write into a page holding cached code: the running block ends.
     pub(crate) smc: bool,
-    pub(crate) next_eip: u32,
     pub(crate) cache: block::BlockCache,
     pub(crate) tlb: mem::Tlb,
     unimpl_seen: HashSet<u32>,
@@ -199,7 +211,6 @@ impl Cpu {
             mtrr: Default::default(),
             shadow: false,
             smc: false,
-            next_eip: 0,
             cache: block::BlockCache::new(),
             tlb: mem::Tlb::new(),
             unimpl_seen: HashSet::new(),
@@ -282,7 +293,7 @@ impl Cpu {
     }
 
     /// Reads a general register of `size` bytes; for size 1, numbers 4–7 are AH..BH.
-    #[inline]
+    #[inline(always)]
     pub fn get_reg(&self, r: u8, size: u32) -> u32 {
         let r = r as usize;
         match size {
@@ -298,7 +309,7 @@ impl Cpu {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn set_reg(&mut self, r: u8, size: u32, v: u32) {
         let r = r as usize;
         match size {

@@ -287,7 +287,7 @@ impl Cpu {
         for s in [ES, DS, FS, GS] {
             match self.load_seg(bus, s, segs[s]) {
                 Ok(()) => {}
-                Err(x) if x.vector == GP => return Err(Exc::code(TS, x.error.unwrap_or(0))),
+                Err(x) if x.vector == GP => return Err(Exc::code(TS, x.error().unwrap_or(0))),
                 Err(x) => return Err(x),
             }
         }
