@@ -47,13 +47,13 @@ impl Cpu {
             // The hot loop: no per-instruction bookkeeping beyond EIP, the flags a
             // fault must restore, and the self-modifying-code flag.
             let n = block.len().min((end - self.icount) as usize);
-            let mut done = 0u64;
             let mut fault = None;
             for e in &block[..n] {
                 let ip = self.eip;
                 let saved_flags = self.eflags;
                 self.eip = ip.wrapping_add(e.len as u32);
-                done += 1;
+                // Counted before it runs, so port accesses see the exact virtual time.
+                self.icount += 1;
                 if let Err(x) = self.exec(bus, e) {
                     self.eflags = saved_flags;
                     self.eip = ip;
@@ -65,8 +65,6 @@ impl Cpu {
                     break;
                 }
             }
-            self.icount += done;
-            self.tsc = self.tsc.wrapping_add(done);
             if let Some(x) = fault {
                 if self.exception(bus, x).is_err() {
                     return Stop::Shutdown;
@@ -103,7 +101,6 @@ impl Cpu {
         let saved_flags = self.eflags;
         self.eip = ip.wrapping_add(e.len as u32);
         self.icount += 1;
-        self.tsc = self.tsc.wrapping_add(1);
         self.smc = false;
         if let Err(x) = self.exec(bus, e) {
             self.eflags = saved_flags;

@@ -43,6 +43,9 @@ pub trait Bus {
         self.write16(addr, value as u16);
         self.write16(addr.wrapping_add(2), (value >> 16) as u16);
     }
+    /// Called before every port access with the number of instructions retired so far
+    /// (including the one doing the access), so devices can see exact virtual time.
+    fn sync(&mut self, _icount: u64) {}
     /// Port input of `size` bytes (1, 2 or 4).
     fn io_read(&mut self, port: u16, size: u8) -> u32;
     fn io_write(&mut self, port: u16, size: u8, value: u32);
@@ -147,7 +150,8 @@ pub struct Cpu {
     pub dr: [u32; 8],
     /// Current privilege level (SDM: CS.RPL in protected mode, 0 in real mode, 3 in V86).
     pub cpl: u8,
-    pub tsc: u64,
+    /// TSC = icount + tsc_offset: one clock per retired instruction.
+    pub tsc_offset: u64,
     /// Instructions retired since reset.
     pub icount: u64,
     pub halted: bool,
@@ -198,7 +202,7 @@ impl Cpu {
             cr4: 0,
             dr: [0; 8],
             cpl: 0,
-            tsc: 0,
+            tsc_offset: 0,
             icount: 0,
             halted: false,
             fpu_present: false,
@@ -280,6 +284,11 @@ impl Cpu {
             }
             p = p.wrapping_add(1);
         }
+    }
+
+    /// The time-stamp counter.
+    pub fn tsc(&self) -> u64 {
+        self.icount.wrapping_add(self.tsc_offset)
     }
 
     #[inline]

@@ -23,6 +23,7 @@ impl Cpu {
         if matches!(e.op, Op::Ins | Op::Outs) {
             let port = self.regs[EDX] as u16;
             self.check_io(bus, port, size)?;
+            bus.sync(self.icount);
         }
         let rep = e.rep != 0;
         if rep && self.regs[ECX] & am == 0 {

@@ -74,6 +74,7 @@ impl Cpu {
             self.regs[EDX]
         } as u16;
         self.check_io(bus, port, size)?;
+        bus.sync(self.icount);
         if e.op == Op::In {
             let v = bus.io_read(port, size as u8);
             self.set_reg(0, size, v);
@@ -127,7 +128,7 @@ impl Cpu {
     fn rdmsr(&mut self) -> Res<()> {
         self.require_cpl0()?;
         let v: u64 = match self.regs[ECX] {
-            0x10 => self.tsc,
+            0x10 => self.tsc(),
             0x1B => self.apic_base,
             0xFE => 0x508,
             0x174 => self.sysenter_cs as u64,
@@ -147,7 +148,7 @@ impl Cpu {
         self.require_cpl0()?;
         let v = (self.regs[EDX] as u64) << 32 | self.regs[EAX] as u64;
         match self.regs[ECX] {
-            0x10 => self.tsc = v,
+            0x10 => self.tsc_offset = v.wrapping_sub(self.icount),
             0x1B => self.apic_base = v,
             0x174 => self.sysenter_cs = v as u32,
             0x175 => self.sysenter_esp = v as u32,
@@ -360,8 +361,9 @@ impl Cpu {
                 if self.cr4 & CR4_TSD != 0 && self.protected() && self.cpl != 0 {
                     return Err(Exc::gp(0));
                 }
-                self.regs[EAX] = self.tsc as u32;
-                self.regs[EDX] = (self.tsc >> 32) as u32;
+                let tsc = self.tsc();
+                self.regs[EAX] = tsc as u32;
+                self.regs[EDX] = (tsc >> 32) as u32;
             }
             Op::Rdmsr => self.rdmsr()?,
             Op::Wrmsr => self.wrmsr()?,

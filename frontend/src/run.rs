@@ -69,6 +69,7 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
         memory_mb: args.memory,
         bios,
         no_reboot: args.no_reboot,
+        ips: machine::DEFAULT_IPS,
     })
     .map_err(|e| match &args.bios {
         Some(p) => format!("{}: {e}", p.display()),

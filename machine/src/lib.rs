@@ -2,13 +2,32 @@
 //!
 //! This is the first slice of the platform: RAM of a chosen size, the legacy map's ROM
 //! window (a raw BIOS image mapped at the top of the first megabyte and aliased below
-//! 4 GB, as QEMU's `-bios` does), the A20 gate (port 0x92), and the ports test ROMs and
-//! emulator test suites report through: 0xE9 (debug console), 0x80/0x190 (POST codes),
-//! 0xF4 (QEMU isa-debug-exit) and 0x8900 (Bochs shutdown). Interrupt controllers,
-//! timers and disks come with the PC-platform issue.
+//! 4 GB, as QEMU's `-bios` does), the A20 gate (port 0x92), the 8259A pair and the 8254
+//! timer, and the ports test ROMs and emulator test suites report through: 0xE9 (debug
+//! console), 0x80/0x190 (POST codes), 0xF4 (QEMU isa-debug-exit) and 0x8900 (Bochs
+//! shutdown).
+//!
+//! Virtual time advances with executed instructions at a fixed rate (`Config::ips`), so a
+//! run is deterministic: the same inputs give the same run. When the CPU halts with
+//! interrupts enabled, time skips ahead to the next device event.
 
 use cpu::{Bus, Cpu, Stop};
+use devices::{pic::Pic, pit::Pit, Nanos};
 use std::collections::HashSet;
+
+/// Which device answers a port, from a table built once (no search per access).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Dev {
+    None,
+    Pic,
+    Pit,
+    DebugCon,
+    Post,
+    DebugExit,
+    BochsShutdown,
+    Port92,
+}
 
 /// Why a machine run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +58,15 @@ pub struct PcBus {
     logged_ports: HashSet<u16>,
     port92: u8,
     reset_requested: bool,
+    ports: Vec<Dev>,
+    pub pic: Pic,
+    pub pit: Pit,
+    /// Instructions per second of virtual time.
+    ips: u64,
+    /// Virtual time skipped while the CPU was halted.
+    idle: Nanos,
+    /// Virtual time of the last `sync`.
+    pub now: Nanos,
 }
 
 pub const BIOS_SIZES: [usize; 3] = [64 << 10, 128 << 10, 256 << 10];
@@ -70,6 +98,44 @@ impl PcBus {
         if self.logged_ports.insert(port) {
             log::info!(target: "ports", "unimplemented I/O port {port:#06x} ({what}); reads return all ones");
         }
+    }
+}
+
+impl PcBus {
+    fn build_ports() -> Vec<Dev> {
+        let mut t = vec![Dev::None; 0x10000];
+        for p in [0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1] {
+            t[p] = Dev::Pic;
+        }
+        for p in [0x40, 0x41, 0x42, 0x43, 0x61] {
+            t[p] = Dev::Pit;
+        }
+        t[0xE9] = Dev::DebugCon;
+        t[0x80] = Dev::Post;
+        t[0x190] = Dev::Post;
+        t[0xF4] = Dev::DebugExit;
+        t[0x8900] = Dev::BochsShutdown;
+        t[0x92] = Dev::Port92;
+        t
+    }
+
+    /// Virtual time after `icount` instructions.
+    fn time_of(&self, icount: u64) -> Nanos {
+        (icount as u128 * 1_000_000_000 / self.ips as u128) as Nanos + self.idle
+    }
+
+    /// Instructions to run from `now` until virtual time `t` (at least one).
+    fn instructions_until(&self, now: Nanos, t: Nanos) -> u64 {
+        ((t.saturating_sub(now) as u128 * self.ips as u128).div_ceil(1_000_000_000) as u64).max(1)
+    }
+
+    /// Lets every device catch up to `self.now`.
+    fn tick_devices(&mut self) {
+        self.pit.tick(self.now, &mut self.pic);
+    }
+
+    fn next_event(&self) -> Option<Nanos> {
+        self.pit.next_event(self.now)
     }
 }
 
@@ -139,14 +205,22 @@ impl Bus for PcBus {
         self.write16(addr.wrapping_add(2), (value >> 16) as u16);
     }
 
+    fn sync(&mut self, icount: u64) {
+        self.now = self.time_of(icount);
+        self.tick_devices();
+    }
+
     fn io_read(&mut self, port: u16, size: u8) -> u32 {
         let ones = (1u64 << (8 * size as u32)).wrapping_sub(1) as u32;
-        match port {
+        match self.ports[port as usize] {
             // Bochs and QEMU answer 0xE9 reads with 0xE9 so guests can detect the port.
-            0xE9 => 0xE9,
-            0x92 => self.port92 as u32 | (self.a20 as u32) << 1,
-            0x80 | 0x190 => self.last_post.unwrap_or(0) as u32,
-            _ => {
+            Dev::DebugCon => 0xE9,
+            Dev::Port92 => self.port92 as u32 | (self.a20 as u32) << 1,
+            Dev::Post => self.last_post.unwrap_or(0) as u32,
+            Dev::Pic => self.pic.read(port) as u32,
+            Dev::Pit => self.pit.read(port, self.now) as u32,
+            Dev::DebugExit | Dev::BochsShutdown => ones,
+            Dev::None => {
                 self.log_port_once(port, "read");
                 ones
             }
@@ -154,13 +228,13 @@ impl Bus for PcBus {
     }
 
     fn io_write(&mut self, port: u16, size: u8, value: u32) {
-        match port {
-            0xE9 => self.debugcon.push(value as u8),
-            0x80 | 0x190 => {
+        match self.ports[port as usize] {
+            Dev::DebugCon => self.debugcon.push(value as u8),
+            Dev::Post => {
                 self.post.push(value as u8);
                 self.last_post = Some(value as u8);
             }
-            0xF4 => {
+            Dev::DebugExit => {
                 let v = match size {
                     1 => value & 0xFF,
                     2 => value & 0xFFFF,
@@ -168,7 +242,7 @@ impl Bus for PcBus {
                 };
                 self.exit = Some(Exit::DebugExit(v));
             }
-            0x8900 => {
+            Dev::BochsShutdown => {
                 const WORD: &[u8] = b"Shutdown";
                 let c = value as u8;
                 if c == WORD[self.shutdown_match] {
@@ -181,7 +255,7 @@ impl Bus for PcBus {
                     self.shutdown_match = (c == WORD[0]) as usize;
                 }
             }
-            0x92 => {
+            Dev::Port92 => {
                 // System control port A: bit 1 is A20, bit 0 a fast reset pulse.
                 self.a20 = value & 2 != 0;
                 self.port92 = value as u8 & !1;
@@ -189,8 +263,18 @@ impl Bus for PcBus {
                     self.reset_requested = true;
                 }
             }
-            _ => self.log_port_once(port, "write"),
+            Dev::Pic => self.pic.write(port, value as u8),
+            Dev::Pit => self.pit.write(port, value as u8, self.now, &mut self.pic),
+            Dev::None => self.log_port_once(port, "write"),
         }
+    }
+
+    fn irq_pending(&mut self) -> bool {
+        self.pic.intr()
+    }
+
+    fn irq_ack(&mut self) -> Option<u8> {
+        Some(self.pic.ack())
     }
 }
 
@@ -200,7 +284,12 @@ pub struct Config {
     pub bios: Vec<u8>,
     /// Stop instead of resetting on a triple fault.
     pub no_reboot: bool,
+    /// Guest instructions per second of virtual time (the virtual clock rate).
+    pub ips: u64,
 }
+
+/// The default virtual clock: 100 million instructions per virtual second.
+pub const DEFAULT_IPS: u64 = 100_000_000;
 
 /// A PC: the CPU and everything it is wired to.
 pub struct Pc {
@@ -238,6 +327,12 @@ impl Pc {
             logged_ports: HashSet::new(),
             port92: 0,
             reset_requested: false,
+            ports: PcBus::build_ports(),
+            pic: Pic::new(),
+            pit: Pit::new(),
+            ips: cfg.ips.max(1),
+            idle: 0,
+            now: 0,
         };
         let mut cpu = Cpu::new();
         cpu.fpu_present = false;
@@ -249,31 +344,49 @@ impl Pc {
     }
 
     /// Runs at most `budget` instructions; returns why the machine stopped, or `None`
-    /// if the budget ran out with the guest still running.
+    /// if the budget ran out with the guest still running. The CPU runs in slices that
+    /// end at the next device event, so timers fire at their exact virtual time.
     pub fn run(&mut self, budget: u64) -> Option<Exit> {
-        let stop = self.cpu.run(&mut self.bus, budget);
-        if let Some(e) = self.bus.exit {
-            return Some(e);
-        }
-        if std::mem::take(&mut self.bus.reset_requested) {
-            self.cpu.reset();
-            return None;
-        }
-        match stop {
-            Stop::Budget | Stop::Breakpoint => None,
-            // No interrupt source is wired yet (no PIC or timer), so a halted CPU can
-            // never wake, whatever IF says.
-            Stop::Halt => Some(Exit::Halted),
-            Stop::Shutdown => {
-                if self.no_reboot {
-                    Some(Exit::TripleFault)
-                } else {
+        let end = self.cpu.icount.saturating_add(budget);
+        while self.cpu.icount < end {
+            self.bus.sync(self.cpu.icount);
+            let mut slice = end - self.cpu.icount;
+            if let Some(t) = self.bus.next_event() {
+                slice = slice.min(self.bus.instructions_until(self.bus.now, t));
+            }
+            let stop = self.cpu.run(&mut self.bus, slice);
+            self.bus.sync(self.cpu.icount);
+            if let Some(e) = self.bus.exit {
+                return Some(e);
+            }
+            if std::mem::take(&mut self.bus.reset_requested) {
+                self.cpu.reset();
+                continue;
+            }
+            match stop {
+                Stop::Budget | Stop::Breakpoint => {}
+                Stop::Halt => {
+                    // Only an interrupt can wake the CPU: skip to the next device event,
+                    // or stop if there is none (or interrupts are off).
+                    match self.bus.next_event() {
+                        Some(t) if self.cpu.eflags & cpu::IF != 0 => {
+                            self.bus.idle += t.saturating_sub(self.bus.now);
+                            self.bus.sync(self.cpu.icount);
+                        }
+                        _ if self.cpu.eflags & cpu::IF != 0 && self.bus.pic.intr() => {}
+                        _ => return Some(Exit::Halted),
+                    }
+                }
+                Stop::Shutdown => {
+                    if self.no_reboot {
+                        return Some(Exit::TripleFault);
+                    }
                     log::warn!(target: "machine", "triple fault: resetting the CPU");
                     self.cpu.reset();
-                    None
                 }
             }
         }
+        None
     }
 
     /// Instructions retired since power-on.
@@ -294,6 +407,7 @@ mod tests {
             memory_mb: 1,
             bios: rom,
             no_reboot: true,
+            ips: DEFAULT_IPS,
         })
         .unwrap()
     }
@@ -342,8 +456,52 @@ mod tests {
         assert!(Pc::new(Config {
             memory_mb: 1,
             bios: vec![0; 1000],
-            no_reboot: true
+            no_reboot: true,
+            ips: DEFAULT_IPS,
         })
         .is_err());
+    }
+
+    #[test]
+    fn timer_interrupts_wake_hlt_at_18_2_hz_of_virtual_time() {
+        // Programs the PIC (vectors 08h) and PIT counter 0 (mode 3, count 65536), then
+        // loops `sti; hlt` until the IRQ 0 handler has counted 18 ticks.
+        let code: &[u8] = &[
+            0xFA, // 00 cli
+            0x31, 0xC0, // 01 xor ax,ax
+            0x8E, 0xD8, // 03 mov ds,ax
+            0x8E, 0xD0, // 05 mov ss,ax
+            0xBC, 0x00, 0x7C, // 07 mov sp,7C00h
+            0xC7, 0x06, 0x20, 0x00, 0x40, 0x00, // 0A mov word [20h],0040h
+            0xC7, 0x06, 0x22, 0x00, 0x00, 0xF0, // 10 mov word [22h],F000h
+            0xB0, 0x11, 0xE6, 0x20, // 16 ICW1
+            0xB0, 0x08, 0xE6, 0x21, // 1A ICW2: vectors 08h
+            0xB0, 0x04, 0xE6, 0x21, // 1E ICW3
+            0xB0, 0x01, 0xE6, 0x21, // 22 ICW4
+            0xB0, 0xFE, 0xE6, 0x21, // 26 mask all but IRQ 0
+            0xB0, 0x36, 0xE6, 0x43, // 2A counter 0, LSB/MSB, mode 3
+            0x31, 0xC0, // 2E xor ax,ax
+            0xE6, 0x40, 0xE6, 0x40, // 30 count 0 = 65536
+            0xFB, // 34 sti
+            0xF4, // 35 hlt
+            0x83, 0x3E, 0x00, 0x05, 0x12, // 36 cmp word [0500h],18
+            0x72, 0xF8, // 3B jb 35h
+            0xFA, 0xF4, // 3D cli; hlt
+            0x90, // 3F
+            0xFF, 0x06, 0x00, 0x05, // 40 inc word [0500h]
+            0xB0, 0x20, 0xE6, 0x20, // 44 EOI
+            0xCF, // 48 iret
+        ];
+        let mut rom = vec![0xF4u8; 64 << 10];
+        rom[..code.len()].copy_from_slice(code);
+        rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
+        let mut pc = Pc::new(Config { memory_mb: 1, bios: rom, no_reboot: true, ips: DEFAULT_IPS }).unwrap();
+        assert_eq!(pc.run(10_000_000), Some(Exit::Halted));
+        assert_eq!(pc.bus.read16(0x500), 18);
+        // 18 periods of 65536 / 1193182 s = 988.66 ms of virtual time, reached by skipping
+        // idle time rather than by executing millions of instructions.
+        let ms = pc.bus.now as f64 / 1e6;
+        assert!((988.0..990.0).contains(&ms), "virtual time {ms} ms");
+        assert!(pc.instructions() < 1000);
     }
 }
