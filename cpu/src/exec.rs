@@ -74,6 +74,9 @@ impl Cpu {
             if self.halted {
                 return Stop::Halt;
             }
+            if std::mem::take(&mut self.host_stop) {
+                return Stop::Breakpoint;
+            }
         }
         Stop::Budget
     }
@@ -120,6 +123,9 @@ impl Cpu {
             }
         }
         self.smc = false;
+        if std::mem::take(&mut self.host_stop) {
+            return Some(Stop::Breakpoint);
+        }
         self.halted.then_some(Stop::Halt)
     }
 

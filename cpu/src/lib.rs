@@ -49,6 +49,12 @@ pub trait Bus {
     /// Port input of `size` bytes (1, 2 or 4).
     fn io_read(&mut self, port: u16, size: u8) -> u32;
     fn io_write(&mut self, port: u16, size: u8, value: u32);
+    /// Asked after every port write: `true` makes the CPU stop right after the
+    /// instruction with [`Stop::Breakpoint`], so the machine can act on CPU state (a
+    /// host-side BIOS service, a debugger).
+    fn take_stop(&mut self) -> bool {
+        false
+    }
     /// Whether the interrupt controller has a maskable interrupt for the CPU.
     fn irq_pending(&mut self) -> bool {
         false
@@ -172,6 +178,8 @@ pub struct Cpu {
     pub(crate) shadow: bool,
     /// Set by a write into a page holding cached code: the running block ends.
     pub(crate) smc: bool,
+    /// The bus asked to stop after the current instruction.
+    pub(crate) host_stop: bool,
     pub(crate) cache: block::BlockCache,
     pub(crate) tlb: mem::Tlb,
     unimpl_seen: HashSet<u32>,
@@ -215,6 +223,7 @@ impl Cpu {
             mtrr: Default::default(),
             shadow: false,
             smc: false,
+            host_stop: false,
             cache: block::BlockCache::new(),
             tlb: mem::Tlb::new(),
             unimpl_seen: HashSet::new(),

@@ -81,6 +81,10 @@ impl Cpu {
         } else {
             let v = self.get_reg(0, size);
             bus.io_write(port, size as u8, v);
+            if bus.take_stop() {
+                self.host_stop = true;
+                self.smc = true;
+            }
         }
         Ok(())
     }

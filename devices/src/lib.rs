@@ -2,8 +2,11 @@
 //! knows about the CPU or about each other. The machine hands every call the current
 //! virtual time and an [`Irq`] sink, and asks each device when it next needs time.
 
+pub mod i8042;
 pub mod pic;
 pub mod pit;
+pub mod rtc;
+pub mod uart;
 
 /// Virtual time in nanoseconds since power-on.
 pub type Nanos = u64;

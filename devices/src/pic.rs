@@ -34,7 +34,10 @@ pub struct Chip {
 
 impl Chip {
     fn new() -> Self {
-        Chip { lowest: 7, ..Default::default() }
+        Chip {
+            lowest: 7,
+            ..Default::default()
+        }
     }
 
     /// IRQ numbers in priority order, highest first.
@@ -217,7 +220,10 @@ impl Default for Pic {
 
 impl Pic {
     pub fn new() -> Self {
-        Pic { master: Chip::new(), slave: Chip::new() }
+        Pic {
+            master: Chip::new(),
+            slave: Chip::new(),
+        }
     }
 
     /// Drives ISA IRQ line `irq` (0–15).
@@ -296,7 +302,16 @@ mod tests {
     /// ICW3 master 04h (slave on IR2) / slave 02h, ICW4 = 01h (8086 mode).
     fn at_pic() -> Pic {
         let mut p = Pic::new();
-        for (port, v) in [(0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01)] {
+        for (port, v) in [
+            (0x20, 0x11),
+            (0x21, 0x08),
+            (0x21, 0x04),
+            (0x21, 0x01),
+            (0xA0, 0x11),
+            (0xA1, 0x70),
+            (0xA1, 0x02),
+            (0xA1, 0x01),
+        ] {
             p.write(port, v);
         }
         p

@@ -139,7 +139,11 @@ impl Counter {
     }
 
     fn load(&mut self, value: u16, t: u64) {
-        let mut v = if self.bcd { Self::bcd_decode(value) } else { value as u32 };
+        let mut v = if self.bcd {
+            Self::bcd_decode(value)
+        } else {
+            value as u32
+        };
         if v == 0 {
             v = self.modulus();
         }
@@ -220,7 +224,11 @@ impl Pit {
             c.gate = true;
         }
         counters[2].gate = false;
-        Pit { counters, speaker_data: false, last_tick: 0 }
+        Pit {
+            counters,
+            speaker_data: false,
+            last_tick: 0,
+        }
     }
 
     pub fn read(&mut self, port: u16, now: Nanos) -> u8 {
@@ -312,7 +320,13 @@ impl Pit {
                 }
                 if v & 0x10 == 0 && c.status.is_none() {
                     let out = c.out(t);
-                    c.status = Some((out as u8) << 7 | (c.null_count as u8) << 6 | c.rw << 4 | c.mode << 1 | c.bcd as u8);
+                    c.status = Some(
+                        (out as u8) << 7
+                            | (c.null_count as u8) << 6
+                            | c.rw << 4
+                            | c.mode << 1
+                            | c.bcd as u8,
+                    );
                 }
             }
             return;
@@ -330,14 +344,24 @@ impl Pit {
         if mode > 5 {
             mode -= 4; // 6 and 7 alias modes 2 and 3
         }
-        *c = Counter { rw, mode, bcd: v & 1 != 0, gate: c.gate, null_count: true, ..Default::default() };
+        *c = Counter {
+            rw,
+            mode,
+            bcd: v & 1 != 0,
+            gate: c.gate,
+            null_count: true,
+            ..Default::default()
+        };
     }
 
     fn read_port61(&self, now: Nanos) -> u8 {
         let t = tick_at(now);
         let refresh = (now / REFRESH_NS) & 1 != 0;
         let c2 = &self.counters[2];
-        (c2.gate as u8) | (self.speaker_data as u8) << 1 | (refresh as u8) << 4 | (c2.out(t) as u8) << 5
+        (c2.gate as u8)
+            | (self.speaker_data as u8) << 1
+            | (refresh as u8) << 4
+            | (c2.out(t) as u8) << 5
     }
 
     fn write_port61(&mut self, v: u8, now: Nanos) {
@@ -408,10 +432,16 @@ mod tests {
         p.write(0x40, 0, 0, &mut irq);
         // Counting starts one tick after the load; 10 ticks later the count is 90.
         p.write(0x43, 0x00, ns(11), &mut irq); // latch
-        assert_eq!(p.read(0x40, ns(11)) as u16 | (p.read(0x40, ns(11)) as u16) << 8, 90);
+        assert_eq!(
+            p.read(0x40, ns(11)) as u16 | (p.read(0x40, ns(11)) as u16) << 8,
+            90
+        );
         // After a full period it reloads: at 101 + 5 ticks the count is 95.
         p.write(0x43, 0x00, ns(106), &mut irq);
-        assert_eq!(p.read(0x40, ns(106)) as u16 | (p.read(0x40, ns(106)) as u16) << 8, 95);
+        assert_eq!(
+            p.read(0x40, ns(106)) as u16 | (p.read(0x40, ns(106)) as u16) << 8,
+            95
+        );
     }
 
     #[test]
@@ -446,7 +476,7 @@ mod tests {
         let mut p = Pit::new();
         let mut irq = IrqLog::default();
         p.write(0x43, 0xB6, 0, &mut irq); // counter 2, LSB/MSB, mode 3
-        // Read-back: status only (bit 5 = 1 keeps the count), counter 2 (bit 3).
+                                          // Read-back: status only (bit 5 = 1 keeps the count), counter 2 (bit 3).
         p.write(0x43, 0xE8, 0, &mut irq);
         let s = p.read(0x42, 0);
         // OUT high before counting, null count set, RW = 3, mode 3, binary.
@@ -474,7 +504,11 @@ mod tests {
         // Gate low: counter 2 holds; OUT2 (bit 5) low in mode 0.
         assert_eq!(p.read(0x61, ns(100)) & 0x21, 0x00);
         p.write(0x61, 0x01, ns(100), &mut irq);
-        assert_eq!(p.read(0x61, ns(100 + 11)) & 0x21, 0x21, "OUT2 high after 10 counts");
+        assert_eq!(
+            p.read(0x61, ns(100 + 11)) & 0x21,
+            0x21,
+            "OUT2 high after 10 counts"
+        );
         // Bit 4 toggles every 15.085 µs.
         assert_ne!(p.read(0x61, 0) & 0x10, p.read(0x61, REFRESH_NS) & 0x10);
     }

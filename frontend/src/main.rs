@@ -16,37 +16,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a guest headless. With no image it boots the built-in demo guest.
+    /// Run a guest headless: a disk image through the built-in BIOS, a raw BIOS image
+    /// (--bios), or with no image the built-in demo guest.
     ///
-    /// Examples: `x86 run` (the demo); `x86 run --bios test.bin --headless --debugcon stdio --post stderr`
-    Run {
-        /// A disk image to boot (needs the PC platform: not implemented yet).
-        image: Option<PathBuf>,
-        /// Raw 64/128/256 KB system-BIOS image, mapped at the top of the first megabyte and below 4 GB.
-        #[arg(long, value_name = "ROM")]
-        bios: Option<PathBuf>,
-        /// Run without a window (the only mode so far).
-        #[arg(long)]
-        headless: bool,
-        /// Where bytes written to port 0xE9 go: `stdio` or a file.
-        #[arg(long, value_name = "stdio|FILE", default_value = "stdio")]
-        debugcon: String,
-        /// Record every POST code written to ports 0x80/0x190: `stderr` or a file.
-        #[arg(long, value_name = "stderr|FILE")]
-        post: Option<String>,
-        /// Stop after this many seconds of wall time (exit status 124).
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<f64>,
-        /// Stop on a triple fault (exit status 4) instead of resetting.
-        #[arg(long)]
-        no_reboot: bool,
-        /// Guest RAM in MB (1–3072).
-        #[arg(long, default_value_t = 32, value_name = "MB")]
-        memory: u32,
-        /// Print instructions executed, wall time and MIPS at exit.
-        #[arg(long)]
-        stats: bool,
-    },
+    /// Examples: `x86 run` (the demo); `x86 run --fda freedos.img --headless`;
+    /// `x86 run --bios test.bin --headless --debugcon stdio --post stderr`
+    Run(Box<run::RunArgs>),
     /// Run single-step CPU test suites (SingleStepTests JSON, .json or .json.gz).
     ///
     /// Example: x86 sst ../shared/testdata/sst-80286-real
@@ -75,34 +50,13 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Run {
-            image,
-            bios,
-            headless: _,
-            debugcon,
-            post,
-            timeout,
-            no_reboot,
-            memory,
-            stats,
-        } => {
-            match run::run(run::RunArgs {
-                image,
-                bios,
-                debugcon,
-                post,
-                timeout,
-                no_reboot,
-                memory,
-                stats,
-            }) {
-                Ok(code) => ExitCode::from(code),
-                Err(e) => {
-                    eprintln!("x86: {e}");
-                    ExitCode::from(run::EXIT_USAGE)
-                }
+        Cmd::Run(args) => match run::run(*args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("x86: {e}");
+                ExitCode::from(run::EXIT_USAGE)
             }
-        }
+        },
         Cmd::Sst {
             paths,
             verbose,

@@ -1,8 +1,9 @@
-//! `x86 run`: boots a guest headless. Today that is a system-BIOS image (`--bios`) or,
-//! with no arguments, the built-in demo guest from `test-roms`; disk images arrive with
-//! the PC platform (floppy/IDE and the built-in BIOS).
+//! `x86 run`: boots a guest headless — a disk image through the built-in BIOS, a raw
+//! system-BIOS image (`--bios`, the test-ROM path), or with no arguments the built-in
+//! demo guest from `test-roms`. Files are read and written here; the machine only sees
+//! bytes.
 
-use machine::{Config, Exit, Pc};
+use machine::{BootOrder, Config, Disk, Exit, Pc};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,14 +14,70 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_TRIPLE_FAULT: u8 = 4;
 pub const EXIT_TIMEOUT: u8 = 124;
 
+#[derive(clap::Args, Debug)]
 pub struct RunArgs {
+    /// A disk image to boot: a floppy if its size is a floppy format, else a hard disk.
     pub image: Option<PathBuf>,
+    /// Floppy image for drive A: (360K, 720K, 1.2M, 1.44M or 2.88M).
+    #[arg(long, value_name = "IMG")]
+    pub fda: Option<PathBuf>,
+    /// Floppy image for drive B:.
+    #[arg(long, value_name = "IMG")]
+    pub fdb: Option<PathBuf>,
+    /// Hard-disk image for the first fixed disk (BIOS drive 80h).
+    #[arg(long, value_name = "IMG")]
+    pub hda: Option<PathBuf>,
+    /// Hard-disk image for the second fixed disk (81h).
+    #[arg(long, value_name = "IMG")]
+    pub hdb: Option<PathBuf>,
+    /// Boot device: `a` (floppy first) or `c` (hard disk first). Default: a floppy if one
+    /// is attached, else the hard disk.
+    #[arg(long, value_name = "a|c")]
+    pub boot: Option<String>,
+    /// Keep disk writes in memory only; image files are never modified.
+    #[arg(long)]
+    pub snapshot: bool,
+    /// Raw 64/128/256 KB system-BIOS image, mapped at the top of the first megabyte and
+    /// below 4 GB (like QEMU's -bios), instead of the built-in BIOS.
+    #[arg(long, value_name = "ROM")]
     pub bios: Option<PathBuf>,
+    /// Run without a window (the only mode so far).
+    #[arg(long)]
+    pub headless: bool,
+    /// Where COM1 goes: `stdio`, a file, or `none`.
+    #[arg(long, value_name = "stdio|FILE|none", default_value = "none")]
+    pub serial: String,
+    /// Start the real-time clock at this time (`YYYY-MM-DDTHH:MM:SS` UTC or Unix
+    /// seconds) instead of the host clock, for reproducible runs.
+    #[arg(long, value_name = "TIME")]
+    pub rtc: Option<String>,
+    /// Where bytes written to port 0xE9 go: `stdio` or a file.
+    #[arg(long, value_name = "stdio|FILE", default_value = "stdio")]
     pub debugcon: String,
+    /// Record every POST code written to ports 0x80/0x190: `stderr` or a file.
+    #[arg(long, value_name = "stderr|FILE")]
     pub post: Option<String>,
+    /// Write the 80×25 text screen (code page 437 as UTF-8) to FILE at exit.
+    #[arg(long, value_name = "FILE")]
+    pub screen_text: Option<PathBuf>,
+    /// Type keys: text, `{enter}`, `{esc}`, `{tab}`, `{backspace}`, `{wait 500ms}`,
+    /// `{wait 2s}`, `{wait-screen "C:\>"}`. Example: --keys 'dir{enter}'
+    #[arg(long, value_name = "SCRIPT")]
+    pub keys: Option<String>,
+    /// Stop with status 0 when TEXT appears on the debug console or the text screen.
+    #[arg(long, value_name = "TEXT")]
+    pub until: Option<String>,
+    /// Stop after this many seconds of wall time (exit status 124).
+    #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
+    /// Stop on a triple fault (exit status 4) instead of resetting.
+    #[arg(long)]
     pub no_reboot: bool,
+    /// Guest RAM in MB (1–3072).
+    #[arg(long, default_value_t = 32, value_name = "MB")]
     pub memory: u32,
+    /// Print instructions executed, wall time, virtual time and MIPS at exit.
+    #[arg(long)]
     pub stats: bool,
 }
 
@@ -52,30 +109,194 @@ impl Sink {
     }
 }
 
-pub fn run(args: RunArgs) -> Result<u8, String> {
-    if let Some(img) = &args.image {
-        return Err(format!(
-            "cannot boot {}: disk images need the floppy/IDE platform and built-in BIOS, which are not implemented yet (use --bios ROM, or no image for the built-in demo)",
-            img.display()
-        ));
-    }
-    let bios = match &args.bios {
-        Some(p) => {
-            std::fs::read(p).map_err(|e| format!("cannot read BIOS image {}: {e}", p.display()))?
+/// One step of a `--keys` script.
+#[derive(Debug, PartialEq)]
+enum KeyStep {
+    Char(u8),
+    Scan(u8),
+    Wait(u64),
+    WaitScreen(String),
+}
+
+fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
+    let mut steps = Vec::new();
+    let mut rest = script;
+    while let Some(c) = rest.chars().next() {
+        if c == '{' {
+            let end = rest
+                .find('}')
+                .ok_or_else(|| format!("--keys: unclosed '{{' in {script:?}"))?;
+            let tok = &rest[1..end];
+            rest = &rest[end + 1..];
+            let lower = tok.to_ascii_lowercase();
+            let step = match lower.as_str() {
+                "enter" => KeyStep::Char(b'\r'),
+                "esc" => KeyStep::Scan(0x01),
+                "tab" => KeyStep::Char(b'\t'),
+                "backspace" => KeyStep::Scan(0x0E),
+                "space" => KeyStep::Char(b' '),
+                "lbrace" => KeyStep::Char(b'{'),
+                "rbrace" => KeyStep::Char(b'}'),
+                f if f.starts_with('f')
+                    && f[1..].parse::<u8>().is_ok_and(|n| (1..=10).contains(&n)) =>
+                {
+                    KeyStep::Scan(0x3A + f[1..].parse::<u8>().unwrap_or(1))
+                }
+                w if w.starts_with("wait-screen ") => KeyStep::WaitScreen(
+                    tok["wait-screen ".len()..]
+                        .trim()
+                        .trim_matches('"')
+                        .to_string(),
+                ),
+                w if w.starts_with("wait ") => {
+                    let v = w[5..].trim();
+                    let ms = if let Some(n) = v.strip_suffix("ms") {
+                        n.trim().parse::<u64>().ok()
+                    } else if let Some(n) = v.strip_suffix('s') {
+                        n.trim().parse::<f64>().ok().map(|s| (s * 1000.0) as u64)
+                    } else {
+                        None
+                    };
+                    KeyStep::Wait(ms.ok_or_else(|| {
+                        format!("--keys: bad wait {tok:?} (use e.g. {{wait 500ms}} or {{wait 2s}})")
+                    })?)
+                }
+                _ => return Err(format!("--keys: unknown key {{{tok}}}")),
+            };
+            steps.push(step);
+        } else {
+            let ch = if c == '\n' { b'\r' } else { c as u32 as u8 };
+            if !c.is_ascii()
+                || machine::keymap::scancode_for(if ch == b'\r' { b'\n' } else { ch }).is_none()
+            {
+                return Err(format!("--keys: no key types {c:?}"));
+            }
+            steps.push(KeyStep::Char(ch));
+            rest = &rest[c.len_utf8()..];
         }
-        None => test_roms::demo(),
+    }
+    Ok(steps)
+}
+
+/// `--rtc`: Unix seconds, or `YYYY-MM-DDTHH:MM:SS` (UTC).
+fn parse_rtc(s: &str) -> Result<i64, String> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let bad = || format!("--rtc {s:?}: expected Unix seconds or YYYY-MM-DDTHH:MM:SS");
+    let (date, time) = s.split_once(['T', ' ']).ok_or_else(bad)?;
+    let d: Vec<i64> = date
+        .split('-')
+        .map(|x| x.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let t: Vec<i64> = time
+        .split(':')
+        .map(|x| x.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if d.len() != 3
+        || t.len() != 3
+        || !(1..=12).contains(&d[1])
+        || !(1..=31).contains(&d[2])
+        || t[0] > 23
+        || t[1] > 59
+        || t[2] > 60
+    {
+        return Err(bad());
+    }
+    // Days from civil date (Howard Hinnant's algorithm).
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d[2] - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2])
+}
+
+fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(p).map_err(|e| format!("cannot read {what} {}: {e}", p.display()))
+}
+
+pub fn run(args: RunArgs) -> Result<u8, String> {
+    let mut fda = args.fda.clone();
+    let mut hda = args.hda.clone();
+    if let Some(img) = &args.image {
+        let len = std::fs::metadata(img)
+            .map_err(|e| format!("cannot read disk image {}: {e}", img.display()))?
+            .len();
+        if matches!(len, 368_640 | 737_280 | 1_228_800 | 1_474_560 | 2_949_120) {
+            fda = fda.or(Some(img.clone()));
+        } else {
+            hda = hda.or(Some(img.clone()));
+        }
+    }
+    let rtc_epoch = match &args.rtc {
+        Some(s) => parse_rtc(s)?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+    };
+    let any_disk = fda.is_some() || args.fdb.is_some() || hda.is_some() || args.hdb.is_some();
+    let bios = match (&args.bios, any_disk) {
+        (Some(p), _) => Some(read_file(p, "BIOS image")?),
+        (None, true) => None,
+        (None, false) => Some(test_roms::demo()),
     };
     let mut pc = Pc::new(Config {
         memory_mb: args.memory,
         bios,
         no_reboot: args.no_reboot,
         ips: machine::DEFAULT_IPS,
+        rtc_epoch,
     })
     .map_err(|e| match &args.bios {
         Some(p) => format!("{}: {e}", p.display()),
         None => e,
     })?;
+    let mut files: Vec<(PathBuf, bool, usize)> = Vec::new();
+    for (i, p) in [&fda, &args.fdb].into_iter().enumerate() {
+        if let Some(p) = p {
+            pc.floppies[i] = Some(
+                Disk::floppy(read_file(p, "floppy image")?)
+                    .map_err(|e| format!("{}: {e}", p.display()))?,
+            );
+            files.push((p.clone(), false, i));
+        }
+    }
+    for (i, p) in [&hda, &args.hdb].into_iter().enumerate() {
+        if let Some(p) = p {
+            pc.hard_disks[i] = Some(
+                Disk::hard(read_file(p, "hard-disk image")?)
+                    .map_err(|e| format!("{}: {e}", p.display()))?,
+            );
+            files.push((p.clone(), true, i));
+        }
+    }
+    pc.boot_order = match args.boot.as_deref() {
+        Some("a") | Some("A") => BootOrder::Floppy,
+        Some("c") | Some("C") => BootOrder::HardDisk,
+        Some(other) => {
+            return Err(format!(
+                "--boot {other}: expected a (floppy) or c (hard disk)"
+            ))
+        }
+        None if pc.floppies[0].is_some() => BootOrder::Floppy,
+        None => BootOrder::HardDisk,
+    };
+    let mut keys: std::collections::VecDeque<KeyStep> = match &args.keys {
+        Some(s) => parse_keys(s)?.into(),
+        None => Default::default(),
+    };
     let mut debugcon = Sink::open(&args.debugcon, "debugcon")?;
+    let mut serial = match args.serial.as_str() {
+        "none" => None,
+        s => Some(Sink::open(s, "serial")?),
+    };
     let mut post = match &args.post {
         Some(s) => Some(Sink::open(s, "POST")?),
         None => None,
@@ -84,10 +305,27 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
     let deadline = args
         .timeout
         .map(|t| start + Duration::from_secs_f64(t.max(0.0)));
+    let mut seen_console = Vec::new();
+    let mut key_ready_at = 0u64;
+    // Slices of 1 ms of virtual time (at the default clock) keep key scripts and --until
+    // responsive without costing throughput.
     let outcome = loop {
-        let r = pc.run(1_000_000);
+        let r = pc.run(100_000);
         if !pc.bus.debugcon.is_empty() {
-            debugcon.write(&std::mem::take(&mut pc.bus.debugcon));
+            let out = std::mem::take(&mut pc.bus.debugcon);
+            if args.until.is_some() {
+                seen_console.extend_from_slice(&out);
+            }
+            debugcon.write(&out);
+        }
+        let ser = pc.bus.com[0].take_output();
+        if !ser.is_empty() {
+            if args.until.is_some() {
+                seen_console.extend_from_slice(&ser);
+            }
+            if let Some(s) = serial.as_mut() {
+                s.write(&ser);
+            }
         }
         let codes = std::mem::take(&mut pc.bus.post);
         if let Some(p) = post.as_mut() {
@@ -98,6 +336,39 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
         if let Some(e) = r {
             break Some(e);
         }
+        if let Some(text) = &args.until {
+            let found = String::from_utf8_lossy(&seen_console).contains(text.as_str())
+                || pc.screen_text().contains(text.as_str());
+            if found {
+                break Some(Exit::Shutdown);
+            }
+        }
+        if pc.bus.now >= key_ready_at {
+            match keys.front() {
+                Some(KeyStep::Char(c)) => {
+                    let c = if *c == b'\r' { b'\n' } else { *c };
+                    pc.type_char(c);
+                    keys.pop_front();
+                    key_ready_at = pc.bus.now + 20_000_000;
+                }
+                Some(KeyStep::Scan(s)) => {
+                    let s = *s;
+                    pc.key_bytes(&[s]);
+                    pc.key_bytes(&[s | 0x80]);
+                    keys.pop_front();
+                    key_ready_at = pc.bus.now + 20_000_000;
+                }
+                Some(KeyStep::Wait(ms)) => {
+                    key_ready_at = pc.bus.now + ms * 1_000_000;
+                    keys.pop_front();
+                }
+                Some(KeyStep::WaitScreen(t)) if pc.screen_text().contains(t.as_str()) => {
+                    keys.pop_front();
+                }
+                Some(KeyStep::WaitScreen(_)) => {}
+                None => {}
+            }
+        }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break None;
         }
@@ -106,9 +377,27 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
     if args.stats {
         let n = pc.instructions();
         eprintln!(
-            "instructions: {n}, wall time: {elapsed:.3} s, {:.1} MIPS",
+            "instructions: {n}, wall time: {elapsed:.3} s, virtual time: {:.3} s, {:.1} MIPS",
+            pc.bus.now as f64 / 1e9,
             n as f64 / elapsed.max(1e-9) / 1e6
         );
+    }
+    if let Some(p) = &args.screen_text {
+        std::fs::write(p, pc.screen_text())
+            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+    }
+    if !args.snapshot {
+        for (path, hard, i) in &files {
+            let d = if *hard {
+                pc.hard_disks[*i].as_ref()
+            } else {
+                pc.floppies[*i].as_ref()
+            };
+            if let Some(d) = d.filter(|d| d.dirty) {
+                std::fs::write(path, &d.data)
+                    .map_err(|e| format!("cannot write back {}: {e}", path.display()))?;
+            }
+        }
     }
     let last_post = pc
         .bus
@@ -134,4 +423,37 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
             EXIT_TIMEOUT
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_script_parses_text_keys_and_waits() {
+        let s = parse_keys("dir{enter}{wait 500ms}{F1}{wait-screen \"C:\\>\"}").unwrap();
+        assert_eq!(
+            s,
+            vec![
+                KeyStep::Char(b'd'),
+                KeyStep::Char(b'i'),
+                KeyStep::Char(b'r'),
+                KeyStep::Char(b'\r'),
+                KeyStep::Wait(500),
+                KeyStep::Scan(0x3B),
+                KeyStep::WaitScreen("C:\\>".into()),
+            ]
+        );
+        assert!(parse_keys("{nosuchkey}").is_err());
+        assert!(parse_keys("{wait 5}").is_err());
+    }
+
+    #[test]
+    fn rtc_dates() {
+        // 2000-02-29 00:00:00 UTC is Unix time 951782400.
+        assert_eq!(parse_rtc("2000-02-29T00:00:00"), Ok(951_782_400));
+        assert_eq!(parse_rtc("1970-01-01T00:00:00"), Ok(0));
+        assert_eq!(parse_rtc("12345"), Ok(12345));
+        assert!(parse_rtc("2000-13-01T00:00:00").is_err());
+    }
 }

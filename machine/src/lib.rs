@@ -11,8 +11,14 @@
 //! run is deterministic: the same inputs give the same run. When the CPU halts with
 //! interrupts enabled, time skips ahead to the next device event.
 
+mod bios;
+mod disk;
+pub mod keymap;
+
+pub use disk::{Disk, DiskKind};
+
 use cpu::{Bus, Cpu, Stop};
-use devices::{pic::Pic, pit::Pit, Nanos};
+use devices::{i8042::I8042, pic::Pic, pit::Pit, rtc::Rtc, uart::Uart, Nanos};
 use std::collections::HashSet;
 
 /// Which device answers a port, from a table built once (no search per access).
@@ -27,6 +33,18 @@ enum Dev {
     DebugExit,
     BochsShutdown,
     Port92,
+    Kbd,
+    BiosTrap,
+    Rtc,
+    Com1,
+    Com2,
+}
+
+/// Which disk INT 19h tries first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootOrder {
+    Floppy,
+    HardDisk,
 }
 
 /// Why a machine run ended.
@@ -59,6 +77,13 @@ pub struct PcBus {
     port92: u8,
     reset_requested: bool,
     ports: Vec<Dev>,
+    pub kbd: I8042,
+    pub rtc: Rtc,
+    /// COM1 (0x3F8, IRQ 4) and COM2 (0x2F8, IRQ 3).
+    pub com: [Uart; 2],
+    /// A BIOS stub asked for a host-side service (see `bios.rs`).
+    trap: bool,
+    bios_call: bool,
     pub pic: Pic,
     pub pit: Pit,
     /// Instructions per second of virtual time.
@@ -116,6 +141,15 @@ impl PcBus {
         t[0xF4] = Dev::DebugExit;
         t[0x8900] = Dev::BochsShutdown;
         t[0x92] = Dev::Port92;
+        t[0x60] = Dev::Kbd;
+        t[0x64] = Dev::Kbd;
+        t[0x70] = Dev::Rtc;
+        t[0x71] = Dev::Rtc;
+        for i in 0..8 {
+            t[0x3F8 + i] = Dev::Com1;
+            t[0x2F8 + i] = Dev::Com2;
+        }
+        t[bios::TRAP_PORT as usize] = Dev::BiosTrap;
         t
     }
 
@@ -131,11 +165,25 @@ impl PcBus {
 
     /// Lets every device catch up to `self.now`.
     fn tick_devices(&mut self) {
-        self.pit.tick(self.now, &mut self.pic);
+        let now = self.now;
+        self.pit.tick(now, &mut self.pic);
+        self.rtc.tick(now, &mut self.pic);
+        for c in self.com.iter_mut() {
+            c.tick(now, &mut self.pic);
+        }
     }
 
     fn next_event(&self) -> Option<Nanos> {
-        self.pit.next_event(self.now)
+        let now = self.now;
+        [
+            self.pit.next_event(now),
+            self.rtc.next_event(now),
+            self.com[0].next_event(now),
+            self.com[1].next_event(now),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 
@@ -219,7 +267,11 @@ impl Bus for PcBus {
             Dev::Post => self.last_post.unwrap_or(0) as u32,
             Dev::Pic => self.pic.read(port) as u32,
             Dev::Pit => self.pit.read(port, self.now) as u32,
-            Dev::DebugExit | Dev::BochsShutdown => ones,
+            Dev::Kbd => self.kbd.read(port, &mut self.pic) as u32,
+            Dev::Rtc => self.rtc.read(port, self.now, &mut self.pic) as u32,
+            Dev::Com1 => self.com[0].read(port, self.now, &mut self.pic) as u32,
+            Dev::Com2 => self.com[1].read(port, self.now, &mut self.pic) as u32,
+            Dev::DebugExit | Dev::BochsShutdown | Dev::BiosTrap => ones,
             Dev::None => {
                 self.log_port_once(port, "read");
                 ones
@@ -240,7 +292,9 @@ impl Bus for PcBus {
                     2 => value & 0xFFFF,
                     _ => value,
                 };
-                self.exit = Some(Exit::DebugExit(v));
+                // Like QEMU's isa-debug-exit, the machine stops at once.
+                self.exit.get_or_insert(Exit::DebugExit(v));
+                self.trap = true;
             }
             Dev::BochsShutdown => {
                 const WORD: &[u8] = b"Shutdown";
@@ -248,7 +302,8 @@ impl Bus for PcBus {
                 if c == WORD[self.shutdown_match] {
                     self.shutdown_match += 1;
                     if self.shutdown_match == WORD.len() {
-                        self.exit = Some(Exit::Shutdown);
+                        self.exit.get_or_insert(Exit::Shutdown);
+                        self.trap = true;
                         self.shutdown_match = 0;
                     }
                 } else {
@@ -265,8 +320,27 @@ impl Bus for PcBus {
             }
             Dev::Pic => self.pic.write(port, value as u8),
             Dev::Pit => self.pit.write(port, value as u8, self.now, &mut self.pic),
+            Dev::Kbd => {
+                self.kbd.write(port, value as u8, &mut self.pic);
+                self.a20 = self.kbd.a20();
+                if std::mem::take(&mut self.kbd.reset_requested) {
+                    self.reset_requested = true;
+                    self.trap = true;
+                }
+            }
+            Dev::BiosTrap => {
+                self.trap = true;
+                self.bios_call = true;
+            }
+            Dev::Rtc => self.rtc.write(port, value as u8, self.now, &mut self.pic),
+            Dev::Com1 => self.com[0].write(port, value as u8, self.now, &mut self.pic),
+            Dev::Com2 => self.com[1].write(port, value as u8, self.now, &mut self.pic),
             Dev::None => self.log_port_once(port, "write"),
         }
+    }
+
+    fn take_stop(&mut self) -> bool {
+        std::mem::take(&mut self.trap)
     }
 
     fn irq_pending(&mut self) -> bool {
@@ -278,14 +352,29 @@ impl Bus for PcBus {
     }
 }
 
+/// Code page 437 → Unicode for the text screen dump.
+fn cp437(b: u8) -> char {
+    const HIGH: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{a0}";
+    match b {
+        0 => ' ',
+        0x20..=0x7E => b as char,
+        0x80..=0xFF => HIGH.chars().nth((b - 0x80) as usize).unwrap_or('?'),
+        _ => '.',
+    }
+}
+
 /// Machine configuration.
 pub struct Config {
     pub memory_mb: u32,
-    pub bios: Vec<u8>,
+    /// A raw system-BIOS image, or `None` for the built-in BIOS.
+    pub bios: Option<Vec<u8>>,
     /// Stop instead of resetting on a triple fault.
     pub no_reboot: bool,
     /// Guest instructions per second of virtual time (the virtual clock rate).
     pub ips: u64,
+    /// The Unix time the real-time clock shows at power-on (the frontend passes the
+    /// host clock or a fixed `--rtc` value).
+    pub rtc_epoch: i64,
 }
 
 /// The default virtual clock: 100 million instructions per virtual second.
@@ -296,15 +385,20 @@ pub struct Pc {
     pub cpu: Cpu,
     pub bus: PcBus,
     no_reboot: bool,
+    pub floppies: [Option<Disk>; 2],
+    pub hard_disks: [Option<Disk>; 2],
+    pub boot_order: BootOrder,
 }
 
 impl Pc {
-    /// Builds a PC. The BIOS image must be 64, 128 or 256 KB.
+    /// Builds a PC. A BIOS image must be 64, 128 or 256 KB; `None` selects the built-in
+    /// BIOS.
     pub fn new(cfg: Config) -> Result<Pc, String> {
-        if !BIOS_SIZES.contains(&cfg.bios.len()) {
+        let bios = cfg.bios.unwrap_or_else(bios::rom);
+        if !BIOS_SIZES.contains(&bios.len()) {
             return Err(format!(
                 "BIOS image is {} bytes; it must be 64, 128 or 256 KB",
-                cfg.bios.len()
+                bios.len()
             ));
         }
         if cfg.memory_mb == 0 || cfg.memory_mb > 3072 {
@@ -313,11 +407,11 @@ impl Pc {
                 cfg.memory_mb
             ));
         }
-        let bios_base_low = 0x10_0000 - cfg.bios.len() as u32;
+        let bios_base_low = 0x10_0000 - bios.len() as u32;
         let bus = PcBus {
             ram: vec![0; cfg.memory_mb as usize * 1024 * 1024],
             bios_base_low,
-            bios: cfg.bios,
+            bios,
             a20: true,
             debugcon: Vec::new(),
             post: Vec::new(),
@@ -328,6 +422,11 @@ impl Pc {
             port92: 0,
             reset_requested: false,
             ports: PcBus::build_ports(),
+            kbd: I8042::new(),
+            rtc: Rtc::new(cfg.rtc_epoch),
+            com: [Uart::new(4), Uart::new(3)],
+            trap: false,
+            bios_call: false,
             pic: Pic::new(),
             pit: Pit::new(),
             ips: cfg.ips.max(1),
@@ -340,7 +439,51 @@ impl Pc {
             cpu,
             bus,
             no_reboot: cfg.no_reboot,
+            floppies: [None, None],
+            hard_disks: [None, None],
+            boot_order: BootOrder::Floppy,
         })
+    }
+
+    /// The 80×25 text screen at B8000 as UTF-8 lines (code page 437 mapped), trailing
+    /// blanks trimmed.
+    pub fn screen_text(&mut self) -> String {
+        let mut out = String::new();
+        for row in 0..25u32 {
+            let mut line = String::new();
+            for col in 0..80u32 {
+                let b = self.bus.read8(0xB8000 + (row * 80 + col) * 2);
+                line.push(cp437(b));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Presses and releases the key for ASCII character `c` (with Shift when needed)
+    /// through the keyboard controller. Returns `false` for characters with no key.
+    pub fn type_char(&mut self, c: u8) -> bool {
+        let Some((code, shift)) = keymap::scancode_for(c) else {
+            return false;
+        };
+        let mut seq = Vec::new();
+        if shift {
+            seq.push(0x2A);
+        }
+        seq.extend([code, code | 0x80]);
+        if shift {
+            seq.push(0xAA);
+        }
+        for b in seq {
+            self.key_bytes(&[b]);
+        }
+        true
+    }
+
+    /// Queues raw set-1 scan-code bytes (one key event) in the keyboard controller.
+    pub fn key_bytes(&mut self, codes: &[u8]) {
+        self.bus.kbd.key(codes, &mut self.bus.pic);
     }
 
     /// Runs at most `budget` instructions; returns why the machine stopped, or `None`
@@ -362,6 +505,12 @@ impl Pc {
             if std::mem::take(&mut self.bus.reset_requested) {
                 self.cpu.reset();
                 continue;
+            }
+            if std::mem::take(&mut self.bus.bios_call)
+                && stop == Stop::Breakpoint
+                && !self.bios_trap()
+            {
+                log::debug!(target: "bios", "write to the BIOS trap port from outside the ROM ignored");
             }
             match stop {
                 Stop::Budget | Stop::Breakpoint => {}
@@ -405,9 +554,10 @@ mod tests {
         rom[0xFFF0..0xFFF0 + code.len()].copy_from_slice(code);
         Pc::new(Config {
             memory_mb: 1,
-            bios: rom,
+            bios: Some(rom),
             no_reboot: true,
             ips: DEFAULT_IPS,
+            rtc_epoch: 0,
         })
         .unwrap()
     }
@@ -455,9 +605,10 @@ mod tests {
     fn bad_bios_size_is_an_error() {
         assert!(Pc::new(Config {
             memory_mb: 1,
-            bios: vec![0; 1000],
+            bios: Some(vec![0; 1000]),
             no_reboot: true,
             ips: DEFAULT_IPS,
+            rtc_epoch: 0,
         })
         .is_err());
     }
@@ -495,7 +646,14 @@ mod tests {
         let mut rom = vec![0xF4u8; 64 << 10];
         rom[..code.len()].copy_from_slice(code);
         rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
-        let mut pc = Pc::new(Config { memory_mb: 1, bios: rom, no_reboot: true, ips: DEFAULT_IPS }).unwrap();
+        let mut pc = Pc::new(Config {
+            memory_mb: 1,
+            bios: Some(rom),
+            no_reboot: true,
+            ips: DEFAULT_IPS,
+            rtc_epoch: 0,
+        })
+        .unwrap();
         assert_eq!(pc.run(10_000_000), Some(Exit::Halted));
         assert_eq!(pc.bus.read16(0x500), 18);
         // 18 periods of 65536 / 1193182 s = 988.66 ms of virtual time, reached by skipping

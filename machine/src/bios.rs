@@ -1,0 +1,993 @@
+//! The built-in PC BIOS. Its services are implemented on the host side ("high-level
+//! emulation"): every interrupt vector points at a four-byte stub in the ROM,
+//! `out 0EEh, al; iret`, and the port write stops the CPU so that the machine can run
+//! the service with the CPU's registers and memory in hand, then resumes at the IRET.
+//! Only code whose timing matters to the guest is real x86 code (the IRQ 0 handler that
+//! counts ticks and calls INT 1Ch). A stub that must wait (INT 16h for a key) moves IP
+//! back onto its OUT and halts with interrupts enabled, so it retries after the next
+//! interrupt. Services follow the IBM PC/AT BIOS interface (Phoenix/IBM technical
+//! references; Ralf Brown's interrupt list for register conventions).
+
+use crate::disk::{Disk, DiskKind};
+use crate::{Pc, PcBus};
+use cpu::{Bus, CF, CS, DS, ES, IF, SS, ZF};
+
+/// The port whose writes from ROM stubs request a host-side service.
+pub const TRAP_PORT: u16 = 0xEE;
+/// ROM offsets (segment F000).
+const POST_ENTRY: u16 = 0xE05B;
+const STUBS: u16 = 0xE100;
+const INT8: u16 = 0xE600;
+const DPT: u16 = 0xEFC7;
+const VIDEO_PARAMS: u16 = 0xF0A4;
+
+/// Builds the 64 KB BIOS image.
+pub fn rom() -> Vec<u8> {
+    let mut r = vec![0xFFu8; 0x10000];
+    // POST entry: cli; out 0EEh, al (the host performs the power-on self test and loads
+    // the boot sector); the host then sets CS:IP to the boot code.
+    r[POST_ENTRY as usize..POST_ENTRY as usize + 3].copy_from_slice(&[0xFA, 0xE6, TRAP_PORT as u8]);
+    for n in 0..256usize {
+        let o = STUBS as usize + n * 4;
+        r[o..o + 4].copy_from_slice(&[0xE6, TRAP_PORT as u8, 0xCF, 0x90]);
+    }
+    #[rustfmt::skip]
+    let int8: [u8; 0x34] = [
+        0x1E, 0x50, 0x31, 0xC0, 0x8E, 0xD8,             // push ds; push ax; ds = 0
+        0xFF, 0x06, 0x6C, 0x04,                         // inc word [046Ch]
+        0x75, 0x04,                                     // jnz +4
+        0xFF, 0x06, 0x6E, 0x04,                         // inc word [046Eh]
+        0x83, 0x3E, 0x6E, 0x04, 0x18,                   // cmp word [046Eh], 18h
+        0x75, 0x14,                                     // jne int1c
+        0x81, 0x3E, 0x6C, 0x04, 0xB0, 0x00,             // cmp word [046Ch], 00B0h
+        0x72, 0x0C,                                     // jb int1c
+        0x31, 0xC0, 0xA3, 0x6C, 0x04, 0xA3, 0x6E, 0x04, // midnight: count = 0
+        0xFE, 0x06, 0x70, 0x04,                         // inc byte [0470h] (rollover)
+        0xCD, 0x1C,                                     // int1c: int 1Ch
+        0xB0, 0x20, 0xE6, 0x20,                         // EOI
+        0x58, 0x1F, 0xCF,                               // pop ax; pop ds; iret
+    ];
+    r[INT8 as usize..INT8 as usize + int8.len()].copy_from_slice(&int8);
+    // Diskette parameter table (INT 1Eh) for 1.44 MB media, at its PC/AT address.
+    r[DPT as usize..DPT as usize + 11].copy_from_slice(&[
+        0xDF, 0x02, 0x25, 0x02, 0x12, 0x1B, 0xFF, 0x6C, 0xF6, 0x0F, 0x08,
+    ]);
+    // Reset vector: jmp far F000:E05B.
+    r[0xFFF0..0xFFF5].copy_from_slice(&[
+        0xEA,
+        POST_ENTRY as u8,
+        (POST_ENTRY >> 8) as u8,
+        0x00,
+        0xF0,
+    ]);
+    r[0xFFF5..0xFFFD].copy_from_slice(b"11/25/26");
+    r[0xFFFE] = 0xFC; // model byte: PC/AT
+    let _ = VIDEO_PARAMS;
+    r
+}
+
+/// BIOS data area addresses.
+mod bda {
+    pub const COM1: u32 = 0x400;
+    pub const EQUIPMENT: u32 = 0x410;
+    pub const MEM_KB: u32 = 0x413;
+    pub const KB_FLAGS: u32 = 0x417;
+    pub const KB_HEAD: u32 = 0x41A;
+    pub const KB_TAIL: u32 = 0x41C;
+    pub const FLOPPY_STATUS: u32 = 0x441;
+    pub const VIDEO_MODE: u32 = 0x449;
+    pub const COLUMNS: u32 = 0x44A;
+    pub const PAGE_SIZE: u32 = 0x44C;
+    pub const CURSOR: u32 = 0x450;
+    pub const CURSOR_SHAPE: u32 = 0x460;
+    pub const PAGE: u32 = 0x462;
+    pub const CRTC: u32 = 0x463;
+    pub const TICKS: u32 = 0x46C;
+    pub const MIDNIGHT: u32 = 0x470;
+    pub const HD_STATUS: u32 = 0x474;
+    pub const HD_COUNT: u32 = 0x475;
+    pub const KB_START: u32 = 0x480;
+    pub const KB_END: u32 = 0x482;
+    pub const ROWS: u32 = 0x484;
+    pub const CHAR_HEIGHT: u32 = 0x485;
+}
+
+const TEXT: u32 = 0xB8000;
+
+fn lin(seg: u16, off: u16) -> u32 {
+    ((seg as u32) << 4) + off as u32
+}
+
+/// What the service asks of the stub it was called from.
+enum After {
+    /// Return through the stub's IRET.
+    Return,
+    /// Come back to the stub after the next interrupt (waiting for input).
+    Wait,
+}
+
+impl Pc {
+    /// Runs the host-side service a ROM stub asked for (see the module comment).
+    /// Returns `false` if the trap did not come from the BIOS ROM (then it is ignored).
+    pub(crate) fn bios_trap(&mut self) -> bool {
+        let cs = self.cpu.seg[CS].selector;
+        let ip = self.cpu.eip as u16;
+        if cs != 0xF000 || self.cpu.protected() {
+            return false;
+        }
+        if ip == POST_ENTRY + 3 {
+            self.post();
+            return true;
+        }
+        let off = ip.wrapping_sub(STUBS + 2);
+        if !off.is_multiple_of(4) || off / 4 > 255 {
+            return false;
+        }
+        let n = (off / 4) as u8;
+        match self.service(n) {
+            After::Return => {}
+            After::Wait => {
+                self.cpu.eip = (ip - 2) as u32;
+                self.cpu.eflags |= IF;
+                self.cpu.halted = true;
+            }
+        }
+        true
+    }
+
+    fn r8(&mut self, a: u32) -> u8 {
+        self.bus.read8(a)
+    }
+    fn r16(&mut self, a: u32) -> u16 {
+        self.bus.read16(a)
+    }
+    fn w8(&mut self, a: u32, v: u8) {
+        self.bus.write8(a, v);
+        self.cpu.invalidate_phys(a, 1);
+    }
+    fn w16(&mut self, a: u32, v: u16) {
+        self.bus.write16(a, v);
+        self.cpu.invalidate_phys(a, 2);
+    }
+
+    fn ax(&self) -> u16 {
+        self.cpu.regs[0] as u16
+    }
+    fn ah(&self) -> u8 {
+        (self.cpu.regs[0] >> 8) as u8
+    }
+    fn al(&self) -> u8 {
+        self.cpu.regs[0] as u8
+    }
+    fn set16(&mut self, r: usize, v: u16) {
+        self.cpu.regs[r] = (self.cpu.regs[r] & !0xFFFF) | v as u32;
+    }
+    fn set_ah(&mut self, v: u8) {
+        self.cpu.regs[0] = (self.cpu.regs[0] & !0xFF00) | (v as u32) << 8;
+    }
+    fn set_al(&mut self, v: u8) {
+        self.cpu.regs[0] = (self.cpu.regs[0] & !0xFF) | v as u32;
+    }
+
+    /// Sets or clears a flag in the FLAGS image the stub's IRET will pop.
+    fn ret_flag(&mut self, flag: u32, on: bool) {
+        let a = lin(
+            self.cpu.seg[SS].selector,
+            (self.cpu.regs[4] as u16).wrapping_add(4),
+        );
+        let f = self.r16(a);
+        let nf = if on {
+            f | flag as u16
+        } else {
+            f & !(flag as u16)
+        };
+        self.w16(a, nf);
+    }
+
+    /// Power-on self test: interrupt vectors, BIOS data area, PIC and PIT, then boot.
+    fn post(&mut self) {
+        for n in 0..256u32 {
+            self.w16(n * 4, STUBS + n as u16 * 4);
+            self.w16(n * 4 + 2, 0xF000);
+        }
+        self.w16(8 * 4, INT8);
+        self.w16(0x1E * 4, DPT);
+        for a in 0x400..0x500 {
+            self.w8(a, 0);
+        }
+        self.w16(bda::COM1, 0x3F8);
+        self.w16(bda::COM1 + 2, 0x2F8);
+        let floppies = self.floppies.iter().filter(|d| d.is_some()).count() as u16;
+        // Equipment: floppies present and count, 80×25 colour, two serial ports.
+        let mut equip = 0x0020 | 2 << 9;
+        if floppies > 0 {
+            equip |= 1 | (floppies - 1) << 6;
+        }
+        self.w16(bda::EQUIPMENT, equip);
+        self.w16(bda::MEM_KB, 640);
+        self.w16(bda::KB_HEAD, 0x1E);
+        self.w16(bda::KB_TAIL, 0x1E);
+        self.w16(bda::KB_START, 0x1E);
+        self.w16(bda::KB_END, 0x3E);
+        self.w8(
+            bda::HD_COUNT,
+            self.hard_disks.iter().filter(|d| d.is_some()).count() as u8,
+        );
+        self.set_video_mode(3);
+        let ext_kb = (self.bus.ram_size() / 1024).saturating_sub(1024) as u32;
+        let ft = |d: &Option<Disk>| d.as_ref().map_or(0, |d| d.floppy_type);
+        let (fa, fb) = (ft(&self.floppies[0]), ft(&self.floppies[1]));
+        let (h0, h1) = (self.hard_disks[0].is_some(), self.hard_disks[1].is_some());
+        self.bus.rtc.set_config(640, ext_kb, fa, fb, h0, h1);
+        // PIC: vectors 08h and 70h, slave on IR2; PIT counter 0 at 18.2 Hz.
+        for (p, v) in [
+            (0x20, 0x11),
+            (0x21, 0x08),
+            (0x21, 0x04),
+            (0x21, 0x01),
+            (0xA0, 0x11),
+            (0xA1, 0x70),
+            (0xA1, 0x02),
+            (0xA1, 0x01),
+            (0x21, 0xB8),
+            (0xA1, 0x8F),
+        ] {
+            self.bus.io_write(p, 1, v);
+        }
+        for (p, v) in [(0x43, 0x36), (0x40, 0), (0x40, 0)] {
+            self.bus.io_write(p, 1, v);
+        }
+        self.boot();
+    }
+
+    /// INT 19h: load the first sector of the boot device at 0000:7C00 and jump to it.
+    fn boot(&mut self) {
+        let order: Vec<(u8, bool)> = match self.boot_order {
+            crate::BootOrder::Floppy => vec![(0x00, false), (0x80, true)],
+            crate::BootOrder::HardDisk => vec![(0x80, true), (0x00, false)],
+        };
+        for (drive, hard) in order {
+            let Some(d) = self.disk(drive) else { continue };
+            let Some(sector) = d.read(0, 1).map(|s| s.to_vec()) else {
+                continue;
+            };
+            if hard && (sector[510], sector[511]) != (0x55, 0xAA) {
+                log::warn!(target: "bios", "drive {drive:#04x}: no boot signature");
+                continue;
+            }
+            for (i, b) in sector.iter().enumerate() {
+                self.bus.write8(0x7C00 + i as u32, *b);
+            }
+            self.cpu.invalidate_phys(0x7C00, 512);
+            for s in [CS, DS, ES, SS] {
+                self.cpu.seg[s].load_real(0);
+            }
+            self.cpu.eip = 0x7C00;
+            self.cpu.regs[4] = 0x7C00;
+            self.cpu.regs[2] = drive as u32;
+            self.cpu.eflags = 0x202;
+            return;
+        }
+        self.print_text("No bootable device.\r\n");
+        log::warn!(target: "bios", "no bootable device");
+        self.cpu.eflags &= !IF;
+        self.cpu.halted = true;
+    }
+
+    fn disk(&self, drive: u8) -> Option<&Disk> {
+        match drive {
+            0x00 | 0x01 => self.floppies[drive as usize].as_ref(),
+            0x80 | 0x81 => self.hard_disks[(drive - 0x80) as usize].as_ref(),
+            _ => None,
+        }
+    }
+
+    fn disk_mut(&mut self, drive: u8) -> Option<&mut Disk> {
+        match drive {
+            0x00 | 0x01 => self.floppies[drive as usize].as_mut(),
+            0x80 | 0x81 => self.hard_disks[(drive - 0x80) as usize].as_mut(),
+            _ => None,
+        }
+    }
+
+    fn service(&mut self, n: u8) -> After {
+        match n {
+            0x09 => self.int09(),
+            0x10 => self.int10(),
+            0x11 => {
+                let v = self.r16(bda::EQUIPMENT);
+                self.set16(0, v);
+            }
+            0x12 => {
+                let v = self.r16(bda::MEM_KB);
+                self.set16(0, v);
+            }
+            0x13 => self.int13(),
+            0x14 => self.int14(),
+            0x15 => self.int15(),
+            0x16 => return self.int16(),
+            0x17 => self.set_ah(0x30), // printer: not busy, selected… none attached
+            0x18 | 0x19 => self.boot(),
+            0x1A => self.int1a(),
+            // Hardware interrupts without a handler of their own: acknowledge them.
+            0x0A..=0x0F => self.bus.io_write(0x20, 1, 0x20),
+            0x70..=0x77 => {
+                if n == 0x70 {
+                    // Read RTC register C so the RTC can interrupt again.
+                    self.bus.io_write(0x70, 1, 0x0C);
+                    let _ = self.bus.io_read(0x71, 1);
+                }
+                self.bus.io_write(0xA0, 1, 0x20);
+                self.bus.io_write(0x20, 1, 0x20);
+            }
+            _ => {}
+        }
+        After::Return
+    }
+
+    // ---- INT 10h: video (text modes) ----
+
+    fn set_video_mode(&mut self, mode: u8) {
+        let m = mode & 0x7F;
+        self.w8(bda::VIDEO_MODE, m);
+        self.w16(bda::COLUMNS, if m <= 1 { 40 } else { 80 });
+        self.w16(bda::PAGE_SIZE, 4096);
+        self.w8(bda::ROWS, 24);
+        self.w8(bda::CHAR_HEIGHT, 16);
+        self.w16(bda::CRTC, 0x3D4);
+        self.w16(bda::CURSOR_SHAPE, 0x0607);
+        self.w8(bda::PAGE, 0);
+        for p in 0..8 {
+            self.w16(bda::CURSOR + p * 2, 0);
+        }
+        if mode & 0x80 == 0 {
+            for i in 0..(80 * 25) {
+                self.w16(TEXT + i * 2, 0x0720);
+            }
+        }
+    }
+
+    fn cols(&mut self) -> u32 {
+        (self.r16(bda::COLUMNS) as u32).clamp(1, 80)
+    }
+
+    fn cursor(&mut self, page: u8) -> (u32, u32) {
+        let v = self.r16(bda::CURSOR + (page as u32 & 7) * 2);
+        ((v >> 8) as u32, (v & 0xFF) as u32)
+    }
+
+    fn set_cursor(&mut self, page: u8, row: u32, col: u32) {
+        self.w16(
+            bda::CURSOR + (page as u32 & 7) * 2,
+            ((row as u16) << 8) | col as u16,
+        );
+    }
+
+    fn cell(&mut self, page: u8, row: u32, col: u32) -> u32 {
+        TEXT + (page as u32 & 7) * 4096 + (row * self.cols() + col) * 2
+    }
+
+    fn scroll(
+        &mut self,
+        up: bool,
+        lines: u32,
+        attr: u8,
+        (top, left, bottom, right): (u32, u32, u32, u32),
+    ) {
+        let cols = self.cols();
+        let (bottom, right) = (bottom.min(24), right.min(cols - 1));
+        if top > bottom || left > right {
+            return;
+        }
+        let height = bottom - top + 1;
+        let n = if lines == 0 || lines > height {
+            height
+        } else {
+            lines
+        };
+        let blank = (attr as u16) << 8 | 0x20;
+        for i in 0..height {
+            let row = if up { top + i } else { bottom - i };
+            let src = if up { row + n } else { row.wrapping_sub(n) };
+            let from_inside = if up { src <= bottom } else { row >= top + n };
+            for c in left..=right {
+                let v = if from_inside {
+                    let a = self.cell(0, src, c);
+                    self.r16(a)
+                } else {
+                    blank
+                };
+                let a = self.cell(0, row, c);
+                self.w16(a, v);
+            }
+        }
+    }
+
+    /// Teletype output (INT 10h AH=0Eh): handles BEL, BS, CR, LF and scrolling.
+    fn teletype(&mut self, ch: u8, page: u8) {
+        let (mut row, mut col) = self.cursor(page);
+        let cols = self.cols();
+        match ch {
+            0x07 => {}
+            0x08 => col = col.saturating_sub(1),
+            b'\r' => col = 0,
+            b'\n' => row += 1,
+            _ => {
+                let a = self.cell(page, row, col);
+                self.w8(a, ch);
+                col += 1;
+                if col >= cols {
+                    col = 0;
+                    row += 1;
+                }
+            }
+        }
+        if row > 24 {
+            self.scroll(true, 1, 0x07, (0, 0, 24, cols - 1));
+            row = 24;
+        }
+        self.set_cursor(page, row, col);
+    }
+
+    fn print_text(&mut self, s: &str) {
+        for b in s.bytes() {
+            self.teletype(b, 0);
+        }
+    }
+
+    fn int10(&mut self) {
+        let bx = self.cpu.regs[3] as u16;
+        let cx = self.cpu.regs[1] as u16;
+        let dx = self.cpu.regs[2] as u16;
+        let page = (bx >> 8) as u8;
+        match self.ah() {
+            0x00 => {
+                let m = self.al();
+                self.set_video_mode(m);
+            }
+            0x01 => self.w16(bda::CURSOR_SHAPE, cx),
+            0x02 => self.set_cursor(page, (dx >> 8) as u32, (dx & 0xFF) as u32),
+            0x03 => {
+                let (r, c) = self.cursor(page);
+                let shape = self.r16(bda::CURSOR_SHAPE);
+                self.set16(2, ((r as u16) << 8) | c as u16);
+                self.set16(1, shape);
+            }
+            0x05 => self.w8(bda::PAGE, self.al() & 7),
+            0x06 | 0x07 => {
+                let up = self.ah() == 0x06;
+                let lines = self.al() as u32;
+                let rect = (
+                    (cx >> 8) as u32,
+                    (cx & 0xFF) as u32,
+                    (dx >> 8) as u32,
+                    (dx & 0xFF) as u32,
+                );
+                self.scroll(up, lines, (bx >> 8) as u8, rect);
+            }
+            0x08 => {
+                let (r, c) = self.cursor(page);
+                let a = self.cell(page, r, c);
+                let v = self.r16(a);
+                self.set16(0, v);
+            }
+            0x09 | 0x0A => {
+                let (r, c) = self.cursor(page);
+                let ch = self.al();
+                let cols = self.cols();
+                let first = r * cols + c;
+                let last = (first + cx.min(2000) as u32).min(cols * 25);
+                for pos in first..last {
+                    let a = self.cell(page, pos / cols, pos % cols);
+                    self.w8(a, ch);
+                    if self.ah() == 0x09 {
+                        self.w8(a + 1, bx as u8);
+                    }
+                }
+            }
+            0x0E => {
+                let ch = self.al();
+                let p = self.r8(bda::PAGE);
+                self.teletype(ch, p);
+            }
+            0x0F => {
+                let mode = self.r8(bda::VIDEO_MODE);
+                let cols = self.r16(bda::COLUMNS) as u8;
+                let p = self.r8(bda::PAGE);
+                self.set_al(mode);
+                self.set_ah(cols);
+                self.cpu.regs[3] = (self.cpu.regs[3] & !0xFF00) | (p as u32) << 8;
+            }
+            0x11 if self.al() == 0x30 => {
+                // Font information: 16 scan lines, 25 rows.
+                self.set16(1, 16);
+                self.cpu.regs[2] = (self.cpu.regs[2] & !0xFF) | 24;
+            }
+            0x12 if bx as u8 == 0x10 => {
+                // EGA/VGA information: colour, 256 KB.
+                self.set16(3, 0x0003);
+                self.set16(1, 0x0009);
+            }
+            0x1A if self.al() == 0x00 => {
+                // Display combination: VGA with colour display.
+                self.set_al(0x1A);
+                self.set16(3, 0x0008);
+            }
+            0x13 => {
+                // Write string ES:BP, CX characters, at DH,DL; AL bit 0 = move cursor.
+                let es = self.cpu.seg[ES].selector;
+                let bp = self.cpu.regs[5] as u16;
+                let (save_r, save_c) = self.cursor(page);
+                self.set_cursor(page, (dx >> 8) as u32, (dx & 0xFF) as u32);
+                for i in 0..cx {
+                    let ch = self.r8(lin(es, bp.wrapping_add(i)));
+                    self.teletype(ch, page);
+                }
+                if self.al() & 1 == 0 {
+                    self.set_cursor(page, save_r, save_c);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // ---- INT 13h: disks ----
+
+    fn disk_status(&mut self, drive: u8, status: u8) {
+        let a = if drive & 0x80 != 0 {
+            bda::HD_STATUS
+        } else {
+            bda::FLOPPY_STATUS
+        };
+        self.w8(a, status);
+        self.set_ah(status);
+        self.ret_flag(CF, status != 0);
+    }
+
+    fn int13(&mut self) {
+        let drive = self.cpu.regs[2] as u8;
+        let ah = self.ah();
+        if self.disk(drive).is_none()
+            && !(ah == 0x15 || ah == 0x08 && drive & 0x80 == 0 && drive < 2)
+        {
+            return self.disk_status(drive, if drive & 0x80 != 0 { 0x01 } else { 0x80 });
+        }
+        match ah {
+            0x00 | 0x0D | 0x10 | 0x11 | 0x0C => self.disk_status(drive, 0),
+            0x01 => {
+                let a = if drive & 0x80 != 0 {
+                    bda::HD_STATUS
+                } else {
+                    bda::FLOPPY_STATUS
+                };
+                let s = self.r8(a);
+                self.set_ah(s);
+                self.ret_flag(CF, s != 0);
+            }
+            0x02..=0x04 => {
+                let count = self.al() as u32;
+                let cx = self.cpu.regs[1] as u16;
+                let dh = (self.cpu.regs[2] >> 8) as u8;
+                let cyl = ((cx >> 8) as u32) | (((cx & 0xC0) as u32) << 2);
+                let sector = (cx & 0x3F) as u32;
+                let head = dh as u32;
+                let es = self.cpu.seg[ES].selector;
+                let bx = self.cpu.regs[3] as u16;
+                let d = self.disk(drive).expect("checked above");
+                let Some(lba) = d.chs_to_lba(cyl, head, sector) else {
+                    self.set_al(0);
+                    return self.disk_status(drive, 0x04);
+                };
+                let status = self.transfer(drive, lba, count, es, bx, ah == 0x03, ah == 0x04);
+                self.set_al(if status == 0 { count as u8 } else { 0 });
+                self.disk_status(drive, status);
+            }
+            0x08 => {
+                let Some(d) = self.disk(drive) else {
+                    // A floppy drive with no media still reports its type.
+                    self.set16(3, 0x0004);
+                    return self.disk_status(drive, 0);
+                };
+                let (c, h, s, kind, ftype) =
+                    (d.cylinders - 1, d.heads - 1, d.spt, d.kind, d.floppy_type);
+                let count = if kind == DiskKind::Hard {
+                    self.r8(bda::HD_COUNT)
+                } else {
+                    self.floppies.iter().filter(|f| f.is_some()).count() as u8
+                };
+                self.set16(1, (((c & 0xFF) << 8) | ((c >> 2) & 0xC0) | s) as u16);
+                self.set16(2, ((h as u16) << 8) | count as u16);
+                if kind == DiskKind::Floppy {
+                    self.cpu.regs[3] = (self.cpu.regs[3] & !0xFF) | ftype as u32;
+                    self.cpu.seg[ES].load_real(0xF000);
+                    self.set16(7, DPT);
+                }
+                self.set_al(0);
+                self.disk_status(drive, 0);
+            }
+            0x15 => {
+                // Disk type: AH = 1 floppy with change line, 3 fixed disk (CX:DX sectors).
+                match self.disk(drive) {
+                    Some(d) if d.kind == DiskKind::Hard => {
+                        let n = d.sectors() as u32;
+                        self.set16(1, (n >> 16) as u16);
+                        self.set16(2, n as u16);
+                        self.set_ah(3);
+                    }
+                    _ if drive < 2 => self.set_ah(1),
+                    _ => self.set_ah(0),
+                }
+                self.ret_flag(CF, false);
+            }
+            0x16 => self.disk_status(drive, 0), // media not changed
+            0x41 if drive & 0x80 != 0 && self.cpu.regs[3] as u16 == 0x55AA => {
+                // EDD 1.1: extended read/write/verify and drive parameters.
+                self.set16(3, 0xAA55);
+                self.set16(1, 0x0001);
+                self.set_ah(0x21);
+                self.ret_flag(CF, false);
+            }
+            0x42..=0x44 if drive & 0x80 != 0 => {
+                let ds = self.cpu.seg[DS].selector;
+                let si = self.cpu.regs[6] as u16;
+                let p = lin(ds, si);
+                let count = self.r16(p + 2) as u32;
+                let off = self.r16(p + 4);
+                let seg = self.r16(p + 6);
+                let lba = self.bus.read32(p + 8) as u64 | (self.bus.read32(p + 12) as u64) << 32;
+                let status = self.transfer(drive, lba, count, seg, off, ah == 0x43, ah == 0x44);
+                if status != 0 {
+                    self.w16(p + 2, 0);
+                }
+                self.disk_status(drive, status);
+            }
+            0x48 if drive & 0x80 != 0 => {
+                let d = self.disk(drive).expect("checked above");
+                let (c, h, s, n) = (d.cylinders, d.heads, d.spt, d.sectors());
+                let p = lin(self.cpu.seg[DS].selector, self.cpu.regs[6] as u16);
+                self.w16(p, 0x1A);
+                self.w16(p + 2, 0x0002);
+                self.bus.write32(p + 4, c);
+                self.bus.write32(p + 8, h);
+                self.bus.write32(p + 12, s);
+                self.bus.write32(p + 16, n as u32);
+                self.bus.write32(p + 20, (n >> 32) as u32);
+                self.w16(p + 24, 512);
+                self.disk_status(drive, 0);
+            }
+            _ => self.disk_status(drive, 0x01),
+        }
+    }
+
+    /// Moves `count` sectors between the disk and memory at seg:off. Returns a BIOS
+    /// status byte (0 = success).
+    #[allow(clippy::too_many_arguments)]
+    fn transfer(
+        &mut self,
+        drive: u8,
+        lba: u64,
+        count: u32,
+        seg: u16,
+        off: u16,
+        write: bool,
+        verify: bool,
+    ) -> u8 {
+        let base = lin(seg, 0);
+        let Some(d) = self.disk(drive) else {
+            return 0x01;
+        };
+        if count == 0 || lba + count as u64 > d.sectors() {
+            return 0x04;
+        }
+        if verify {
+            return 0;
+        }
+        // Offsets wrap within the 64 KB segment as on hardware DMA-free BIOS copies.
+        if write {
+            let mut buf = Vec::with_capacity(count as usize * 512);
+            for i in 0..count * 512 {
+                buf.push(self.bus.read8(base + (off as u32 + i) % 0x10000));
+            }
+            let d = self.disk_mut(drive).expect("present");
+            if !d.write(lba, &buf) {
+                return 0x04;
+            }
+        } else {
+            let data = d
+                .read(lba, count as u64)
+                .map(|s| s.to_vec())
+                .unwrap_or_default();
+            for (i, b) in data.iter().enumerate() {
+                self.bus
+                    .write8(base + (off as u32 + i as u32) % 0x10000, *b);
+            }
+            self.cpu.invalidate_phys(base, 0x10000);
+        }
+        0
+    }
+
+    // ---- INT 14h: serial ports (through the UART registers) ----
+
+    fn int14(&mut self) {
+        let port = self.cpu.regs[2] as u16;
+        let base = match port {
+            0 => 0x3F8,
+            1 => 0x2F8,
+            _ => {
+                self.set_ah(0x80);
+                return;
+            }
+        };
+        match self.ah() {
+            0x00 => {
+                // Initialise: AL = baud (bits 7–5), parity, stop bits, word length.
+                let al = self.al();
+                let divisor =
+                    [0x417u16, 0x300, 0x180, 0xC0, 0x60, 0x30, 0x18, 0x0C][(al >> 5) as usize];
+                self.bus.io_write(base + 3, 1, 0x80);
+                self.bus.io_write(base, 1, divisor as u32 & 0xFF);
+                self.bus.io_write(base + 1, 1, (divisor >> 8) as u32);
+                self.bus.io_write(base + 3, 1, (al & 0x1F) as u32);
+                self.serial_status(base);
+            }
+            0x01 => {
+                let c = self.al();
+                self.bus.io_write(base, 1, c as u32);
+                self.serial_status(base);
+            }
+            0x02 => {
+                let lsr = self.bus.io_read(base + 5, 1) as u8;
+                if lsr & 1 != 0 {
+                    let c = self.bus.io_read(base, 1) as u8;
+                    self.set_al(c);
+                    self.set_ah(lsr & 0x1E);
+                } else {
+                    self.set_ah(0x80);
+                }
+            }
+            _ => self.serial_status(base),
+        }
+    }
+
+    fn serial_status(&mut self, base: u16) {
+        let lsr = self.bus.io_read(base + 5, 1) as u8;
+        let msr = self.bus.io_read(base + 6, 1) as u8;
+        self.set_ah(lsr);
+        self.set_al(msr);
+    }
+
+    // ---- INT 15h: system services ----
+
+    fn int15(&mut self) {
+        let ax = self.ax();
+        match self.ah() {
+            0x88 => {
+                // Extended memory above 1 MB in KB (at most 63 MB through this call).
+                let kb = (self.bus.ram_size() / 1024)
+                    .saturating_sub(1024)
+                    .min(0xFFFF) as u16;
+                self.set16(0, kb);
+                self.ret_flag(CF, false);
+            }
+            0x24 => {
+                match ax {
+                    0x2400 => self.bus.set_a20(false),
+                    0x2401 => self.bus.set_a20(true),
+                    0x2402 => {
+                        let on = self.bus.a20();
+                        self.set_al(on as u8);
+                    }
+                    _ => self.set16(3, 0x0003),
+                }
+                self.set_ah(0);
+                self.ret_flag(CF, false);
+            }
+            0xE8 if ax == 0xE801 => {
+                let total_kb = self.bus.ram_size() / 1024;
+                let below16 = total_kb.saturating_sub(1024).min(15 * 1024) as u16;
+                let above16 = (total_kb.saturating_sub(16 * 1024) / 64).min(0xFFFF) as u16;
+                for (r, v) in [(0, below16), (3, above16), (1, below16), (2, above16)] {
+                    self.set16(r, v);
+                }
+                self.ret_flag(CF, false);
+            }
+            0xE8 if ax == 0xE820 && self.cpu.regs[2] == 0x534D_4150 => self.e820(),
+            0xC0 => {
+                // No system configuration table.
+                self.set_ah(0x86);
+                self.ret_flag(CF, true);
+            }
+            0x4F | 0x91 | 0x90 => self.ret_flag(CF, false),
+            0x86 => self.ret_flag(CF, false), // wait: returns at once in virtual time
+            _ => {
+                self.set_ah(0x86);
+                self.ret_flag(CF, true);
+            }
+        }
+    }
+
+    fn e820(&mut self) {
+        let ram = self.bus.ram_size() as u64;
+        let map: [(u64, u64, u32); 3] = [
+            (0, 0x9FC00, 1),
+            (0xF0000, 0x10000, 2),
+            (0x10_0000, ram.saturating_sub(0x10_0000), 1),
+        ];
+        let i = self.cpu.regs[3] as usize;
+        let Some(&(base, len, ty)) = map.get(i) else {
+            self.ret_flag(CF, true);
+            return;
+        };
+        let p = lin(self.cpu.seg[ES].selector, self.cpu.regs[7] as u16);
+        self.bus.write32(p, base as u32);
+        self.bus.write32(p + 4, (base >> 32) as u32);
+        self.bus.write32(p + 8, len as u32);
+        self.bus.write32(p + 12, (len >> 32) as u32);
+        self.bus.write32(p + 16, ty);
+        self.cpu.regs[0] = 0x534D_4150;
+        self.cpu.regs[1] = 20;
+        self.cpu.regs[3] = if i + 1 < map.len() { i as u32 + 1 } else { 0 };
+        self.ret_flag(CF, false);
+    }
+
+    // ---- Keyboard: INT 09h (IRQ 1) and INT 16h ----
+
+    fn int09(&mut self) {
+        let status = self.bus.io_read(0x64, 1);
+        if status & 1 != 0 {
+            let code = self.bus.io_read(0x60, 1) as u8;
+            self.key_scancode(code);
+        }
+        self.bus.io_write(0x20, 1, 0x20);
+    }
+
+    fn key_scancode(&mut self, code: u8) {
+        if code == 0xE0 {
+            let f = self.r8(0x496);
+            self.w8(0x496, f | 2);
+            return;
+        }
+        let extended = self.r8(0x496) & 2 != 0;
+        let f = self.r8(0x496);
+        self.w8(0x496, f & !2);
+        let release = code & 0x80 != 0;
+        let key = code & 0x7F;
+        let mut flags = self.r8(bda::KB_FLAGS);
+        let shift_bit = match key {
+            0x2A => Some(0x02),
+            0x36 => Some(0x01),
+            0x1D => Some(0x04),
+            0x38 => Some(0x08),
+            _ => None,
+        };
+        if let Some(b) = shift_bit {
+            flags = if release { flags & !b } else { flags | b };
+            self.w8(bda::KB_FLAGS, flags);
+            return;
+        }
+        if release {
+            return;
+        }
+        if key == 0x3A {
+            self.w8(bda::KB_FLAGS, flags ^ 0x40);
+            return;
+        }
+        let shift = flags & 0x03 != 0;
+        let caps = flags & 0x40 != 0;
+        let ctrl = flags & 0x04 != 0;
+        let alt = flags & 0x08 != 0;
+        let ascii = crate::keymap::ascii(key, shift, caps, ctrl, alt, extended);
+        self.push_key((key as u16) << 8 | ascii as u16);
+    }
+
+    fn push_key(&mut self, v: u16) {
+        let head = self.r16(bda::KB_HEAD);
+        let tail = self.r16(bda::KB_TAIL);
+        let start = self.r16(bda::KB_START);
+        let end = self.r16(bda::KB_END);
+        let mut next = tail.wrapping_add(2);
+        if next >= end {
+            next = start;
+        }
+        if next == head {
+            return; // buffer full: the keystroke is dropped (the PC beeps)
+        }
+        self.w16(0x400 + tail as u32, v);
+        self.w16(bda::KB_TAIL, next);
+    }
+
+    fn int16(&mut self) -> After {
+        let head = self.r16(bda::KB_HEAD);
+        let tail = self.r16(bda::KB_TAIL);
+        match self.ah() {
+            0x00 | 0x10 => {
+                if head == tail {
+                    return After::Wait;
+                }
+                let v = self.r16(0x400 + head as u32);
+                let mut next = head.wrapping_add(2);
+                if next >= self.r16(bda::KB_END) {
+                    next = self.r16(bda::KB_START);
+                }
+                self.w16(bda::KB_HEAD, next);
+                self.set16(0, v);
+            }
+            0x01 | 0x11 => {
+                if head == tail {
+                    self.ret_flag(ZF, true);
+                } else {
+                    let v = self.r16(0x400 + head as u32);
+                    self.set16(0, v);
+                    self.ret_flag(ZF, false);
+                }
+            }
+            0x02 | 0x12 => {
+                let f = self.r8(bda::KB_FLAGS);
+                self.set_al(f);
+            }
+            0x05 => {
+                let cx = self.cpu.regs[1] as u16;
+                self.push_key(cx);
+                self.set_al(0);
+            }
+            _ => {}
+        }
+        After::Return
+    }
+
+    // ---- INT 1Ah: time ----
+
+    fn int1a(&mut self) {
+        match self.ah() {
+            0x00 => {
+                let lo = self.r16(bda::TICKS);
+                let hi = self.r16(bda::TICKS + 2);
+                let midnight = self.r8(bda::MIDNIGHT);
+                self.w8(bda::MIDNIGHT, 0);
+                self.set16(2, lo);
+                self.set16(1, hi);
+                self.set_al(midnight);
+            }
+            0x01 => {
+                let (cx, dx) = (self.cpu.regs[1] as u16, self.cpu.regs[2] as u16);
+                self.w16(bda::TICKS, dx);
+                self.w16(bda::TICKS + 2, cx);
+            }
+            0x02 => {
+                let h = self.cmos(4);
+                let m = self.cmos(2);
+                let s = self.cmos(0);
+                self.set16(1, ((h as u16) << 8) | m as u16);
+                self.set16(2, (s as u16) << 8);
+                self.ret_flag(CF, false);
+            }
+            0x04 => {
+                let century = self.cmos(0x32);
+                let year = self.cmos(9);
+                let month = self.cmos(8);
+                let day = self.cmos(7);
+                self.set16(1, ((century as u16) << 8) | year as u16);
+                self.set16(2, ((month as u16) << 8) | day as u16);
+                self.ret_flag(CF, false);
+            }
+            _ => {}
+        }
+    }
+
+    fn cmos(&mut self, reg: u8) -> u8 {
+        self.bus.io_write(0x70, 1, reg as u32);
+        self.bus.io_read(0x71, 1) as u8
+    }
+}
+
+impl PcBus {
+    pub(crate) fn ram_size(&self) -> usize {
+        self.ram.len()
+    }
+    pub(crate) fn a20(&self) -> bool {
+        self.a20
+    }
+    pub(crate) fn set_a20(&mut self, on: bool) {
+        self.a20 = on;
+    }
+}
