@@ -11,3 +11,5 @@ cargo build --release
 target/release/x86 sst --min-pass-rate 99.5 "$shared/testdata/sst-80286-real"
 # 32-bit user-mode code recorded on a real Intel CPU.
 target/release/x86 sst --min-pass-rate 99.9 "$shared/testdata/host-i686-pm32"
+# The x87 FPU against the same real CPU (exact forms; transcendentals reported apart).
+target/release/x86 sst --min-pass-rate 99.9 "$shared/testdata/host-i686-x87"

@@ -742,9 +742,9 @@ pub fn translate(ins: &Instruction) -> Entry {
         M::Sysexit => Op::Sysexit,
         M::Ud0 | M::Ud1 | M::Ud2 => Op::Ud,
         _ if is_x87(ins) => {
-            // The x87 unit dispatches on iced's Code, kept here with the memory operand.
-            e.imm2 = ins.code() as u32;
-            e.size = ins.memory_size().size() as u8;
+            // The x87 unit dispatches on iced's Code (imm2), kept here with the memory
+            // operand; `sub` = ST(i) index, `imm` = the opcode bits FOP records.
+            crate::fpu::table::decode(ins, &mut e);
             Op::Esc
         }
         _ => Op::Unimpl,

@@ -18,8 +18,12 @@ impl Cpu {
             if !shadowed && self.eflags & IF != 0 && bus.irq_pending() {
                 if let Some(v) = bus.irq_ack() {
                     self.halted = false;
-                    if self.interrupt(bus, v, None, Kind::Hardware).is_err() {
-                        return Stop::Shutdown;
+                    // A fault while delivering an external interrupt is delivered as an
+                    // exception (the interrupt itself is benign).
+                    if let Err(x) = self.interrupt(bus, v, None, Kind::Hardware) {
+                        if self.exception(bus, x).is_err() {
+                            return Stop::Shutdown;
+                        }
                     }
                 }
             }
@@ -38,6 +42,10 @@ impl Cpu {
             let block = match self.block(bus) {
                 Ok(b) => b,
                 Err(x) => {
+                    // A faulting fetch counts as a step, so a guest caught in a storm of
+                    // exceptions still spends its budget (and virtual time) instead of
+                    // looping inside `run`.
+                    self.icount += 1;
                     if self.exception(bus, x).is_err() {
                         return Stop::Shutdown;
                     }
@@ -88,6 +96,7 @@ impl Cpu {
         if self.eflags & RF == 0 && self.dr[7] & 0xFF != 0 {
             if let Some(hit) = self.exec_breakpoint() {
                 self.dr[6] |= hit;
+                self.icount += 1;
                 return self
                     .exception(bus, Exc::new(crate::DB))
                     .err()
@@ -96,7 +105,10 @@ impl Cpu {
         }
         let block = match self.block(bus) {
             Ok(b) => b,
-            Err(x) => return self.exception(bus, x).err().map(|_| Stop::Shutdown),
+            Err(x) => {
+                self.icount += 1;
+                return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+            }
         };
         let e = &block[0];
         let ip = self.eip;
@@ -115,10 +127,7 @@ impl Cpu {
         if tf && !matches!(e.op, Op::Int | Op::Int3 | Op::Into | Op::Int1) {
             // Single-step trap after the instruction (SDM Vol. 3A §17.3.1.4).
             self.dr[6] |= 1 << 14;
-            if self
-                .interrupt(bus, crate::DB, None, Kind::Exception)
-                .is_err()
-            {
+            if self.exception(bus, Exc::new(crate::DB)).is_err() {
                 return Some(Stop::Shutdown);
             }
         }

@@ -74,6 +74,22 @@ impl Desc {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Benign,
+    Contributory,
+    PageFault,
+}
+
+/// Exception classes for double-fault detection (SDM Vol. 3A Table 6-4).
+fn class(v: u8) -> Class {
+    match v {
+        0 | 10..=13 => Class::Contributory,
+        14 => Class::PageFault,
+        _ => Class::Benign,
+    }
+}
+
 fn sel_err(sel: u16) -> u32 {
     sel as u32 & 0xFFFC
 }
@@ -82,14 +98,26 @@ impl Cpu {
     /// Delivers a CPU exception, escalating to #DF and then to shutdown as SDM Vol. 3A
     /// §6.15 (interrupt 8) describes. `Err(())` means the CPU shut down (triple fault).
     pub(crate) fn exception<B: Bus>(&mut self, bus: &mut B, x: Exc) -> Result<(), ()> {
-        match self.interrupt(bus, x.vector, x.error(), Kind::Exception) {
-            Ok(()) => Ok(()),
-            Err(_) if x.vector == DF_VEC => Err(()),
-            Err(_) => match self.interrupt(bus, DF_VEC, Some(0), Kind::Exception) {
-                Ok(()) => Ok(()),
-                Err(_) => Err(()),
-            },
+        let mut cur = x;
+        // Each round delivers one exception; a fault during delivery is handled serially
+        // or becomes #DF per SDM Vol. 3A Tables 6-4 and 6-5. The bound only guards
+        // against pathological chains of benign faults.
+        for _ in 0..16 {
+            let next = match self.interrupt(bus, cur.vector, cur.error(), Kind::Exception) {
+                Ok(()) => return Ok(()),
+                Err(next) => next,
+            };
+            if cur.vector == DF_VEC {
+                return Err(());
+            }
+            let double = matches!(
+                (class(cur.vector), class(next.vector)),
+                (Class::Contributory, Class::Contributory)
+                    | (Class::PageFault, Class::Contributory | Class::PageFault)
+            );
+            cur = if double { Exc::code(DF_VEC, 0) } else { next };
         }
+        Err(())
     }
 
     /// INT n: in V86 mode IOPL must be 3 (SDM Vol. 3A §20.3.3).
@@ -661,8 +689,12 @@ impl Cpu {
         if sel & !3 == 0 {
             return Err(Exc::gp(ext));
         }
-        let d = self.read_desc(bus, sel, GP)?;
         let e = sel_err(sel) + ext;
+        // A selector outside the table faults with EXT set too (SDM "INT n" pseudocode).
+        let d = match self.read_desc(bus, sel, GP) {
+            Err(x) if x.vector == GP && x.error() == Some(sel_err(sel)) => return Err(Exc::gp(e)),
+            r => r?,
+        };
         if !d.is_code() || d.dpl() > self.cpl {
             return Err(Exc::gp(e));
         }

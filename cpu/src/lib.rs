@@ -180,6 +180,10 @@ pub struct Cpu {
     pub(crate) smc: bool,
     /// The bus asked to stop after the current instruction.
     pub(crate) host_stop: bool,
+    /// PAE page-directory-pointer entries, loaded with CR3.
+    pub(crate) pdpte: [u64; 4],
+    /// The page walk met a reserved bit (for the #PF error code).
+    pub(crate) rsvd_fault: bool,
     pub(crate) cache: block::BlockCache,
     pub(crate) tlb: mem::Tlb,
     unimpl_seen: HashSet<u32>,
@@ -224,6 +228,8 @@ impl Cpu {
             shadow: false,
             smc: false,
             host_stop: false,
+            pdpte: [0; 4],
+            rsvd_fault: false,
             cache: block::BlockCache::new(),
             tlb: mem::Tlb::new(),
             unimpl_seen: HashSet::new(),
@@ -264,6 +270,7 @@ impl Cpu {
         self.cpl = 0;
         self.halted = false;
         self.shadow = false;
+        self.fpu.reset();
         self.tlb.flush(false);
         self.flush_cache();
     }

@@ -21,6 +21,10 @@ const PTE_A: u64 = 0x20;
 const PTE_D: u64 = 0x40;
 const PTE_PS: u64 = 0x80;
 const PTE_G: u64 = 0x100;
+/// Reserved bits of PAE entries on a 36-bit-physical P6 without NX: 63:36.
+const PAE_RSVD: u64 = 0xFFFF_FFF0_0000_0000;
+/// Reserved bits of a PAE PDPTE besides 63:36: 1, 2, 5–8.
+const PDPTE_RSVD: u64 = PAE_RSVD | 0x1E6;
 
 /// A direct-mapped software TLB: one entry per 4 KB linear page, with the permissions the
 /// walk found so a hit needs one compare and one permission test.
@@ -147,6 +151,11 @@ impl Cpu {
         let fault = |cpu: &mut Cpu, present: bool| {
             cpu.cr2 = lin;
             let mut code = present as u32;
+            if present && cpu.rsvd_fault {
+                // A reserved bit set in a paging entry (SDM Vol. 3A §4.7: RSVD, bit 3).
+                code |= 8;
+            }
+            cpu.rsvd_fault = false;
             if write {
                 code |= 2;
             }
@@ -160,8 +169,8 @@ impl Cpu {
         let mut n = 0;
         let phys;
         if self.cr4 & CR4_PAE != 0 {
-            let pdpte_addr = (self.cr3 & !0x1F) + ((lin >> 30) << 3);
-            let pdpte = read64(bus, pdpte_addr);
+            // PDPTEs were loaded when CR3 was (SDM Vol. 3A §4.4.1).
+            let pdpte = self.pdpte[(lin >> 30) as usize];
             if pdpte & PTE_P == 0 {
                 return fault(self, false);
             }
@@ -170,15 +179,24 @@ impl Cpu {
             if pde & PTE_P == 0 {
                 return fault(self, false);
             }
+            let big = pde & PTE_PS != 0;
+            if pde & PAE_RSVD != 0 || (big && pde & 0x1F_E000 != 0) {
+                self.rsvd_fault = true;
+                return fault(self, true);
+            }
             entries[n] = (pde_addr, pde);
             n += 1;
-            if pde & PTE_PS != 0 {
+            if big {
                 phys = (pde as u32 & 0xFFE0_0000) | (lin & 0x1F_FFFF);
             } else {
                 let pte_addr = (pde as u32 & !0xFFF) + (((lin >> 12) & 0x1FF) << 3);
                 let pte = read64(bus, pte_addr);
                 if pte & PTE_P == 0 {
                     return fault(self, false);
+                }
+                if pte & PAE_RSVD != 0 {
+                    self.rsvd_fault = true;
+                    return fault(self, true);
                 }
                 entries[n] = (pte_addr, pte);
                 n += 1;
@@ -426,6 +444,25 @@ impl Cpu {
             n += 1;
         }
         (n, None)
+    }
+}
+
+impl Cpu {
+    /// Loads the four PAE PDPTEs from CR3 (on MOV to CR3, or when PAE paging is turned
+    /// on); a present entry with reserved bits set is #GP(0) (SDM Vol. 3A §4.4.1).
+    pub(crate) fn load_pdptes<B: Bus>(&mut self, bus: &mut B) -> Res<()> {
+        if self.cr4 & CR4_PAE == 0 || self.cr0 & CR0_PG == 0 {
+            return Ok(());
+        }
+        let mut p = [0u64; 4];
+        for (i, e) in p.iter_mut().enumerate() {
+            *e = read64(bus, (self.cr3 & !0x1F).wrapping_add(8 * i as u32));
+            if *e & PTE_P != 0 && *e & PDPTE_RSVD != 0 {
+                return Err(Exc::gp(0));
+            }
+        }
+        self.pdpte = p;
+        Ok(())
     }
 }
 

@@ -193,10 +193,10 @@ impl Cpu {
 
     fn mov_cr<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
         self.require_cpl0()?;
-        let _ = bus;
         match (e.dst, e.src) {
             (Loc::Cr(n), Loc::Reg(r)) => {
                 let v = self.regs[r as usize];
+                let (cr0, cr3, cr4) = (self.cr0, self.cr3, self.cr4);
                 match n {
                     0 => self.write_cr0(v)?,
                     2 => self.cr2 = v,
@@ -209,6 +209,15 @@ impl Cpu {
                         self.tlb.flush(false);
                     }
                     _ => return Err(Exc::ud()),
+                }
+                // PAE paging (re)loads the PDPTEs; a bad one leaves the registers as
+                // they were.
+                if matches!(n, 0 | 3 | 4) {
+                    if let Err(x) = self.load_pdptes(bus) {
+                        (self.cr0, self.cr3, self.cr4) = (cr0, cr3, cr4);
+                        self.tlb.flush(false);
+                        return Err(x);
+                    }
                 }
             }
             (Loc::Reg(r), Loc::Cr(n)) => {

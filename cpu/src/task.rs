@@ -197,6 +197,7 @@ impl Cpu {
         self.cr0 |= CR0_TS;
         if let (Some(cr3), true) = (st.cr3, self.cr0 & CR0_PG != 0) {
             self.set_cr3(cr3);
+            self.load_pdptes(bus)?;
         }
         let mut fl = (st.eflags & WRITABLE) | 2;
         if nested {

@@ -10,8 +10,14 @@
 //! - tests naming 32-bit registers (`eax`, `eip`, `eflags`): the profile of the set's
 //!   README — flat 32-bit protected mode at CPL 3, IOPL 0, paging off, CS = 0x23 (base 0,
 //!   limit 4 GB, D = 1, DPL 3), DS = ES = SS = 0x2B (writable, B = 1, DPL 3), FS = GS
-//!   null, CR0 = 0x11.
+//!   null, CR0 = 0x11;
+//! - tests with an `initial.fpu` (the x87 set): that profile plus an FPU loaded with the
+//!   recorded FCW, FSW, tag word and ST(0)…ST(7); `final.fpu` is compared as the set's
+//!   README says (FSW under the form's `fsw-mask`). Forms marked transcendental are
+//!   reported apart — bit-exact and within one unit in the last place — and kept out of
+//!   the `N passed, M failed` totals.
 
+use cpu::fpu::F80;
 use cpu::{Bus, Cpu, Segment, Stop};
 use iced_x86::{Decoder, DecoderOptions, Mnemonic};
 use serde_json::Value;
@@ -99,6 +105,11 @@ const SEGS32: [(&str, usize); 6] = [
 struct FormInfo {
     skip_reason: Option<String>,
     flags_mask: u32,
+    /// x87 status-word compare mask (`fsw-mask`).
+    fsw_mask: u16,
+    /// Transcendental forms: results counted apart (Intel specifies their accuracy, not
+    /// their bits).
+    transcendental: bool,
 }
 
 struct Suite {
@@ -136,6 +147,8 @@ impl Suite {
         let mut info = FormInfo {
             skip_reason: None,
             flags_mask: default_mask,
+            fsw_mask: 0xFFFF,
+            transcendental: false,
         };
         let Some(ops) = self.metadata.as_ref().and_then(|m| m.get("opcodes")) else {
             return info;
@@ -155,6 +168,12 @@ impl Suite {
         }
         if let Some(m) = entry.get("flags-mask").and_then(Value::as_u64) {
             info.flags_mask = m as u32;
+        }
+        if let Some(m) = entry.get("fsw-mask").and_then(Value::as_u64) {
+            info.fsw_mask = m as u16;
+        }
+        if entry.get("note").and_then(Value::as_str) == Some("transcendental") {
+            info.transcendental = true;
         }
         if let Some(status) = entry.get("status").and_then(Value::as_str) {
             // Forms a P6 does not share with the 286 (see the suite's README): prefixes,
@@ -185,6 +204,12 @@ pub struct Totals {
     pub passed: u64,
     pub failed: u64,
     pub skipped: u64,
+    /// Transcendental forms, outside `passed`/`failed`: tests run, tests bit-exact, and
+    /// tests whose only differences are result registers within one unit in the last
+    /// place (and the C1 round-up bit that goes with them), bit-exact ones included.
+    pub trans_total: u64,
+    pub trans_exact: u64,
+    pub trans_ulp: u64,
 }
 
 fn read_tests(path: &Path) -> Result<Vec<Value>, String> {
@@ -313,7 +338,50 @@ fn setup(cpu: &mut Cpu, bus: &mut SparseBus, t: &Value, profile: Profile) -> Res
             bus.write8(a, v as u8);
         }
     }
+    if let Some(f) = t.pointer("/initial/fpu") {
+        // The x87 set: an FPU is present and starts from the recorded state.
+        cpu.fpu_present = true;
+        let st = st_of(f)?;
+        cpu.fpu.load(
+            fpu_word(f, "fcw")?,
+            fpu_word(f, "fsw")?,
+            fpu_word(f, "ftw")?,
+            &st,
+        );
+    }
     Ok(())
+}
+
+fn fpu_word(f: &Value, k: &str) -> Result<u16, String> {
+    f.get(k)
+        .map(num)
+        .unwrap_or_else(|| Err(format!("fpu state has no {k}")))
+        .map(|v| v as u16)
+}
+
+/// ST(0)…ST(7) of an `fpu` object: 80-bit values as 20 hex digits, sign and exponent first.
+fn st_of(f: &Value) -> Result<[F80; 8], String> {
+    let mut st = [F80::ZERO; 8];
+    let arr = f
+        .get("st")
+        .and_then(Value::as_array)
+        .ok_or("fpu state has no st array")?;
+    for (i, v) in arr.iter().take(8).enumerate() {
+        let s = v.as_str().ok_or("st entry is not a string")?;
+        let b = u128::from_str_radix(s, 16).map_err(|e| format!("bad st value {s}: {e}"))?;
+        st[i] = F80::from_bits(b);
+    }
+    Ok(st)
+}
+
+/// Distance in units in the last place between two 80-bit values (0 for ±0).
+fn ulps(a: F80, b: F80) -> u128 {
+    let key = |v: F80| ((v.exp() as u128) << 63) + (v.m & 0x7FFF_FFFF_FFFF_FFFF) as u128;
+    if a.sign() == b.sign() {
+        key(a).abs_diff(key(b))
+    } else {
+        key(a) + key(b)
+    }
 }
 
 /// A test whose instruction the P6 architecture defines differently from the CPU that
@@ -357,13 +425,22 @@ fn pushes_flags(t: &Value, bits: u32) -> bool {
     )
 }
 
-/// Runs one test; returns the list of differences (empty when it passed).
+/// The differences one test left: `diffs` is empty when it passed; `near` says every
+/// difference is an x87 result register within one unit in the last place (or the C1
+/// round-up bit of the status word).
+struct Outcome {
+    diffs: Vec<String>,
+    near: bool,
+}
+
+/// Runs one test.
 fn run_test(
     cpu: &mut Cpu,
     t: &Value,
     profile: Profile,
-    flags_mask: u32,
-) -> Result<Vec<String>, String> {
+    info: &FormInfo,
+) -> Result<Outcome, String> {
+    let flags_mask = info.flags_mask;
     let mut bus = SparseBus::new(if profile == Profile::Real16 {
         0xFF_FFFF
     } else {
@@ -474,7 +551,59 @@ fn run_test(
             }
         }
     }
-    Ok(diffs)
+    // The x87 state (README of host-i686-x87): FCW exactly, FSW under the form's mask,
+    // the full tag word exactly, and every non-empty register exactly.
+    let mut near = diffs.is_empty();
+    if let Some(ff) = t.pointer("/final/fpu") {
+        let f = &cpu.fpu;
+        let (cw, sw, tw) = (
+            fpu_word(ff, "fcw")?,
+            fpu_word(ff, "fsw")?,
+            fpu_word(ff, "ftw")?,
+        );
+        if f.cw != cw {
+            diffs.push(format!("fcw: expected {cw:#06x}, got {:#06x}", f.cw));
+            near = false;
+        }
+        let m = info.fsw_mask;
+        if f.sw & m != sw & m {
+            diffs.push(format!(
+                "fsw: expected {:#06x}, got {:#06x}",
+                sw & m,
+                f.sw & m
+            ));
+            if (f.sw ^ sw) & m & !0x0200 != 0 {
+                near = false;
+            }
+        }
+        if f.tag_word() != tw {
+            diffs.push(format!(
+                "ftw: expected {tw:#06x}, got {:#06x}",
+                f.tag_word()
+            ));
+            near = false;
+        }
+        let st = st_of(ff)?;
+        let top = ((sw >> 11) & 7) as usize;
+        for (i, exp) in st.iter().enumerate() {
+            let p = (top + i) & 7;
+            if (tw >> (2 * p)) & 3 == 3 {
+                continue;
+            }
+            let got = f.st(i);
+            if got != *exp {
+                diffs.push(format!(
+                    "st{i}: expected {:020x}, got {:020x}",
+                    exp.to_bits(),
+                    got.to_bits()
+                ));
+                if ulps(got, *exp) > 1 {
+                    near = false;
+                }
+            }
+        }
+    }
+    Ok(Outcome { diffs, near })
 }
 
 /// Runs every test file; prints one line per file and the details of the first few
@@ -509,7 +638,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Totals, String> {
             println!("{name}: skipped {} ({reason})", tests.len());
             continue;
         }
-        let (mut p, mut fl, mut shown) = (0u64, 0u64, 0usize);
+        let (mut p, mut fl, mut shown, mut tx) = (0u64, 0u64, 0usize, 0u64);
         for t in &tests {
             if let Some(h) = t.get("hash").and_then(Value::as_str) {
                 if suite.revoked.contains(h) {
@@ -523,8 +652,20 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Totals, String> {
                 *arch_skips.entry(why).or_insert(0u64) += 1;
                 continue;
             }
-            let diffs = run_test(&mut cpu, t, tp, info.flags_mask)
-                .map_err(|e| format!("{}: {e}", f.display()))?;
+            let out =
+                run_test(&mut cpu, t, tp, &info).map_err(|e| format!("{}: {e}", f.display()))?;
+            let diffs = out.diffs;
+            if info.transcendental {
+                totals.trans_total += 1;
+                if diffs.is_empty() {
+                    totals.trans_exact += 1;
+                }
+                if out.near {
+                    totals.trans_ulp += 1;
+                    tx += 1;
+                    continue;
+                }
+            }
             if diffs.is_empty() {
                 p += 1;
             } else {
@@ -549,9 +690,19 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Totals, String> {
                 }
             }
         }
+        if info.transcendental {
+            println!("{name}: {tx} within 1 ulp, {fl} beyond (transcendental: outside the totals)");
+            continue;
+        }
         println!("{name}: {p} passed, {fl} failed");
         totals.passed += p;
         totals.failed += fl;
+    }
+    if totals.trans_total > 0 {
+        println!(
+            "transcendental: {} of {} results bit-exact, {} within 1 ulp",
+            totals.trans_exact, totals.trans_total, totals.trans_ulp
+        );
     }
     if !skipped_forms.is_empty() {
         println!(

@@ -38,6 +38,7 @@ enum Dev {
     Rtc,
     Com1,
     Com2,
+    FpuBusy,
 }
 
 /// Which disk INT 19h tries first.
@@ -78,6 +79,8 @@ pub struct PcBus {
     reset_requested: bool,
     ports: Vec<Dev>,
     pub kbd: I8042,
+    /// FERR# latched onto IRQ 13 (x87 errors with CR0.NE = 0, as DOS-era PCs wire it).
+    ferr: bool,
     pub rtc: Rtc,
     /// COM1 (0x3F8, IRQ 4) and COM2 (0x2F8, IRQ 3).
     pub com: [Uart; 2],
@@ -143,6 +146,7 @@ impl PcBus {
         t[0x92] = Dev::Port92;
         t[0x60] = Dev::Kbd;
         t[0x64] = Dev::Kbd;
+        t[0xF0] = Dev::FpuBusy;
         t[0x70] = Dev::Rtc;
         t[0x71] = Dev::Rtc;
         for i in 0..8 {
@@ -271,7 +275,7 @@ impl Bus for PcBus {
             Dev::Rtc => self.rtc.read(port, self.now, &mut self.pic) as u32,
             Dev::Com1 => self.com[0].read(port, self.now, &mut self.pic) as u32,
             Dev::Com2 => self.com[1].read(port, self.now, &mut self.pic) as u32,
-            Dev::DebugExit | Dev::BochsShutdown | Dev::BiosTrap => ones,
+            Dev::DebugExit | Dev::BochsShutdown | Dev::BiosTrap | Dev::FpuBusy => ones,
             Dev::None => {
                 self.log_port_once(port, "read");
                 ones
@@ -333,6 +337,11 @@ impl Bus for PcBus {
                 self.bios_call = true;
             }
             Dev::Rtc => self.rtc.write(port, value as u8, self.now, &mut self.pic),
+            // Any write to port 0F0h clears the FERR#/IRQ 13 latch (PC/AT wiring).
+            Dev::FpuBusy => {
+                self.ferr = false;
+                self.pic.set_irq(13, false);
+            }
             Dev::Com1 => self.com[0].write(port, value as u8, self.now, &mut self.pic),
             Dev::Com2 => self.com[1].write(port, value as u8, self.now, &mut self.pic),
             Dev::None => self.log_port_once(port, "write"),
@@ -423,6 +432,7 @@ impl Pc {
             reset_requested: false,
             ports: PcBus::build_ports(),
             kbd: I8042::new(),
+            ferr: false,
             rtc: Rtc::new(cfg.rtc_epoch),
             com: [Uart::new(4), Uart::new(3)],
             trap: false,
@@ -434,7 +444,8 @@ impl Pc {
             now: 0,
         };
         let mut cpu = Cpu::new();
-        cpu.fpu_present = false;
+        // A P6 has its x87 on chip.
+        cpu.fpu_present = true;
         Ok(Pc {
             cpu,
             bus,
@@ -499,6 +510,12 @@ impl Pc {
             }
             let stop = self.cpu.run(&mut self.bus, slice);
             self.bus.sync(self.cpu.icount);
+            // FERR#: an unmasked x87 error with CR0.NE = 0 raises IRQ 13 until port 0F0h
+            // is written (checked at slice ends, so within one device-event interval).
+            if self.cpu.fpu_error_pending() && self.cpu.cr0 & cpu::CR0_NE == 0 && !self.bus.ferr {
+                self.bus.ferr = true;
+                self.bus.pic.set_irq(13, true);
+            }
             if let Some(e) = self.bus.exit {
                 return Some(e);
             }
