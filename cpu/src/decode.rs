@@ -288,8 +288,6 @@ pub fn ends_block(e: &Entry) -> bool {
             | Wrmsr
             | Rdmsr
             | Rdtsc
-            | Esc
-            | Wait
     )
 }
 
