@@ -153,3 +153,45 @@ fn bench_guest_prints_the_reference_checksums() {
     );
     assert!(text.contains("bench-done"));
 }
+
+#[test]
+fn syslinux_loads_the_linux_kernel_and_initrd_through_int13() {
+    // Needs the disk from ../shared/guests/linux/build.sh (OUT=../shared-build or
+    // $X86_LINUX_DISK); skipped with a message when it has not been built.
+    let disk = std::env::var("X86_LINUX_DISK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| shared().join("guests/linux/out/linux-disk.img"));
+    if !disk.is_file() {
+        eprintln!(
+            "skipping: no {} (run ../shared/guests/linux/build.sh)",
+            disk.display()
+        );
+        return;
+    }
+    let screen = temp("syslinux.txt");
+    let out = x86()
+        .args([
+            "run",
+            "--headless",
+            "--snapshot",
+            "--timeout",
+            "60",
+            "--hda",
+        ])
+        .arg(&disk)
+        .arg("--screen-text")
+        .arg(&screen)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&screen).unwrap();
+    assert!(text.contains("SYSLINUX 6.04 EDD"), "{text}");
+    assert!(
+        !text.contains("Could not find kernel image") && !text.contains("Boot failed"),
+        "{text}"
+    );
+}

@@ -921,9 +921,16 @@ impl Pc {
                     self.ret_flag(ZF, false);
                 }
             }
-            0x02 | 0x12 => {
+            0x02 => {
                 let f = self.r8(bda::KB_FLAGS);
                 self.set_al(f);
+            }
+            0x12 => {
+                // Extended shift status: AL as AH=02h, AH from the second flags byte.
+                let f = self.r8(bda::KB_FLAGS);
+                let f2 = self.r8(bda::KB_FLAGS + 1);
+                self.set_al(f);
+                self.set_ah(f2 & 0x73);
             }
             0x05 => {
                 let cx = self.cpu.regs[1] as u16;
