@@ -123,6 +123,7 @@ pub enum Op {
     Hlt,
     Cpuid,
     Rdtsc,
+    Rdpmc,
     Rdmsr,
     Wrmsr,
     MovCr,
@@ -554,8 +555,10 @@ pub fn translate(ins: &Instruction) -> Entry {
         M::Bts => sub(&mut e, 1, Op::Bt),
         M::Btr => sub(&mut e, 2, Op::Bt),
         M::Btc => sub(&mut e, 3, Op::Bt),
-        M::Bsf => Op::Bsf,
-        M::Bsr => Op::Bsr,
+        // Without BMI1/ABM (a P6) the F3 prefix is ignored: TZCNT is BSF and LZCNT is
+        // BSR, which Linux relies on when it writes `rep; bsf`.
+        M::Bsf | M::Tzcnt => Op::Bsf,
+        M::Bsr | M::Lzcnt => Op::Bsr,
         M::Nop | M::Pause => Op::Nop,
         M::Push => {
             e.size = spi;
@@ -715,6 +718,7 @@ pub fn translate(ins: &Instruction) -> Entry {
         M::Hlt => Op::Hlt,
         M::Cpuid => Op::Cpuid,
         M::Rdtsc => Op::Rdtsc,
+        M::Rdpmc => Op::Rdpmc,
         M::Rdmsr => Op::Rdmsr,
         M::Wrmsr => Op::Wrmsr,
         M::Clts => Op::Clts,

@@ -934,9 +934,13 @@ impl Cpu {
         let size = e.size as u32;
         match e.dst {
             Loc::Seg(s) => {
+                // The stack-address size is that of the SS in force when the
+                // instruction starts, also for POP SS (SDM Vol. 2B, POP).
+                let m = self.sp_mask();
                 let v = self.peek(bus, 0, size)?;
                 self.load_seg(bus, s as usize, v as u16)?;
-                self.pop(bus, size)?;
+                let sp = self.regs[ESP].wrapping_add(size) & m;
+                self.regs[ESP] = (self.regs[ESP] & !m) | sp;
                 if s as usize == SS {
                     self.shadow = true;
                 }
@@ -966,7 +970,9 @@ impl Cpu {
         self.atomic_sp(bus, |c, bus| {
             let bp = c.regs[EBP];
             c.push(bus, bp, size)?;
-            let frame = c.regs[ESP] & m;
+            // FrameTemp is ESP for a 32-bit operand size whatever the stack size
+            // (SDM Vol. 2A, ENTER): with a 16-bit SS, EBP keeps ESP's upper half.
+            let frame = c.regs[ESP];
             let mut bp = c.regs[EBP];
             if level > 0 {
                 for _ in 1..level {
@@ -977,8 +983,10 @@ impl Cpu {
                 c.push(bus, frame, size)?;
             }
             let sp = c.regs[ESP].wrapping_sub(alloc) & m;
-            // The final stack pointer must be writable (SDM: #SS if it is outside).
-            c.linear(SS, sp, 1, true)?;
+            // The final stack pointer must be writable: #SS if it is outside the
+            // segment, and #PF whenever a write there would fault (SDM Vol. 2A, ENTER).
+            let lin = c.linear(SS, sp, size, true)?;
+            c.probe_write(bus, lin, size)?;
             c.set_reg(EBP as u8, size, frame);
             c.set_sp(sp);
             Ok(())

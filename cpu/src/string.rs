@@ -1,7 +1,10 @@
 //! String instructions (MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS) with REP/REPE/REPNE,
 //! both address sizes and segment overrides on the source (SDM Vol. 2 "REP").
-//! A repeated instruction runs at most `REP_CHUNK` iterations per execution and then
-//! restarts itself, so interrupts are recognised between iterations as on hardware.
+//! Every `REP_CHUNK` iterations a repeated instruction checks for a deliverable interrupt
+//! and, if there is one, stops with EIP on itself so the interrupt is taken between
+//! iterations as on hardware. Otherwise it keeps going with the instruction it already
+//! decoded: a REP MOVS that overwrites its own bytes (Linux's decompressor relocating
+//! itself) must finish as the CPU fetched it, not re-read the new bytes.
 
 use crate::alu;
 use crate::decode::{Entry, Op};
@@ -89,10 +92,12 @@ impl Cpu {
                 return Ok(());
             }
             n += 1;
-            if n >= REP_CHUNK || self.smc {
-                // Come back to this instruction: interrupts may be taken in between.
-                self.eip = self.eip.wrapping_sub(e.len as u32);
-                return Ok(());
+            if n >= REP_CHUNK {
+                n = 0;
+                if self.eflags & IF != 0 && bus.irq_pending() {
+                    self.eip = self.eip.wrapping_sub(e.len as u32);
+                    return Ok(());
+                }
             }
         }
     }

@@ -138,9 +138,20 @@ impl Cpu {
             0x174 => self.sysenter_cs as u64,
             0x175 => self.sysenter_esp as u64,
             0x176 => self.sysenter_eip as u64,
-            m @ (0x200..=0x20F | 0x250 | 0x258 | 0x259 | 0x268..=0x26F | 0x2FF) => {
-                self.mtrr.get(&m).copied().unwrap_or(0)
-            }
+            // MTRRs, platform ID, microcode signature (no update loaded), and the P6
+            // performance counters and event selects: plain storage.
+            m @ (0x200..=0x20F
+            | 0x250
+            | 0x258
+            | 0x259
+            | 0x268..=0x26F
+            | 0x2FF
+            | 0x17
+            | 0x8B
+            | 0xC1
+            | 0xC2
+            | 0x186
+            | 0x187) => self.mtrr.get(&m).copied().unwrap_or(0),
             _ => return Err(Exc::gp(0)),
         };
         self.regs[EAX] = v as u32;
@@ -157,9 +168,21 @@ impl Cpu {
             0x174 => self.sysenter_cs = v as u32,
             0x175 => self.sysenter_esp = v as u32,
             0x176 => self.sysenter_eip = v as u32,
-            m @ (0x200..=0x20F | 0x250 | 0x258 | 0x259 | 0x268..=0x26F | 0x2FF) => {
+            m @ (0x200..=0x20F
+            | 0x250
+            | 0x258
+            | 0x259
+            | 0x268..=0x26F
+            | 0x2FF
+            | 0x8B
+            | 0xC1
+            | 0xC2
+            | 0x186
+            | 0x187) => {
                 self.mtrr.insert(m, v);
             }
+            // BIOS_UPDT_TRIG: a microcode update request; there is no microcode to load.
+            0x79 => {}
             _ => return Err(Exc::gp(0)),
         }
         Ok(())
@@ -377,6 +400,20 @@ impl Cpu {
                 let tsc = self.tsc();
                 self.regs[EAX] = tsc as u32;
                 self.regs[EDX] = (tsc >> 32) as u32;
+            }
+            Op::Rdpmc => {
+                // P6 counters PMC0/PMC1 (MSRs C1h/C2h, 40 bits); CR4.PCE opens them to
+                // CPL > 0 (SDM Vol. 2B "RDPMC").
+                if self.protected() && self.cpl != 0 && self.cr4 & (1 << 8) == 0 {
+                    return Err(Exc::gp(0));
+                }
+                let n = self.regs[ECX];
+                if n > 1 {
+                    return Err(Exc::gp(0));
+                }
+                let v = self.mtrr.get(&(0xC1 + n)).copied().unwrap_or(0) & 0xFF_FFFF_FFFF;
+                self.regs[EAX] = v as u32;
+                self.regs[EDX] = (v >> 32) as u32;
             }
             Op::Rdmsr => self.rdmsr()?,
             Op::Wrmsr => self.wrmsr()?,

@@ -36,6 +36,9 @@ impl Chip {
     fn new() -> Self {
         Chip {
             lowest: 7,
+            // Nothing may interrupt before the BIOS initialises the chip (ICW1 clears
+            // the mask): an unprogrammed 8254 drives IRQ 0 high from power-on.
+            imr: 0xFF,
             ..Default::default()
         }
     }
