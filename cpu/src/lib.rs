@@ -281,6 +281,14 @@ impl Cpu {
         self.cache.flush();
     }
 
+    /// Up to 15 code bytes at CS:EIP as the next fetch would see them (for tracers and
+    /// debuggers); stops early at the CS limit or an unmapped page.
+    pub fn code_bytes<B: Bus>(&mut self, bus: &mut B) -> Vec<u8> {
+        let mut buf = [0u8; 16];
+        let (n, _) = self.fetch_window(bus, self.eip, &mut buf);
+        buf[..n].to_vec()
+    }
+
     /// Drops all cached translations; call after changing CR0/CR3/CR4 or page tables
     /// from outside the CPU.
     pub fn flush_tlb(&mut self) {

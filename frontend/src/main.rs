@@ -45,10 +45,31 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .init();
     let cli = Cli::parse();
+    let (log, log_file) = match &cli.cmd {
+        Cmd::Run(a) => (a.log.clone(), a.log_file.clone()),
+        _ => (None, None),
+    };
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"));
+    logger.format_timestamp(None);
+    if let Some(spec) = &log {
+        // `--log warn`, `--log ide=debug,pic=trace`: env_logger's filter syntax, targets
+        // being the device and subsystem names (cpu, bios, ports, i8042, machine…).
+        logger.parse_filters(spec);
+    }
+    if let Some(path) = &log_file {
+        match std::fs::File::create(path) {
+            Ok(f) => {
+                logger.target(env_logger::Target::Pipe(Box::new(f)));
+            }
+            Err(e) => {
+                eprintln!("x86: cannot create log file {}: {e}", path.display());
+                return ExitCode::from(run::EXIT_USAGE);
+            }
+        }
+    }
+    logger.init();
     match cli.cmd {
         Cmd::Run(args) => match run::run(*args) {
             Ok(code) => ExitCode::from(code),

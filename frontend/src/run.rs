@@ -76,6 +76,18 @@ pub struct RunArgs {
     /// Guest RAM in MB (1–3072).
     #[arg(long, default_value_t = 32, value_name = "MB")]
     pub memory: u32,
+    /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or per-target
+    /// levels, e.g. `bios=debug,ports=info`. Default `warn` (unimplemented instructions
+    /// and ports are reported once each).
+    #[arg(long, value_name = "SPEC")]
+    pub log: Option<String>,
+    /// Write the log to FILE instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Write a CPU trace to FILE: one line per instruction with CS:EIP, the bytes, the
+    /// instruction and the registers. Slow; costs nothing when off.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     /// Print instructions executed, wall time, virtual time and MIPS at exit.
     #[arg(long)]
     pub stats: bool,
@@ -176,6 +188,45 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
         }
     }
     Ok(steps)
+}
+
+/// Runs `n` instructions one at a time, writing a trace line before each.
+fn trace_steps(pc: &mut Pc, out: &mut impl Write, n: u64) -> Option<Exit> {
+    use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+    let mut fmt = IntelFormatter::new();
+    let mut text = String::new();
+    for _ in 0..n {
+        let bytes = pc.cpu.code_bytes(&mut pc.bus);
+        let bits = if pc.cpu.seg[cpu::CS].big() { 32 } else { 16 };
+        let ins = Decoder::with_ip(bits, &bytes, pc.cpu.eip as u64, DecoderOptions::NONE).decode();
+        text.clear();
+        fmt.format(&ins, &mut text);
+        let hex: String = bytes
+            .iter()
+            .take(ins.len().max(1))
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let r = &pc.cpu.regs;
+        let _ = writeln!(
+            out,
+            "{:04x}:{:08x} {hex:<20} {text:<32} eax={:08x} ecx={:08x} edx={:08x} ebx={:08x} esp={:08x} ebp={:08x} esi={:08x} edi={:08x} fl={:08x}",
+            pc.cpu.seg[cpu::CS].selector,
+            pc.cpu.eip,
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            pc.cpu.eflags
+        );
+        if let Some(e) = pc.run(1) {
+            return Some(e);
+        }
+    }
+    None
 }
 
 /// `--rtc`: Unix seconds, or `YYYY-MM-DDTHH:MM:SS` (UTC).
@@ -309,8 +360,17 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
     let mut key_ready_at = 0u64;
     // Slices of 1 ms of virtual time (at the default clock) keep key scripts and --until
     // responsive without costing throughput.
+    let mut trace = match &args.trace {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(
+            |e| format!("cannot create trace file {}: {e}", p.display()),
+        )?)),
+        None => None,
+    };
     let outcome = loop {
-        let r = pc.run(100_000);
+        let r = match trace.as_mut() {
+            Some(t) => trace_steps(&mut pc, t, 100_000),
+            None => pc.run(100_000),
+        };
         if !pc.bus.debugcon.is_empty() {
             let out = std::mem::take(&mut pc.bus.debugcon);
             if args.until.is_some() {

@@ -93,3 +93,24 @@ fn bad_input_is_a_one_line_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent/rom.bin"), "{err}");
 }
+
+#[test]
+fn trace_starts_at_the_reset_vector() {
+    // The CPU starts at F000:FFF0 (SDM Vol. 3A §9.1.4); this ROM has `hlt` there.
+    let rom = rom_with(&[0xFA, 0xF4]);
+    let trace = std::env::temp_dir().join(format!("x86-trace-{}.txt", std::process::id()));
+    let out = x86()
+        .args(["run", "--headless", "--bios"])
+        .arg(&rom)
+        .arg("--trace")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("f000:0000fff0 fa "), "{text}");
+    assert!(lines[1].starts_with("f000:0000fff1 f4 "), "{text}");
+    assert!(lines[1].contains("hlt"), "{text}");
+}
