@@ -564,18 +564,8 @@ impl Cpu {
                 self.set_reg(0, 1, v);
             }
             Op::Lfp => {
-                if e.src != Loc::Mem {
-                    return Err(Exc::ud());
-                }
-                let a = self.ea(e);
-                let off = self.rd(bus, e.seg as usize, a, size)?;
-                let sel = self.rd(
-                    bus,
-                    e.seg as usize,
-                    a.wrapping_add(size) & if e.asz32 { !0 } else { 0xFFFF },
-                    2,
-                )?;
-                self.load_seg(bus, e.sub as usize, sel as u16)?;
+                let (sel, off) = self.far_ptr(bus, e, e.src, size)?;
+                self.load_seg(bus, e.sub as usize, sel)?;
                 self.set_reg(reg_of(e.dst), size, off);
                 if e.sub as usize == SS {
                     self.shadow = true;
@@ -700,12 +690,12 @@ impl Cpu {
             }
             Op::JmpFar => self.far_jump(bus, e.imm2 as u16, e.imm, size)?,
             Op::JmpFarInd => {
-                let (sel, off) = self.far_ptr(bus, e, size)?;
+                let (sel, off) = self.far_ptr(bus, e, e.dst, size)?;
                 self.far_jump(bus, sel, off, size)?;
             }
             Op::CallFar => self.far_call(bus, e.imm2 as u16, e.imm, size)?,
             Op::CallFarInd => {
-                let (sel, off) = self.far_ptr(bus, e, size)?;
+                let (sel, off) = self.far_ptr(bus, e, e.dst, size)?;
                 self.far_call(bus, sel, off, size)?;
             }
             Op::Retf => self.far_ret(bus, size, e.imm & 0xFFFF)?,
@@ -993,8 +983,10 @@ impl Cpu {
         })
     }
 
-    fn far_ptr<B: Bus>(&mut self, bus: &mut B, e: &Entry, size: u32) -> Res<(u16, u32)> {
-        if e.dst != Loc::Mem {
+    /// Reads an offset:selector far pointer from the memory operand `loc` (#UD if the
+    /// operand is a register).
+    fn far_ptr<B: Bus>(&mut self, bus: &mut B, e: &Entry, loc: Loc, size: u32) -> Res<(u16, u32)> {
+        if loc != Loc::Mem {
             return Err(Exc::ud());
         }
         let a = self.ea(e);
