@@ -17,7 +17,7 @@ impl Rng {
 
 #[test]
 fn random_code_with_bios_services_and_devices_never_panics() {
-    let mut rng = Rng(0x5EED_0F_D15C);
+    let mut rng = Rng(0x005E_ED0F_D15C);
     let mut total = 0u64;
     for _round in 0..12 {
         let mut fd = vec![0u8; 1_474_560];
