@@ -98,6 +98,9 @@ pub struct PcBus {
 }
 
 pub const BIOS_SIZES: [usize; 3] = [64 << 10, 128 << 10, 256 << 10];
+/// The option-ROM window C0000h up to the system BIOS: no ROM is installed there yet, so
+/// it reads as an open bus (all ones) and ignores writes, as on a PC without adapters.
+const OPTION_ROMS: u32 = 0xC_0000;
 
 impl PcBus {
     #[inline]
@@ -198,13 +201,16 @@ impl Bus for PcBus {
         if let Some(o) = self.rom_offset(a) {
             return self.bios[o];
         }
+        if (OPTION_ROMS..self.bios_base_low).contains(&a) {
+            return 0xFF;
+        }
         *self.ram.get(a as usize).unwrap_or(&0xFF)
     }
 
     #[inline]
     fn write8(&mut self, addr: u32, value: u8) {
         let a = self.map_addr(addr);
-        if self.rom_offset(a).is_some() {
+        if self.rom_offset(a).is_some() || (OPTION_ROMS..self.bios_base_low).contains(&a) {
             return;
         }
         if let Some(b) = self.ram.get_mut(a as usize) {
@@ -597,6 +603,28 @@ mod tests {
         assert_eq!(pc.bus.read8(0xFFFF_FFF0), 0xF4);
         pc.bus.write8(0xF_FFF0, 0);
         assert_eq!(pc.bus.read8(0xF_FFF0), 0xF4);
+    }
+
+    #[test]
+    fn empty_option_rom_window_is_open_bus() {
+        let mut pc = Pc::new(Config {
+            memory_mb: 4,
+            bios: None,
+            no_reboot: true,
+            ips: DEFAULT_IPS,
+            rtc_epoch: 0,
+        })
+        .unwrap();
+        pc.bus.write8(0xC8000, 0x12);
+        assert_eq!(pc.bus.read8(0xC8000), 0xFF);
+        assert_eq!(
+            pc.bus.read16(0xC0000),
+            0xFFFF,
+            "no 55AA option-ROM signature"
+        );
+        // Conventional memory below it is ordinary RAM.
+        pc.bus.write8(0x9_0000, 0x34);
+        assert_eq!(pc.bus.read8(0x9_0000), 0x34);
     }
 
     #[test]
