@@ -3,6 +3,7 @@
 //! virtual time and an [`Irq`] sink, and asks each device when it next needs time.
 
 pub mod i8042;
+pub mod ide;
 pub mod pic;
 pub mod pit;
 pub mod rtc;

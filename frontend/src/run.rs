@@ -321,10 +321,9 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
     }
     for (i, p) in [&hda, &args.hdb].into_iter().enumerate() {
         if let Some(p) = p {
-            pc.hard_disks[i] = Some(
-                Disk::hard(read_file(p, "hard-disk image")?)
-                    .map_err(|e| format!("{}: {e}", p.display()))?,
-            );
+            let data = read_file(p, "hard-disk image")?;
+            pc.attach_hard_disk(i, data)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
             files.push((p.clone(), true, i));
         }
     }
@@ -448,13 +447,18 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
     }
     if !args.snapshot {
         for (path, hard, i) in &files {
-            let d = if *hard {
-                pc.hard_disks[*i].as_ref()
+            let image = if *hard {
+                pc.hard_disk_image(*i)
+                    .filter(|(_, dirty)| *dirty)
+                    .map(|(d, _)| d)
             } else {
-                pc.floppies[*i].as_ref()
+                pc.floppies[*i]
+                    .as_ref()
+                    .filter(|d| d.dirty)
+                    .map(|d| d.data.as_slice())
             };
-            if let Some(d) = d.filter(|d| d.dirty) {
-                std::fs::write(path, &d.data)
+            if let Some(data) = image {
+                std::fs::write(path, data)
                     .map_err(|e| format!("cannot write back {}: {e}", path.display()))?;
             }
         }

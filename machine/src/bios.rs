@@ -8,7 +8,7 @@
 //! interrupt. Services follow the IBM PC/AT BIOS interface (Phoenix/IBM technical
 //! references; Ralf Brown's interrupt list for register conventions).
 
-use crate::disk::{Disk, DiskKind};
+use crate::disk::{Disk, DiskInfo, DiskKind};
 use crate::{Pc, PcBus};
 use cpu::{Bus, CF, CS, DS, ES, IF, SS, ZF};
 
@@ -209,15 +209,15 @@ impl Pc {
         self.w16(bda::KB_TAIL, 0x1E);
         self.w16(bda::KB_START, 0x1E);
         self.w16(bda::KB_END, 0x3E);
-        self.w8(
-            bda::HD_COUNT,
-            self.hard_disks.iter().filter(|d| d.is_some()).count() as u8,
-        );
+        self.w8(bda::HD_COUNT, self.hard_disk_count());
         self.set_video_mode(3);
         let ext_kb = (self.bus.ram_size() / 1024).saturating_sub(1024) as u32;
         let ft = |d: &Option<Disk>| d.as_ref().map_or(0, |d| d.floppy_type);
         let (fa, fb) = (ft(&self.floppies[0]), ft(&self.floppies[1]));
-        let (h0, h1) = (self.hard_disks[0].is_some(), self.hard_disks[1].is_some());
+        let (h0, h1) = (
+            self.bus.ide[0].image(0).is_some(),
+            self.bus.ide[0].image(1).is_some(),
+        );
         self.bus.rtc.set_config(640, ext_kb, fa, fb, h0, h1);
         // PIC: vectors 08h and 70h, slave on IR2; PIT counter 0 at 18.2 Hz.
         for (p, v) in [
@@ -247,8 +247,7 @@ impl Pc {
             crate::BootOrder::HardDisk => vec![(0x80, true), (0x00, false)],
         };
         for (drive, hard) in order {
-            let Some(d) = self.disk(drive) else { continue };
-            let Some(sector) = d.read(0, 1).map(|s| s.to_vec()) else {
+            let Some(sector) = self.disk_read(drive, 0, 1) else {
                 continue;
             };
             if hard && (sector[510], sector[511]) != (0x55, 0xAA) {
@@ -274,20 +273,51 @@ impl Pc {
         self.cpu.halted = true;
     }
 
-    fn disk(&self, drive: u8) -> Option<&Disk> {
+    /// Geometry of BIOS drive `drive` (00h/01h floppies, 80h/81h the primary IDE
+    /// channel's master and slave).
+    fn disk(&self, drive: u8) -> Option<DiskInfo> {
         match drive {
-            0x00 | 0x01 => self.floppies[drive as usize].as_ref(),
-            0x80 | 0x81 => self.hard_disks[(drive - 0x80) as usize].as_ref(),
+            0x00 | 0x01 => self.floppies[drive as usize].as_ref().map(Disk::info),
+            0x80 | 0x81 => self.bus.ide[0]
+                .image((drive - 0x80) as usize)
+                .map(|d| DiskInfo::hard(d.len() as u64 / 512)),
             _ => None,
         }
     }
 
-    fn disk_mut(&mut self, drive: u8) -> Option<&mut Disk> {
+    fn disk_read(&self, drive: u8, lba: u64, count: u64) -> Option<Vec<u8>> {
         match drive {
-            0x00 | 0x01 => self.floppies[drive as usize].as_mut(),
-            0x80 | 0x81 => self.hard_disks[(drive - 0x80) as usize].as_mut(),
+            0x00 | 0x01 => self.floppies[drive as usize]
+                .as_ref()?
+                .read(lba, count)
+                .map(<[u8]>::to_vec),
+            0x80 | 0x81 => {
+                let img = self.bus.ide[0].image((drive - 0x80) as usize)?;
+                let start = usize::try_from(lba.checked_mul(512)?).ok()?;
+                img.get(start..start.checked_add(count as usize * 512)?)
+                    .map(<[u8]>::to_vec)
+            }
             _ => None,
         }
+    }
+
+    fn disk_write(&mut self, drive: u8, lba: u64, bytes: &[u8]) -> bool {
+        match drive {
+            0x00 | 0x01 => self.floppies[drive as usize]
+                .as_mut()
+                .is_some_and(|d| d.write(lba, bytes)),
+            0x80 | 0x81 => match lba.checked_mul(512).and_then(|o| usize::try_from(o).ok()) {
+                Some(off) => self.bus.ide[0].write_image((drive - 0x80) as usize, off, bytes),
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    fn hard_disk_count(&self) -> u8 {
+        (0..2)
+            .filter(|&i| self.bus.ide[0].image(i).is_some())
+            .count() as u8
     }
 
     fn service(&mut self, n: u8) -> After {
@@ -609,7 +639,7 @@ impl Pc {
                 // Disk type: AH = 1 floppy with change line, 3 fixed disk (CX:DX sectors).
                 match self.disk(drive) {
                     Some(d) if d.kind == DiskKind::Hard => {
-                        let n = d.sectors() as u32;
+                        let n = d.sectors as u32;
                         self.set16(1, (n >> 16) as u16);
                         self.set16(2, n as u16);
                         self.set_ah(3);
@@ -643,7 +673,7 @@ impl Pc {
             }
             0x48 if drive & 0x80 != 0 => {
                 let d = self.disk(drive).expect("checked above");
-                let (c, h, s, n) = (d.cylinders, d.heads, d.spt, d.sectors());
+                let (c, h, s, n) = (d.cylinders, d.heads, d.spt, d.sectors);
                 let p = lin(self.cpu.seg[DS].selector, self.cpu.regs[6] as u16);
                 self.w16(p, 0x1A);
                 self.w16(p + 2, 0x0002);
@@ -676,7 +706,7 @@ impl Pc {
         let Some(d) = self.disk(drive) else {
             return 0x01;
         };
-        if count == 0 || lba + count as u64 > d.sectors() {
+        if count == 0 || lba + count as u64 > d.sectors {
             return 0x04;
         }
         if verify {
@@ -688,15 +718,11 @@ impl Pc {
             for i in 0..count * 512 {
                 buf.push(self.bus.read8(base + (off as u32 + i) % 0x10000));
             }
-            let d = self.disk_mut(drive).expect("present");
-            if !d.write(lba, &buf) {
+            if !self.disk_write(drive, lba, &buf) {
                 return 0x04;
             }
         } else {
-            let data = d
-                .read(lba, count as u64)
-                .map(|s| s.to_vec())
-                .unwrap_or_default();
+            let data = self.disk_read(drive, lba, count as u64).unwrap_or_default();
             for (i, b) in data.iter().enumerate() {
                 self.bus
                     .write8(base + (off as u32 + i as u32) % 0x10000, *b);

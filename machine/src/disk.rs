@@ -9,6 +9,41 @@ pub enum DiskKind {
     Hard,
 }
 
+/// A drive's geometry as the BIOS reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiskInfo {
+    pub kind: DiskKind,
+    pub cylinders: u32,
+    pub heads: u32,
+    pub spt: u32,
+    pub sectors: u64,
+    pub floppy_type: u8,
+}
+
+impl DiskInfo {
+    /// The usual 16 heads × 63 sectors translation of a hard disk.
+    pub fn hard(sectors: u64) -> DiskInfo {
+        let (heads, spt) = (16, 63);
+        let cylinders = (sectors.div_ceil((heads * spt) as u64)).clamp(1, 1024) as u32;
+        DiskInfo {
+            kind: DiskKind::Hard,
+            cylinders,
+            heads,
+            spt,
+            sectors,
+            floppy_type: 0,
+        }
+    }
+
+    /// LBA of a CHS address, if it is inside the geometry (sectors count from 1).
+    pub fn chs_to_lba(&self, c: u32, h: u32, s: u32) -> Option<u64> {
+        if s == 0 || s > self.spt || h >= self.heads || c >= self.cylinders {
+            return None;
+        }
+        Some(((c * self.heads + h) * self.spt + s - 1) as u64)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Disk {
     pub data: Vec<u8>,
@@ -72,6 +107,17 @@ impl Disk {
 
     pub fn sectors(&self) -> u64 {
         self.data.len() as u64 / 512
+    }
+
+    pub fn info(&self) -> DiskInfo {
+        DiskInfo {
+            kind: self.kind,
+            cylinders: self.cylinders,
+            heads: self.heads,
+            spt: self.spt,
+            sectors: self.sectors(),
+            floppy_type: self.floppy_type,
+        }
     }
 
     /// LBA of a CHS address, if it is inside the geometry (sectors count from 1).

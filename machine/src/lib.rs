@@ -18,7 +18,7 @@ pub mod keymap;
 pub use disk::{Disk, DiskKind};
 
 use cpu::{Bus, Cpu, Stop};
-use devices::{i8042::I8042, pic::Pic, pit::Pit, rtc::Rtc, uart::Uart, Nanos};
+use devices::{i8042::I8042, ide::IdeChannel, pic::Pic, pit::Pit, rtc::Rtc, uart::Uart, Nanos};
 use std::collections::HashSet;
 
 /// Which device answers a port, from a table built once (no search per access).
@@ -39,6 +39,8 @@ enum Dev {
     Com1,
     Com2,
     FpuBusy,
+    /// IDE channel 0 (1F0h–1F7h, 3F6h) or 1 (170h–177h, 376h).
+    Ide(u8),
 }
 
 /// Which disk INT 19h tries first.
@@ -79,6 +81,8 @@ pub struct PcBus {
     reset_requested: bool,
     ports: Vec<Dev>,
     pub kbd: I8042,
+    /// The primary (IRQ 14) and secondary (IRQ 15) IDE channels.
+    pub ide: [IdeChannel; 2],
     /// FERR# latched onto IRQ 13 (x87 errors with CR0.NE = 0, as DOS-era PCs wire it).
     ferr: bool,
     pub rtc: Rtc,
@@ -150,6 +154,10 @@ impl PcBus {
         t[0x60] = Dev::Kbd;
         t[0x64] = Dev::Kbd;
         t[0xF0] = Dev::FpuBusy;
+        for (ch, base, ctrl) in [(0u8, 0x1F0, 0x3F6), (1, 0x170, 0x376)] {
+            t[base..base + 8].fill(Dev::Ide(ch));
+            t[ctrl] = Dev::Ide(ch);
+        }
         t[0x70] = Dev::Rtc;
         t[0x71] = Dev::Rtc;
         for i in 0..8 {
@@ -281,6 +289,16 @@ impl Bus for PcBus {
             Dev::Rtc => self.rtc.read(port, self.now, &mut self.pic) as u32,
             Dev::Com1 => self.com[0].read(port, self.now, &mut self.pic) as u32,
             Dev::Com2 => self.com[1].read(port, self.now, &mut self.pic) as u32,
+            Dev::Ide(ch) => {
+                let (c, off) = (&mut self.ide[ch as usize], ide_offset(port));
+                match (off, size) {
+                    (0, 2) => c.read16(&mut self.pic) as u32,
+                    (0, 4) => {
+                        c.read16(&mut self.pic) as u32 | (c.read16(&mut self.pic) as u32) << 16
+                    }
+                    _ => c.read(off, &mut self.pic) as u32,
+                }
+            }
             Dev::DebugExit | Dev::BochsShutdown | Dev::BiosTrap | Dev::FpuBusy => ones,
             Dev::None => {
                 self.log_port_once(port, "read");
@@ -344,6 +362,17 @@ impl Bus for PcBus {
             }
             Dev::Rtc => self.rtc.write(port, value as u8, self.now, &mut self.pic),
             // Any write to port 0F0h clears the FERR#/IRQ 13 latch (PC/AT wiring).
+            Dev::Ide(ch) => {
+                let (c, off) = (&mut self.ide[ch as usize], ide_offset(port));
+                match (off, size) {
+                    (0, 2) => c.write16(value as u16, &mut self.pic),
+                    (0, 4) => {
+                        c.write16(value as u16, &mut self.pic);
+                        c.write16((value >> 16) as u16, &mut self.pic);
+                    }
+                    _ => c.write(off, value as u8, &mut self.pic),
+                }
+            }
             Dev::FpuBusy => {
                 self.ferr = false;
                 self.pic.set_irq(13, false);
@@ -364,6 +393,16 @@ impl Bus for PcBus {
 
     fn irq_ack(&mut self) -> Option<u8> {
         Some(self.pic.ack())
+    }
+}
+
+/// The IDE register offset of a port: 0–7 for the command block, 8 for the control
+/// block (alternate status / device control).
+fn ide_offset(port: u16) -> u16 {
+    if port & 0x200 != 0 {
+        8
+    } else {
+        port & 7
     }
 }
 
@@ -401,7 +440,6 @@ pub struct Pc {
     pub bus: PcBus,
     no_reboot: bool,
     pub floppies: [Option<Disk>; 2],
-    pub hard_disks: [Option<Disk>; 2],
     pub boot_order: BootOrder,
 }
 
@@ -438,6 +476,7 @@ impl Pc {
             reset_requested: false,
             ports: PcBus::build_ports(),
             kbd: I8042::new(),
+            ide: [IdeChannel::new(14), IdeChannel::new(15)],
             ferr: false,
             rtc: Rtc::new(cfg.rtc_epoch),
             com: [Uart::new(4), Uart::new(3)],
@@ -457,7 +496,6 @@ impl Pc {
             bus,
             no_reboot: cfg.no_reboot,
             floppies: [None, None],
-            hard_disks: [None, None],
             boot_order: BootOrder::Floppy,
         })
     }
@@ -496,6 +534,25 @@ impl Pc {
             self.key_bytes(&[b]);
         }
         true
+    }
+
+    /// Attaches a hard-disk image as the primary IDE channel's master (0) or slave (1):
+    /// BIOS drive 80h/81h, reachable through INT 13h and the ATA registers alike.
+    pub fn attach_hard_disk(&mut self, slot: usize, data: Vec<u8>) -> Result<(), String> {
+        let d = Disk::hard(data)?;
+        if slot > 1 {
+            return Err(format!(
+                "hard disk slot {slot}: only 0 (master) and 1 (slave) exist"
+            ));
+        }
+        self.bus.ide[0].attach(slot, d.data);
+        Ok(())
+    }
+
+    /// A hard disk's image and whether the guest wrote to it.
+    pub fn hard_disk_image(&self, slot: usize) -> Option<(&[u8], bool)> {
+        let c = &self.bus.ide[0];
+        c.image(slot).map(|d| (d, c.dirty(slot)))
     }
 
     /// Queues raw set-1 scan-code bytes (one key event) in the keyboard controller.
@@ -603,6 +660,42 @@ mod tests {
         assert_eq!(pc.bus.read8(0xFFFF_FFF0), 0xF4);
         pc.bus.write8(0xF_FFF0, 0);
         assert_eq!(pc.bus.read8(0xF_FFF0), 0xF4);
+    }
+
+    #[test]
+    fn ide_ports_read_the_same_disk_the_bios_boots() {
+        let mut img = vec![0u8; 512 * 100];
+        img[512 * 7..512 * 8]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = i as u8 ^ 0x5A);
+        let mut pc = Pc::new(Config {
+            memory_mb: 4,
+            bios: None,
+            no_reboot: true,
+            ips: DEFAULT_IPS,
+            rtc_epoch: 0,
+        })
+        .unwrap();
+        pc.attach_hard_disk(0, img.clone()).unwrap();
+        // READ SECTORS, LBA 7, one sector, on the primary master (ATA-6 §8.27).
+        for (port, v) in [
+            (0x1F6, 0xE0),
+            (0x1F2, 1),
+            (0x1F3, 7),
+            (0x1F4, 0),
+            (0x1F5, 0),
+            (0x1F7, 0x20),
+        ] {
+            pc.bus.io_write(port, 1, v);
+        }
+        assert_eq!(pc.bus.io_read(0x1F7, 1) & 0x08, 0x08, "DRQ");
+        let mut got = Vec::new();
+        for _ in 0..256 {
+            got.extend_from_slice(&(pc.bus.io_read(0x1F0, 2) as u16).to_le_bytes());
+        }
+        assert_eq!(got, &img[512 * 7..512 * 8]);
+        assert!(pc.hard_disk_image(1).is_none(), "no slave attached");
     }
 
     #[test]

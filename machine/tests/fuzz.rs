@@ -34,7 +34,7 @@ fn random_code_with_bios_services_and_devices_never_panics() {
         })
         .unwrap();
         pc.floppies[0] = Some(Disk::floppy(fd).unwrap());
-        pc.hard_disks[0] = Some(Disk::hard(hd).unwrap());
+        pc.attach_hard_disk(0, hd).unwrap();
         // POST runs and jumps to the (random) boot sector.
         pc.run(1000);
         // Random code and data everywhere above the BIOS data area; the interrupt
