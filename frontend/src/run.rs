@@ -125,9 +125,51 @@ impl Sink {
 #[derive(Debug, PartialEq)]
 enum KeyStep {
     Char(u8),
-    Scan(u8),
+    /// Set-1 scan-code bytes for one key stroke (make and break, modifiers around it).
+    Keys(Vec<u8>),
     Wait(u64),
     WaitScreen(String),
+    WaitSerial(String),
+}
+
+/// Set-1 make code of a named key and whether it carries the E0 prefix.
+fn named_key(name: &str) -> Option<(u8, bool)> {
+    Some(match name {
+        "esc" => (0x01, false),
+        "backspace" => (0x0E, false),
+        "up" => (0x48, true),
+        "down" => (0x50, true),
+        "left" => (0x4B, true),
+        "right" => (0x4D, true),
+        "home" => (0x47, true),
+        "end" => (0x4F, true),
+        "pgup" => (0x49, true),
+        "pgdn" => (0x51, true),
+        "insert" => (0x52, true),
+        "delete" => (0x53, true),
+        "f11" => (0x57, false),
+        "f12" => (0x58, false),
+        f if f.starts_with('f') && f[1..].parse::<u8>().is_ok_and(|n| (1..=10).contains(&n)) => {
+            (0x3A + f[1..].parse::<u8>().unwrap_or(1), false)
+        }
+        _ => return None,
+    })
+}
+
+/// The byte sequence for pressing `code` with `mods` (set-1 make codes) held.
+fn stroke(mods: &[u8], code: u8, extended: bool) -> Vec<u8> {
+    let mut v: Vec<u8> = mods.to_vec();
+    let e0 = |v: &mut Vec<u8>| {
+        if extended {
+            v.push(0xE0);
+        }
+    };
+    e0(&mut v);
+    v.push(code);
+    e0(&mut v);
+    v.push(code | 0x80);
+    v.extend(mods.iter().rev().map(|m| m | 0x80));
+    v
 }
 
 fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
@@ -143,16 +185,45 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
             let lower = tok.to_ascii_lowercase();
             let step = match lower.as_str() {
                 "enter" => KeyStep::Char(b'\r'),
-                "esc" => KeyStep::Scan(0x01),
                 "tab" => KeyStep::Char(b'\t'),
-                "backspace" => KeyStep::Scan(0x0E),
                 "space" => KeyStep::Char(b' '),
                 "lbrace" => KeyStep::Char(b'{'),
                 "rbrace" => KeyStep::Char(b'}'),
-                f if f.starts_with('f')
-                    && f[1..].parse::<u8>().is_ok_and(|n| (1..=10).contains(&n)) =>
-                {
-                    KeyStep::Scan(0x3A + f[1..].parse::<u8>().unwrap_or(1))
+                k if named_key(k).is_some() => {
+                    let (code, ext) = named_key(k).unwrap_or((0, false));
+                    KeyStep::Keys(stroke(&[], code, ext))
+                }
+                w if w.starts_with("wait-serial ") => KeyStep::WaitSerial(
+                    tok["wait-serial ".len()..]
+                        .trim()
+                        .trim_matches('"')
+                        .to_string(),
+                ),
+                combo if combo.contains('+') => {
+                    let mut parts: Vec<&str> = combo.split('+').collect();
+                    let key = parts.pop().unwrap_or("");
+                    let mut mods = Vec::new();
+                    for m in parts {
+                        mods.push(match m {
+                            "ctrl" => 0x1D,
+                            "alt" => 0x38,
+                            "shift" => 0x2A,
+                            _ => {
+                                return Err(format!("--keys: unknown modifier {m:?} in {{{tok}}}"))
+                            }
+                        });
+                    }
+                    let (code, ext) = match named_key(key) {
+                        Some(k) => k,
+                        None if key.len() == 1 => {
+                            match machine::keymap::scancode_for(key.as_bytes()[0]) {
+                                Some((c, _)) => (c, false),
+                                None => return Err(format!("--keys: no key {key:?} in {{{tok}}}")),
+                            }
+                        }
+                        None => return Err(format!("--keys: no key {key:?} in {{{tok}}}")),
+                    };
+                    KeyStep::Keys(stroke(&mods, code, ext))
                 }
                 w if w.starts_with("wait-screen ") => KeyStep::WaitScreen(
                     tok["wait-screen ".len()..]
@@ -356,6 +427,7 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
         .timeout
         .map(|t| start + Duration::from_secs_f64(t.max(0.0)));
     let mut seen_console = Vec::new();
+    let mut serial_seen: Vec<u8> = Vec::new();
     let mut key_ready_at = 0u64;
     // Slices of 1 ms of virtual time (at the default clock) keep key scripts and --until
     // responsive without costing throughput.
@@ -379,6 +451,9 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
         }
         let ser = pc.bus.com[0].take_output();
         if !ser.is_empty() {
+            if keys.iter().any(|k| matches!(k, KeyStep::WaitSerial(_))) {
+                serial_seen.extend_from_slice(&ser);
+            }
             if args.until.is_some() {
                 seen_console.extend_from_slice(&ser);
             }
@@ -410,13 +485,19 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
                     keys.pop_front();
                     key_ready_at = pc.bus.now + 20_000_000;
                 }
-                Some(KeyStep::Scan(s)) => {
-                    let s = *s;
-                    pc.key_bytes(&[s]);
-                    pc.key_bytes(&[s | 0x80]);
+                Some(KeyStep::Keys(bytes)) => {
+                    for b in bytes.clone() {
+                        pc.key_bytes(&[b]);
+                    }
                     keys.pop_front();
                     key_ready_at = pc.bus.now + 20_000_000;
                 }
+                Some(KeyStep::WaitSerial(t))
+                    if String::from_utf8_lossy(&serial_seen).contains(t.as_str()) =>
+                {
+                    keys.pop_front();
+                }
+                Some(KeyStep::WaitSerial(_)) => {}
                 Some(KeyStep::Wait(ms)) => {
                     key_ready_at = pc.bus.now + ms * 1_000_000;
                     keys.pop_front();
@@ -504,11 +585,26 @@ mod tests {
                 KeyStep::Char(b'r'),
                 KeyStep::Char(b'\r'),
                 KeyStep::Wait(500),
-                KeyStep::Scan(0x3B),
+                KeyStep::Keys(vec![0x3B, 0xBB]),
                 KeyStep::WaitScreen("C:\\>".into()),
             ]
         );
         assert!(parse_keys("{nosuchkey}").is_err());
+        // Ctrl+C: Ctrl make, C make, C break, Ctrl break (set 1: 1D 2E AE 9D).
+        assert_eq!(
+            parse_keys("{ctrl+c}").unwrap(),
+            vec![KeyStep::Keys(vec![0x1D, 0x2E, 0xAE, 0x9D])]
+        );
+        // Up arrow is E0 48 / E0 C8.
+        assert_eq!(
+            parse_keys("{up}").unwrap(),
+            vec![KeyStep::Keys(vec![0xE0, 0x48, 0xE0, 0xC8])]
+        );
+        assert_eq!(
+            parse_keys("{wait-serial \"login:\"}").unwrap(),
+            vec![KeyStep::WaitSerial("login:".into())]
+        );
+        assert!(parse_keys("{hyper+x}").is_err());
         assert!(parse_keys("{wait 5}").is_err());
     }
 
