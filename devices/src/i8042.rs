@@ -5,6 +5,9 @@
 //! Linux's i8042/atkbd drivers send (self tests, interface tests, enable/disable,
 //! read/write command byte and output port, write to the mouse, pulse reset).
 //!
+//! The mouse supports stream and remote modes, sample rate, resolution, scaling and the
+//! status request, with 3-byte movement packets from `mouse_event`.
+//!
 //! The keyboard delivers scan-code set 1, i.e. what the controller hands the CPU when
 //! translation (command byte bit 6) is on, which is how every PC BIOS runs it.
 //! With translation off the codes are still set 1 (logged once): the set-2 tables are
@@ -36,6 +39,57 @@ pub struct I8042 {
     /// Set when software pulsed the reset line; the machine resets the CPU.
     pub reset_requested: bool,
     warned_untranslated: bool,
+    mouse: Mouse,
+}
+
+/// PS/2 mouse state (IBM PS/2 Technical Reference, pointing device commands).
+#[derive(Clone, Debug)]
+struct Mouse {
+    reporting: bool,
+    remote: bool,
+    rate: u8,
+    resolution: u8,
+    scaling21: bool,
+    buttons: u8,
+    /// A command waiting for its data byte (sample rate, resolution).
+    pending: Option<u8>,
+    /// Movement accumulated in remote mode, reported by READ DATA.
+    acc: (i32, i32),
+}
+
+impl Default for Mouse {
+    fn default() -> Self {
+        Mouse {
+            reporting: false,
+            remote: false,
+            rate: 100,
+            resolution: 2,
+            scaling21: false,
+            buttons: 0,
+            pending: None,
+            acc: (0, 0),
+        }
+    }
+}
+
+/// One 3-byte movement packet: buttons, sign and overflow bits, then X and Y (Y up).
+fn mouse_packet(dx: i32, dy: i32, buttons: u8) -> [u8; 3] {
+    let clamp = |v: i32| v.clamp(-256, 255);
+    let (x, y) = (clamp(dx), clamp(dy));
+    let mut b0 = 0x08 | (buttons & 7);
+    if x < 0 {
+        b0 |= 0x10;
+    }
+    if y < 0 {
+        b0 |= 0x20;
+    }
+    if dx != x {
+        b0 |= 0x40;
+    }
+    if dy != y {
+        b0 |= 0x80;
+    }
+    [b0, x as u8, y as u8]
 }
 
 impl Default for I8042 {
@@ -58,6 +112,7 @@ impl I8042 {
             leds: 0,
             reset_requested: false,
             warned_untranslated: false,
+            mouse: Mouse::default(),
         }
     }
 
@@ -222,12 +277,81 @@ impl I8042 {
     }
 
     fn mouse_command(&mut self, v: u8) {
-        match v {
-            0xFF => self.aux_reply(&[0xFA, 0xAA, 0x00]),
-            0xF2 => self.aux_reply(&[0xFA, 0x00]),
-            0xE9 => self.aux_reply(&[0xFA, 0x00, 0x02, 0x64]),
-            _ => self.aux_reply(&[0xFA]),
+        let m = &mut self.mouse;
+        if let Some(cmd) = m.pending.take() {
+            match cmd {
+                0xF3 => m.rate = v,
+                _ => m.resolution = v & 3,
+            }
+            self.aux_reply(&[0xFA]);
+            return;
         }
+        match v {
+            0xFF => {
+                *m = Mouse::default();
+                self.aux_reply(&[0xFA, 0xAA, 0x00]);
+            }
+            0xF6 => {
+                *m = Mouse::default();
+                self.aux_reply(&[0xFA]);
+            }
+            0xF2 => self.aux_reply(&[0xFA, 0x00]),
+            0xF3 | 0xE8 => {
+                m.pending = Some(v);
+                self.aux_reply(&[0xFA]);
+            }
+            0xF4 => {
+                m.reporting = true;
+                self.aux_reply(&[0xFA]);
+            }
+            0xF5 => {
+                m.reporting = false;
+                self.aux_reply(&[0xFA]);
+            }
+            0xE6 | 0xE7 => {
+                m.scaling21 = v == 0xE7;
+                self.aux_reply(&[0xFA]);
+            }
+            0xEA | 0xF0 => {
+                m.remote = v == 0xF0;
+                self.aux_reply(&[0xFA]);
+            }
+            0xE9 => {
+                let status = (m.remote as u8) << 6
+                    | (m.reporting as u8) << 5
+                    | (m.scaling21 as u8) << 4
+                    | (m.buttons & 1) << 2
+                    | (m.buttons & 2) >> 1
+                    | (m.buttons & 4) >> 1;
+                let (res, rate) = (m.resolution, m.rate);
+                self.aux_reply(&[0xFA, status, res, rate]);
+            }
+            0xEB => {
+                let (dx, dy) = std::mem::take(&mut m.acc);
+                let p = mouse_packet(dx, dy, m.buttons);
+                self.aux_reply(&[0xFA]);
+                self.aux_reply(&p);
+            }
+            _ => self.aux_reply(&[0xFE]),
+        }
+    }
+
+    /// Mouse movement from the host (dy positive = up) and the button state (bit 0
+    /// left, 1 right, 2 middle). In stream mode with reporting on, a packet is queued
+    /// and IRQ 12 raised; in remote mode the motion waits for READ DATA.
+    pub fn mouse_event(&mut self, dx: i32, dy: i32, buttons: u8, irq: &mut impl Irq) {
+        let m = &mut self.mouse;
+        m.buttons = buttons & 7;
+        if m.remote {
+            m.acc = (m.acc.0.saturating_add(dx), m.acc.1.saturating_add(dy));
+            return;
+        }
+        if !m.reporting || self.command_byte & 0x20 != 0 || self.out.len() > 13 {
+            return;
+        }
+        let p = mouse_packet(dx, dy, m.buttons);
+        self.aux_reply(&p);
+        self.update_irq(irq);
     }
 }
 
@@ -289,6 +413,43 @@ mod tests {
         assert!(!k.reset_requested);
         k.write(0x64, 0xFE, &mut irq); // pulse reset
         assert!(k.reset_requested);
+    }
+
+    #[test]
+    fn mouse_streams_packets_when_enabled() {
+        let mut k = I8042::new();
+        let mut irq = IrqLog::default();
+        k.write(0x64, 0x60, &mut irq);
+        k.write(0x60, 0x47, &mut irq);
+        k.mouse_event(5, 5, 0, &mut irq);
+        assert_eq!(
+            k.read(0x64, &mut irq) & STATUS_OBF,
+            0,
+            "no packets before F4"
+        );
+        k.write(0x64, 0xD4, &mut irq);
+        k.write(0x60, 0xF4, &mut irq);
+        assert_eq!(k.read(0x60, &mut irq), 0xFA);
+        // Left button, 3 right, 2 down: 0x08 | left | Y sign = 0x29, then 03, FE.
+        k.mouse_event(3, -2, 1, &mut irq);
+        assert!(irq.levels[12]);
+        let p: Vec<u8> = (0..3).map(|_| k.read(0x60, &mut irq)).collect();
+        assert_eq!(p, [0x29, 0x03, 0xFE]);
+        // Overflow: X beyond 255 sets bit 6 and clamps.
+        assert_eq!(mouse_packet(300, 0, 0), [0x48, 0xFF, 0x00]);
+    }
+
+    #[test]
+    fn mouse_status_request_reports_settings() {
+        let mut k = I8042::new();
+        let mut irq = IrqLog::default();
+        for b in [0xF3, 40, 0xE8, 3, 0xE9] {
+            k.write(0x64, 0xD4, &mut irq);
+            k.write(0x60, b, &mut irq);
+        }
+        let r: Vec<u8> = (0..8).map(|_| k.read(0x60, &mut irq)).collect();
+        // ACKs for F3, 40, E8, 3, then E9's ACK, status 0, resolution 3, rate 40.
+        assert_eq!(r, [0xFA, 0xFA, 0xFA, 0xFA, 0xFA, 0x00, 0x03, 40]);
     }
 
     #[test]

@@ -555,6 +555,11 @@ impl Pc {
         c.image(slot).map(|d| (d, c.dirty(slot)))
     }
 
+    /// Mouse movement (dy positive = up) and buttons, through the PS/2 mouse.
+    pub fn mouse_event(&mut self, dx: i32, dy: i32, buttons: u8) {
+        self.bus.kbd.mouse_event(dx, dy, buttons, &mut self.bus.pic);
+    }
+
     /// Queues raw set-1 scan-code bytes (one key event) in the keyboard controller.
     pub fn key_bytes(&mut self, codes: &[u8]) {
         self.bus.kbd.key(codes, &mut self.bus.pic);
