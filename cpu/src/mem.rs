@@ -84,7 +84,7 @@ impl Cpu {
     }
 
     /// Checks `size` bytes at `off` in segment `seg` and returns the linear address.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn linear(&self, seg: usize, off: u32, size: u32, write: bool) -> Res<u32> {
         let s = &self.seg[seg];
         let need = if write { ACC_WRITE } else { ACC_READ };
@@ -269,7 +269,7 @@ impl Cpu {
     }
 
     /// Physical write with the self-modifying-code check.
-    #[inline]
+    #[inline(always)]
     fn phys_write<B: Bus>(&mut self, bus: &mut B, phys: u32, size: u32, v: u32) {
         match size {
             1 => bus.write8(phys, v as u8),
@@ -291,7 +291,7 @@ impl Cpu {
     }
 
     /// Reads `size` (1, 2, 4) bytes at linear `lin` with the given privilege.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_lin<B: Bus>(
         &mut self,
         bus: &mut B,
@@ -306,6 +306,12 @@ impl Cpu {
                 _ => bus.read32(lin),
             });
         }
+        self.read_paged(bus, lin, size, user)
+    }
+
+    /// The paged half of `read_lin`, kept out of line so the unpaged path inlines.
+    #[inline(never)]
+    fn read_paged<B: Bus>(&mut self, bus: &mut B, lin: u32, size: u32, user: bool) -> Res<u32> {
         if (lin & 0xFFF) + size > 0x1000 {
             let mut v = 0;
             for i in 0..size {
@@ -322,7 +328,7 @@ impl Cpu {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn write_lin<B: Bus>(
         &mut self,
         bus: &mut B,
@@ -335,6 +341,19 @@ impl Cpu {
             self.phys_write(bus, lin, size, v);
             return Ok(());
         }
+        self.write_paged(bus, lin, size, v, user)
+    }
+
+    /// The paged half of `write_lin`, kept out of line so the unpaged path inlines.
+    #[inline(never)]
+    fn write_paged<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        lin: u32,
+        size: u32,
+        v: u32,
+        user: bool,
+    ) -> Res<()> {
         if (lin & 0xFFF) + size > 0x1000 {
             // Translate every byte first so a fault leaves memory untouched.
             let mut ph = [0u32; 4];
@@ -374,7 +393,7 @@ impl Cpu {
     }
 
     /// Segmented read of `size` bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn rd<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, size: u32) -> Res<u32> {
         let lin = self.linear(seg, off, size, false)?;
         if lin & (size - 1) != 0 {
@@ -385,7 +404,7 @@ impl Cpu {
     }
 
     /// Segmented write of `size` bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wr<B: Bus>(
         &mut self,
         bus: &mut B,
