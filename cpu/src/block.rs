@@ -1,5 +1,6 @@
 //! The basic-block cache. A block is the run of pre-decoded entries from one physical
-//! address up to a control transfer, a block-ending instruction, the end of the page or
+//! address up to an unconditional control transfer (conditional branches stay inside
+//! and leave the block only when taken), a block-ending instruction, the end of the page or
 //! `MAX_BLOCK` instructions. Blocks are keyed by physical address plus the CS D bit (the
 //! only mode bit that changes decoding), so they stay valid across segment bases and
 //! page-table changes; a per-page bitmap marks pages holding code so that a write there

@@ -250,7 +250,6 @@ pub fn ends_block(e: &Entry) -> bool {
             | Invalid
             | Jmp
             | JmpInd
-            | Jcc
             | Call
             | CallInd
             | Ret
@@ -259,8 +258,6 @@ pub fn ends_block(e: &Entry) -> bool {
             | CallFar
             | CallFarInd
             | Retf
-            | Loop
-            | Jcxz
             | Int
             | Int3
             | Into

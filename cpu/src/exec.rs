@@ -662,6 +662,8 @@ impl Cpu {
             Op::Jcc => {
                 if self.cond(e.sub) {
                     self.branch(e);
+                    // Blocks run on past conditional branches; a taken one leaves.
+                    self.smc = true;
                 }
             }
             Op::JmpInd => {
@@ -712,12 +714,14 @@ impl Cpu {
                     };
                 if take {
                     self.branch(e);
+                    self.smc = true;
                 }
             }
             Op::Jcxz => {
                 let m = if e.asz32 { 0xFFFF_FFFF } else { 0xFFFF };
                 if self.regs[ECX] & m == 0 {
                     self.branch(e);
+                    self.smc = true;
                 }
             }
             Op::Int => self.soft_int(bus, e.imm as u8)?,

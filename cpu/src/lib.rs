@@ -176,7 +176,9 @@ pub struct Cpu {
     pub mtrr: std::collections::BTreeMap<u32, u64>,
     /// Interrupts are inhibited for one instruction after STI, MOV SS and POP SS.
     pub(crate) shadow: bool,
-    /// Set by a write into a page holding cached code: the running block ends.
+    /// Ends the running block after the current instruction: set by a write into a
+    /// page holding cached code, and by taken conditional branches (blocks run on past
+    /// not-taken ones).
     pub(crate) smc: bool,
     /// The bus asked to stop after the current instruction.
     pub(crate) host_stop: bool,
