@@ -24,11 +24,11 @@ fn default_run_boots_the_demo_guest() {
 fn rom_with(code: &[u8]) -> std::path::PathBuf {
     let mut rom = vec![0xF4u8; 64 << 10];
     rom[0xFFF0..0xFFF0 + code.len()].copy_from_slice(code);
-    let p = std::env::temp_dir().join(format!(
-        "x86-test-{}-{}.bin",
-        std::process::id(),
-        code.len()
-    ));
+    // One file per distinct ROM, so tests running in parallel never share a path.
+    let tag = code.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    let p = std::env::temp_dir().join(format!("x86-test-{}-{tag:016x}.bin", std::process::id()));
     std::fs::write(&p, rom).unwrap();
     p
 }
