@@ -603,7 +603,9 @@ impl Pc {
                 let head = dh as u32;
                 let es = self.cpu.seg[ES].selector;
                 let bx = self.cpu.regs[3] as u16;
-                let d = self.disk(drive).expect("checked above");
+                let Some(d) = self.disk(drive) else {
+                    return self.disk_status(drive, 0x01);
+                };
                 let Some(lba) = d.chs_to_lba(cyl, head, sector) else {
                     self.set_al(0);
                     return self.disk_status(drive, 0x04);
@@ -672,7 +674,9 @@ impl Pc {
                 self.disk_status(drive, status);
             }
             0x48 if drive & 0x80 != 0 => {
-                let d = self.disk(drive).expect("checked above");
+                let Some(d) = self.disk(drive) else {
+                    return self.disk_status(drive, 0x01);
+                };
                 let (c, h, s, n) = (d.cylinders, d.heads, d.spt, d.sectors);
                 let p = lin(self.cpu.seg[DS].selector, self.cpu.regs[6] as u16);
                 self.w16(p, 0x1A);
