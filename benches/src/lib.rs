@@ -3,7 +3,7 @@
 //! ring-0 protected mode; each loops forever so the instruction budget decides the
 //! amount of work.
 
-use cpu::{Bus, Cpu, Segment};
+use cpu::{Bus, Cpu};
 use iced_x86::code_asm::*;
 
 /// Flat RAM with no devices: the cheapest possible `Bus`, so the numbers measure the CPU.
@@ -99,13 +99,7 @@ pub fn crc_memcpy_guest() -> (Cpu, FlatBus) {
         bus.mem[(SRC + i) as usize] = (i.wrapping_mul(2_654_435_761) >> 24) as u8;
     }
     let mut cpu = Cpu::new();
-    cpu.cr0 |= cpu::CR0_PE;
-    let attr =
-        cpu::ATTR_P | cpu::ATTR_S | cpu::ATTR_RW | cpu::ATTR_ACCESSED | cpu::ATTR_DB | cpu::ATTR_G;
-    cpu.seg[cpu::CS] = Segment::new(0x08, 0, 0xFFFF_FFFF, attr | cpu::ATTR_CODE);
-    for s in [cpu::DS, cpu::ES, cpu::SS, cpu::FS, cpu::GS] {
-        cpu.seg[s] = Segment::new(0x10, 0, 0xFFFF_FFFF, attr);
-    }
+    cpu.enter_flat_protected_mode(0x08, 0x10, 0);
     cpu.eip = CODE;
     cpu.regs[cpu::ESP] = 0x8000;
     (cpu, bus)

@@ -291,6 +291,20 @@ impl Cpu {
         buf[..n].to_vec()
     }
 
+    /// Puts the CPU straight into flat 32-bit protected mode, as a loader or test harness
+    /// would after its own GDT setup: CR0.PE, CS = `code_sel` and DS/ES/SS/FS/GS =
+    /// `data_sel` as 4 GB base-0 segments with D/B = 1 and DPL = CPL = `cpl`.
+    pub fn enter_flat_protected_mode(&mut self, code_sel: u16, data_sel: u16, cpl: u8) {
+        self.cr0 |= CR0_PE;
+        self.cpl = cpl & 3;
+        let attr =
+            ATTR_P | ATTR_S | ATTR_RW | ATTR_ACCESSED | ATTR_DB | ATTR_G | ((cpl as u16 & 3) << 5);
+        self.seg[CS] = Segment::new(code_sel, 0, 0xFFFF_FFFF, attr | ATTR_CODE);
+        for s in [DS, ES, SS, FS, GS] {
+            self.seg[s] = Segment::new(data_sel, 0, 0xFFFF_FFFF, attr);
+        }
+    }
+
     /// Drops all cached translations; call after changing CR0/CR3/CR4 or page tables
     /// from outside the CPU.
     pub fn flush_tlb(&mut self) {

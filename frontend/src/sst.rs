@@ -308,18 +308,14 @@ fn setup(cpu: &mut Cpu, bus: &mut SparseBus, t: &Value, profile: Profile) -> Res
             cpu.eflags = (get("flags")? & cpu::WRITABLE & 0xFFFF) | 2;
         }
         Profile::Pm32 => {
-            let dpl3 = 3 << 5;
-            let g =
-                cpu::ATTR_G | cpu::ATTR_DB | cpu::ATTR_P | cpu::ATTR_S | cpu::ATTR_ACCESSED | dpl3;
             let cs_sel = get("cs")? as u16;
             let ds_sel = get("ds")? as u16;
             cpu.cr0 = 0x11;
-            cpu.cpl = 3;
-            cpu.seg[cpu::CS] =
-                Segment::new(cs_sel, 0, 0xFFFF_FFFF, g | cpu::ATTR_CODE | cpu::ATTR_RW);
-            for (n, s) in [("ds", cpu::DS), ("es", cpu::ES), ("ss", cpu::SS)] {
-                let sel = regs.get(n).map(num).unwrap_or(Ok(ds_sel as u32))? as u16;
-                cpu.seg[s] = Segment::new(sel, 0, 0xFFFF_FFFF, g | cpu::ATTR_RW);
+            cpu.enter_flat_protected_mode(cs_sel, ds_sel, 3);
+            for (n, s) in [("es", cpu::ES), ("ss", cpu::SS)] {
+                if let Some(v) = regs.get(n) {
+                    cpu.seg[s].selector = num(v)? as u16;
+                }
             }
             for s in [cpu::FS, cpu::GS] {
                 cpu.seg[s] = Segment::default();

@@ -168,6 +168,15 @@ impl PcBus {
         t
     }
 
+    /// The RAM index of an `n`-byte access lying wholly in plain RAM below the
+    /// A0000h–FFFFFh window (VGA memory, option ROMs, BIOS) and inside the installed
+    /// memory: the multi-byte fast path. Anything else goes byte by byte.
+    #[inline]
+    fn ram_span(&self, addr: u32, n: usize) -> Option<usize> {
+        let a = self.map_addr(addr) as usize;
+        (a + n <= self.ram.len() && !(0xA_0000 - (n - 1)..0x10_0000).contains(&a)).then_some(a)
+    }
+
     /// Virtual time after `icount` instructions.
     fn time_of(&self, icount: u64) -> Nanos {
         (icount as u128 * 1_000_000_000 / self.ips as u128) as Nanos + self.idle
@@ -228,8 +237,7 @@ impl Bus for PcBus {
 
     #[inline]
     fn read16(&mut self, addr: u32) -> u16 {
-        let a = self.map_addr(addr) as usize;
-        if a + 1 < self.ram.len() && !(0xA0000..0x10_0000).contains(&a) {
+        if let Some(a) = self.ram_span(addr, 2) {
             return u16::from_le_bytes([self.ram[a], self.ram[a + 1]]);
         }
         self.read8(addr) as u16 | (self.read8(addr.wrapping_add(1)) as u16) << 8
@@ -237,8 +245,7 @@ impl Bus for PcBus {
 
     #[inline]
     fn read32(&mut self, addr: u32) -> u32 {
-        let a = self.map_addr(addr) as usize;
-        if a + 3 < self.ram.len() && !(0x9_FFFD..0x10_0000).contains(&a) {
+        if let Some(a) = self.ram_span(addr, 4) {
             return u32::from_le_bytes([
                 self.ram[a],
                 self.ram[a + 1],
@@ -251,8 +258,7 @@ impl Bus for PcBus {
 
     #[inline]
     fn write16(&mut self, addr: u32, value: u16) {
-        let a = self.map_addr(addr) as usize;
-        if a + 1 < self.ram.len() && !(0x9_FFFF..0x10_0000).contains(&a) {
+        if let Some(a) = self.ram_span(addr, 2) {
             self.ram[a..a + 2].copy_from_slice(&value.to_le_bytes());
             return;
         }
@@ -262,8 +268,7 @@ impl Bus for PcBus {
 
     #[inline]
     fn write32(&mut self, addr: u32, value: u32) {
-        let a = self.map_addr(addr) as usize;
-        if a + 3 < self.ram.len() && !(0x9_FFFD..0x10_0000).contains(&a) {
+        if let Some(a) = self.ram_span(addr, 4) {
             self.ram[a..a + 4].copy_from_slice(&value.to_le_bytes());
             return;
         }

@@ -2,7 +2,7 @@
 //! flat 32-bit protected mode.
 #![allow(dead_code)]
 
-use cpu::{Bus, Cpu, Segment, Stop};
+use cpu::{Bus, Cpu, Stop};
 use iced_x86::code_asm::CodeAssembler;
 
 pub const MEM_SIZE: usize = 2 << 20;
@@ -82,13 +82,7 @@ pub fn flat32(f: impl FnOnce(&mut CodeAssembler)) -> (Cpu, FlatBus) {
     let mut bus = FlatBus::new();
     bus.load(PM_CODE, &code);
     let mut cpu = Cpu::new();
-    cpu.cr0 |= cpu::CR0_PE;
-    let attr =
-        cpu::ATTR_P | cpu::ATTR_S | cpu::ATTR_RW | cpu::ATTR_ACCESSED | cpu::ATTR_DB | cpu::ATTR_G;
-    cpu.seg[cpu::CS] = Segment::new(0x08, 0, 0xFFFF_FFFF, attr | cpu::ATTR_CODE);
-    for s in [cpu::DS, cpu::ES, cpu::SS, cpu::FS, cpu::GS] {
-        cpu.seg[s] = Segment::new(0x10, 0, 0xFFFF_FFFF, attr);
-    }
+    cpu.enter_flat_protected_mode(0x08, 0x10, 0);
     cpu.eip = PM_CODE;
     cpu.regs[cpu::ESP] = 0x80000;
     (cpu, bus)
