@@ -517,3 +517,34 @@ fn extreme_crtc_values_render_bounded() {
         }
     }
 }
+
+#[test]
+fn sixteen_colour_modes_use_their_bios_palettes() {
+    let mut v = Vga::new();
+    let mut buf = Vec::new();
+    // Mode 0Dh: colour 14 -> AC 0Eh = 16h -> 200-line DAC entry 16h (bit 4 intensity):
+    // yellow. Mode 10h: colour 6 -> AC 06h = 14h -> EGA brown.
+    assert!(v.set_mode(0x0D, true));
+    v.write_pixel(319, 199, 0x0E);
+    assert_eq!(v.read_pixel(319, 199), 0x0E);
+    v.render(0, &mut buf);
+    assert_eq!(px(&buf, 320, 319, 199), YELLOW);
+    assert!(v.set_mode(0x10, true));
+    v.write_pixel(100, 349, 0x06);
+    v.render(0, &mut buf);
+    assert_eq!(px(&buf, 640, 100, 349), 0xAA5500);
+    assert_eq!(px(&buf, 640, 101, 349), 0);
+}
+
+#[test]
+fn memory_map_select_128k_window_aliases_planes() {
+    let mut v = Vga::new();
+    assert!(v.set_mode(0x12, true));
+    assert_eq!(v.mem_read(0xB8000), 0xFF);
+    out(&mut v, 0x3CE, 0x06, 0x01); // A0000h-BFFFFh
+    v.mem_write(0xB0005, 0x5A);
+    // Planes are 64 KB: offset 10005h addresses the same bytes as 0005h.
+    assert_eq!(v.mem_read(0xA0005), 0x5A);
+    assert_eq!(v.mem_read(0xC0000), 0xFF);
+    assert_eq!(v.mem_read(0x9FFFF), 0xFF);
+}
