@@ -9,6 +9,7 @@ pub mod pic;
 pub mod pit;
 pub mod rtc;
 pub mod uart;
+pub mod vga;
 
 /// Virtual time in nanoseconds since power-on.
 pub type Nanos = u64;
