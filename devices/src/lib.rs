@@ -3,6 +3,7 @@
 //! virtual time and an [`Irq`] sink, and asks each device when it next needs time.
 
 pub mod dma;
+pub mod fdc;
 pub mod font;
 pub mod i8042;
 pub mod ide;

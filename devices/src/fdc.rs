@@ -1,0 +1,1053 @@
+//! Intel 82077AA floppy disk controller in PC/AT mode at 0x3F0–0x3F5 and 0x3F7 (0x3F6
+//! belongs to the IDE controller), on IRQ 6 and DMA channel 2, with two drives (A:, B:).
+//! Follows the 82077AA datasheet (Intel 290166): the register descriptions (DOR drive
+//! select, motor enables, DMA/interrupt gate and /RESET; MSR RQM/DIO/NON-DMA/CMD BUSY and
+//! drive busy bits; DSR data rate and software reset; DIR disk change; CCR), the
+//! command/execution/result phases, the command set (READ DATA, READ TRACK, WRITE DATA,
+//! READ ID, FORMAT TRACK, RECALIBRATE, SEEK with relative seek, SENSE INTERRUPT STATUS,
+//! SENSE DRIVE STATUS, SPECIFY, CONFIGURE, VERSION, DUMPREG, LOCK, PERPENDICULAR MODE),
+//! the ST0–ST3 encodings, the result-phase C/H/R table for multi-track transfers, the four
+//! polling "ready changed" statuses after a reset, and non-DMA transfers with one
+//! interrupt per byte (FIFO disabled, the reset default).
+//!
+//! Timing: the chip's work is done in virtual time but never inside the port write that
+//! issues a command: seeks report after [`SEEK_NS`], data commands run after [`EXEC_NS`],
+//! the post-reset polling interrupt comes [`RESET_NS`] after /RESET is released, so a
+//! guest always gets its interrupt after the command byte. The machine calls
+//! [`Fdc::tick`] at [`Fdc::next_event`] and passes the [`Dma`] and guest memory there;
+//! a whole DMA transfer (every sector up to terminal count or the end of the track) then
+//! completes in one go. Port reads and writes need neither.
+//!
+//! Images are raw 512-byte sectors in C/H/S order; the geometry comes from the size. Each
+//! format accepts only its data rates (DSR/CCR), and MFM only: a mismatch finds no
+//! address mark, as on hardware. Drive motors are not modelled (data moves with motors
+//! off); deleted-data, scan and verify commands are invalid (ST0 = 80h).
+
+use crate::dma::{Dma, DmaMemory};
+use crate::{Irq, Nanos};
+
+/// ISA interrupt line of the floppy controller.
+pub const IRQ_LINE: u8 = 6;
+/// 8237A channel of the floppy controller.
+pub const DMA_CHANNEL: usize = 2;
+/// Drives attached (A: and B:); drive numbers 2 and 3 have no drive.
+pub const DRIVES: usize = 2;
+/// The ports the machine should route to [`Fdc`] (0x3F6 is IDE's).
+pub const PORTS: [u16; 7] = [0x3F0, 0x3F1, 0x3F2, 0x3F3, 0x3F4, 0x3F5, 0x3F7];
+
+/// Delay from the last byte of SEEK/RECALIBRATE to the seek-end interrupt.
+pub const SEEK_NS: Nanos = 100_000;
+/// Delay from the last command byte of a data command to its execution.
+pub const EXEC_NS: Nanos = 100_000;
+/// Delay from the end of reset to the polling interrupt.
+pub const RESET_NS: Nanos = 50_000;
+
+const SECTOR: usize = 512;
+/// Sector size code of every sector on our images (128 × 2² = 512).
+const SECTOR_N: u8 = 2;
+
+const SRA: u16 = 0x3F0;
+const SRB: u16 = 0x3F1;
+const DOR: u16 = 0x3F2;
+const TDR: u16 = 0x3F3;
+const MSR_DSR: u16 = 0x3F4;
+const FIFO: u16 = 0x3F5;
+const DIR_CCR: u16 = 0x3F7;
+
+const DOR_SELECT: u8 = 0x03;
+const DOR_NRESET: u8 = 0x04;
+/// In PC/AT mode INT and DRQ are only driven while this bit is set.
+const DOR_DMA_GATE: u8 = 0x08;
+
+const MSR_RQM: u8 = 0x80;
+const MSR_DIO: u8 = 0x40;
+const MSR_NON_DMA: u8 = 0x20;
+const MSR_CB: u8 = 0x10;
+
+const DSR_SW_RESET: u8 = 0x80;
+const RATE_MASK: u8 = 0x03;
+/// Data rate codes (DSR/CCR bits 1–0).
+const RATE_500K: u8 = 0;
+const RATE_300K: u8 = 1;
+const RATE_250K: u8 = 2;
+const RATE_1M: u8 = 3;
+
+const DIR_DSKCHG: u8 = 0x80;
+
+const ST0_ABNORMAL: u8 = 0x40;
+const ST0_INVALID: u8 = 0x80;
+/// IC = 11: ready line changed, what polling reports after a reset.
+const ST0_READY_CHANGED: u8 = 0xC0;
+const ST0_SEEK_END: u8 = 0x20;
+const ST0_EQUIPMENT_CHECK: u8 = 0x10;
+const ST0_HEAD: u8 = 0x04;
+
+const ST1_END_OF_CYLINDER: u8 = 0x80;
+const ST1_OVERRUN: u8 = 0x10;
+const ST1_NO_DATA: u8 = 0x04;
+const ST1_NOT_WRITABLE: u8 = 0x02;
+const ST1_MISSING_AM: u8 = 0x01;
+
+const ST2_WRONG_CYLINDER: u8 = 0x10;
+const ST2_BAD_CYLINDER: u8 = 0x02;
+
+const ST3_WRITE_PROTECT: u8 = 0x40;
+const ST3_READY: u8 = 0x20;
+const ST3_TRACK0: u8 = 0x10;
+const ST3_TWO_SIDE: u8 = 0x08;
+
+// Command byte 0 flags.
+const CMD_MT: u8 = 0x80;
+const CMD_MFM: u8 = 0x40;
+/// SEEK with bit 7 set is a relative seek; bit 6 then gives the direction (1 = inward).
+const SEEK_RELATIVE: u8 = 0x80;
+const SEEK_INWARD: u8 = 0x40;
+
+// CONFIGURE byte 2 (also DUMPREG byte 9).
+const CFG_EIS: u8 = 0x40;
+const CFG_EFIFO: u8 = 0x20;
+const CFG_POLL_DISABLE: u8 = 0x10;
+/// EIS, POLL and FIFOTHR bits that survive a software reset while LOCK is set
+/// (EFIFO and FIFOTHR; PRETRK is kept separately).
+const CFG_LOCKED_BITS: u8 = 0x2F;
+const CFG_RESET: u8 = CFG_EFIFO;
+/// PERPENDICULAR MODE: GAP and WGATE (bits 1–0) are cleared by a software reset.
+const PERP_DRIVES: u8 = 0x3C;
+const PERP_OVERWRITE: u8 = 0x80;
+
+/// VERSION answers 90h on the 82077AA (the 8272A/765 says "invalid", 80h).
+const VERSION_82077: u8 = 0x90;
+
+/// A floppy format: image size → geometry and the data rates it is read at.
+struct Format {
+    size: usize,
+    cyls: u8,
+    heads: u8,
+    spt: u8,
+    rates: &'static [u8],
+}
+
+/// 40-track formats read at 300 kb/s in a 1.2M drive or 250 kb/s in a 360K drive.
+const DD40: &[u8] = &[RATE_300K, RATE_250K];
+const FORMATS: [Format; 9] = [
+    fmt(163_840, 40, 1, 8, DD40),
+    fmt(184_320, 40, 1, 9, DD40),
+    fmt(327_680, 40, 2, 8, DD40),
+    fmt(368_640, 40, 2, 9, DD40),
+    fmt(737_280, 80, 2, 9, &[RATE_250K]),
+    fmt(1_228_800, 80, 2, 15, &[RATE_500K]),
+    fmt(1_474_560, 80, 2, 18, &[RATE_500K]),
+    // Microsoft DMF: 21 sectors per track at the 1.44M rate.
+    fmt(1_720_320, 80, 2, 21, &[RATE_500K]),
+    fmt(2_949_120, 80, 2, 36, &[RATE_1M]),
+];
+
+const fn fmt(size: usize, cyls: u8, heads: u8, spt: u8, rates: &'static [u8]) -> Format {
+    Format {
+        size,
+        cyls,
+        heads,
+        spt,
+        rates,
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Disk {
+    image: Vec<u8>,
+    cyls: u8,
+    heads: u8,
+    spt: u8,
+    rates: &'static [u8],
+    write_protected: bool,
+    dirty: bool,
+}
+
+impl Disk {
+    fn sectors(&self) -> u64 {
+        u64::from(self.cyls) * u64::from(self.heads) * u64::from(self.spt)
+    }
+
+    /// Byte offset of physical sector (c, h, r), r counting from 1.
+    fn offset(&self, c: u8, h: u8, r: u8) -> Option<usize> {
+        if c >= self.cyls || h >= self.heads || r == 0 || r > self.spt {
+            return None;
+        }
+        let lba = (usize::from(c) * usize::from(self.heads) + usize::from(h))
+            * usize::from(self.spt)
+            + usize::from(r)
+            - 1;
+        Some(lba * SECTOR)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Drive {
+    disk: Option<Disk>,
+    /// The disk change line (DIR bit 7): set on power-up and when a disk is removed,
+    /// cleared by a step with a disk in the drive.
+    changed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Read,
+    ReadTrack,
+    Write,
+    Format,
+    ReadId,
+}
+
+/// A data command in execution: the sector ID being transferred and its limits.
+#[derive(Clone, Copy, Debug)]
+struct Op {
+    kind: Kind,
+    drive: usize,
+    /// Physical head (HDS bit of byte 1).
+    head: u8,
+    c: u8,
+    h: u8,
+    r: u8,
+    n: u8,
+    eot: u8,
+    mt: bool,
+    mfm: bool,
+    /// FORMAT TRACK: sectors per track and fill byte.
+    sc: u8,
+    fill: u8,
+}
+
+impl Op {
+    /// The sector ID after this one and whether the transfer goes on to it (datasheet
+    /// result-phase table): R+1 below EOT; at EOT with MT on head 0 the other head's
+    /// sector 1 (H complemented, C kept); otherwise the end of the cylinder, C+1, R=1,
+    /// with H complemented when MT is set.
+    fn next(&self) -> (Op, bool) {
+        let mut o = *self;
+        if self.r != self.eot {
+            o.r = self.r.wrapping_add(1);
+            return (o, true);
+        }
+        o.r = 1;
+        if self.mt {
+            o.h ^= 1;
+            if self.head == 0 {
+                o.head = 1;
+                return (o, true);
+            }
+        }
+        o.c = self.c.wrapping_add(1);
+        (o, false)
+    }
+}
+
+/// Status bits of a failed command (ST0 interrupt code is added by `finish`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Fault {
+    st0: u8,
+    st1: u8,
+    st2: u8,
+}
+
+const fn st1(bits: u8) -> Fault {
+    Fault {
+        st0: ST0_ABNORMAL,
+        st1: bits,
+        st2: 0,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Command,
+    Execution,
+    Result,
+}
+
+/// The floppy controller and its two drives.
+#[derive(Clone, Debug)]
+pub struct Fdc {
+    drives: [Drive; DRIVES],
+    /// Present cylinder number of drives 0–3 (the drive's head sits there).
+    pcn: [u8; 4],
+    /// ST0 waiting for SENSE INTERRUPT STATUS, per drive.
+    sense: [Option<u8>; 4],
+    /// Seek or recalibrate completing at, per drive, with its ST0.
+    seeking: [Option<(Nanos, u8)>; 4],
+    reset_poll_at: Option<Nanos>,
+    exec_at: Option<Nanos>,
+    dor: u8,
+    tdr: u8,
+    rate: u8,
+    in_reset: bool,
+    specify: [u8; 2],
+    config: u8,
+    pretrk: u8,
+    lock: bool,
+    perpendicular: u8,
+    last_eot: u8,
+    phase: Phase,
+    cmd: Vec<u8>,
+    cmd_len: usize,
+    result: Vec<u8>,
+    result_pos: usize,
+    op: Option<Op>,
+    /// Non-DMA execution: the sector (or format IDs) moving through the FIFO.
+    pio: bool,
+    buf: Vec<u8>,
+    buf_len: usize,
+    int: bool,
+    line: bool,
+}
+
+impl Default for Fdc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fdc {
+    /// The controller as a PC BIOS leaves it after POST: out of reset with the DMA and
+    /// interrupt gate on (DOR = 0Ch), 500 kb/s, no drives' statuses pending, empty drives.
+    pub fn new() -> Fdc {
+        Fdc {
+            drives: Default::default(),
+            pcn: [0; 4],
+            sense: [None; 4],
+            seeking: [None; 4],
+            reset_poll_at: None,
+            exec_at: None,
+            dor: DOR_NRESET | DOR_DMA_GATE,
+            tdr: 0,
+            rate: RATE_500K,
+            in_reset: false,
+            specify: [0; 2],
+            config: CFG_RESET,
+            pretrk: 0,
+            lock: false,
+            perpendicular: 0,
+            last_eot: 0,
+            phase: Phase::Command,
+            cmd: Vec::new(),
+            cmd_len: 0,
+            result: Vec::new(),
+            result_pos: 0,
+            op: None,
+            pio: false,
+            buf: Vec::new(),
+            buf_len: 0,
+            int: false,
+            line: false,
+        }
+    }
+
+    /// Every port this device answers, for the machine's port table.
+    pub fn ports() -> &'static [u16] {
+        &PORTS
+    }
+
+    /// Inserts a raw image into drive 0 or 1; the geometry comes from its size. The disk
+    /// change line goes active, as a disk swap leaves it until the next step.
+    pub fn attach(
+        &mut self,
+        drive: usize,
+        image: Vec<u8>,
+        write_protected: bool,
+    ) -> Result<(), String> {
+        let Some(d) = self.drives.get_mut(drive) else {
+            return Err(format!(
+                "no floppy drive {drive}; drives are 0 (A:) and 1 (B:)"
+            ));
+        };
+        let Some(f) = FORMATS.iter().find(|f| f.size == image.len()) else {
+            return Err(format!(
+                "floppy image is {} bytes; expected 160K, 180K, 320K, 360K, 720K, 1.2M, 1.44M, 1.68M (DMF) or 2.88M (163840, 184320, 327680, 368640, 737280, 1228800, 1474560, 1720320 or 2949120 bytes)",
+                image.len()
+            ));
+        };
+        d.disk = Some(Disk {
+            image,
+            cyls: f.cyls,
+            heads: f.heads,
+            spt: f.spt,
+            rates: f.rates,
+            write_protected,
+            dirty: false,
+        });
+        d.changed = true;
+        Ok(())
+    }
+
+    /// Removes a drive's disk and returns its image; the disk change line goes active.
+    pub fn eject(&mut self, drive: usize) -> Option<Vec<u8>> {
+        let d = self.drives.get_mut(drive)?;
+        d.changed = true;
+        d.disk.take().map(|d| d.image)
+    }
+
+    fn disk(&self, drive: usize) -> Option<&Disk> {
+        self.drives.get(drive)?.disk.as_ref()
+    }
+
+    fn disk_mut(&mut self, drive: usize) -> Option<&mut Disk> {
+        self.drives.get_mut(drive)?.disk.as_mut()
+    }
+
+    pub fn image(&self, drive: usize) -> Option<&[u8]> {
+        self.disk(drive).map(|d| d.image.as_slice())
+    }
+
+    /// (cylinders, heads, sectors per track) of the disk in `drive`.
+    pub fn geometry(&self, drive: usize) -> Option<(u8, u8, u8)> {
+        self.disk(drive).map(|d| (d.cyls, d.heads, d.spt))
+    }
+
+    /// Whether the disk has been written since it was attached.
+    pub fn dirty(&self, drive: usize) -> bool {
+        self.disk(drive).is_some_and(|d| d.dirty)
+    }
+
+    pub fn write_protected(&self, drive: usize) -> bool {
+        self.disk(drive).is_some_and(|d| d.write_protected)
+    }
+
+    /// The drive's disk change line (what DIR bit 7 shows when it is selected).
+    pub fn disk_changed(&self, drive: usize) -> bool {
+        self.drives.get(drive).is_some_and(|d| d.changed)
+    }
+
+    /// Clears the disk change line if a disk is present, as the step a BIOS issues does.
+    pub fn clear_disk_changed(&mut self, drive: usize) {
+        if let Some(d) = self.drives.get_mut(drive) {
+            d.changed &= d.disk.is_none();
+        }
+    }
+
+    /// `count` sectors from `lba`, for the BIOS's INT 13h; None past the end or without
+    /// a disk.
+    pub fn read_sectors(&self, drive: usize, lba: u64, count: u64) -> Option<Vec<u8>> {
+        let d = self.disk(drive)?;
+        let end = lba.checked_add(count)?;
+        if end > d.sectors() {
+            return None;
+        }
+        let (a, b) = (lba as usize * SECTOR, end as usize * SECTOR);
+        d.image.get(a..b).map(<[u8]>::to_vec)
+    }
+
+    /// Writes whole sectors from `lba` and marks the disk dirty. False without a disk,
+    /// past the end, on a write-protected disk, or if `data` is not whole sectors.
+    pub fn write_sectors(&mut self, drive: usize, lba: u64, data: &[u8]) -> bool {
+        let Some(d) = self.disk_mut(drive) else {
+            return false;
+        };
+        let count = (data.len() / SECTOR) as u64;
+        if d.write_protected || data.len() % SECTOR != 0 || lba.saturating_add(count) > d.sectors()
+        {
+            return false;
+        }
+        let a = lba as usize * SECTOR;
+        match d.image.get_mut(a..a + data.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(data);
+                d.dirty = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// When [`Fdc::tick`] next has work: a seek ending, a command executing, the
+    /// post-reset poll.
+    pub fn next_event(&self, _now: Nanos) -> Option<Nanos> {
+        let seeks = self.seeking.iter().flatten().map(|&(t, _)| t);
+        seeks.chain(self.exec_at).chain(self.reset_poll_at).min()
+    }
+
+    /// Runs whatever is due at `now`. DMA transfers happen here, on channel 2 of `dma`
+    /// against `mem`.
+    pub fn tick(
+        &mut self,
+        now: Nanos,
+        dma: &mut Dma,
+        mem: &mut impl DmaMemory,
+        irq: &mut impl Irq,
+    ) {
+        if self.reset_poll_at.is_some_and(|t| t <= now) {
+            self.reset_poll_at = None;
+            // Polling after reset reports a ready change for each of the four drives.
+            for (d, s) in self.sense.iter_mut().enumerate() {
+                *s = Some(ST0_READY_CHANGED | d as u8);
+            }
+            self.int = true;
+        }
+        for d in 0..4 {
+            if let Some((t, st0)) = self.seeking[d] {
+                if t <= now {
+                    self.seeking[d] = None;
+                    self.sense[d] = Some(st0);
+                    self.int = true;
+                }
+            }
+        }
+        if self.exec_at.is_some_and(|t| t <= now) {
+            self.exec_at = None;
+            self.execute(dma, mem);
+        }
+        self.update_irq(irq);
+    }
+
+    pub fn read(&mut self, port: u16, irq: &mut impl Irq) -> u8 {
+        let v = match port {
+            // Status registers A and B exist only in PS/2 and Model 30 modes.
+            SRA | SRB => 0xFF,
+            DOR => self.dor,
+            TDR => self.tdr & 3,
+            MSR_DSR => self.msr(),
+            FIFO => self.read_fifo(),
+            DIR_CCR => {
+                let sel = usize::from(self.dor & DOR_SELECT);
+                if self.disk_changed(sel) {
+                    DIR_DSKCHG
+                } else {
+                    0
+                }
+            }
+            _ => 0xFF,
+        };
+        self.update_irq(irq);
+        v
+    }
+
+    pub fn write(&mut self, port: u16, v: u8, now: Nanos, irq: &mut impl Irq) {
+        match port {
+            DOR => {
+                self.dor = v;
+                if v & DOR_NRESET == 0 {
+                    self.enter_reset();
+                } else if self.in_reset {
+                    self.leave_reset(now);
+                }
+            }
+            TDR => self.tdr = v,
+            MSR_DSR => {
+                self.rate = v & RATE_MASK;
+                // The DSR software reset clears itself (datasheet, DSR bit 7).
+                if v & DSR_SW_RESET != 0 {
+                    self.enter_reset();
+                    if self.dor & DOR_NRESET != 0 {
+                        self.leave_reset(now);
+                    }
+                }
+            }
+            FIFO if !self.in_reset => self.write_fifo(v, now),
+            DIR_CCR => self.rate = v & RATE_MASK,
+            _ => {}
+        }
+        self.update_irq(irq);
+    }
+
+    fn update_irq(&mut self, irq: &mut impl Irq) {
+        let level = self.int && self.dor & DOR_DMA_GATE != 0;
+        if level != self.line {
+            self.line = level;
+            irq.set_irq(IRQ_LINE, level);
+        }
+    }
+
+    fn non_dma(&self) -> bool {
+        self.specify[1] & 1 != 0
+    }
+
+    fn msr(&self) -> u8 {
+        if self.in_reset {
+            return 0;
+        }
+        let busy = (0..4).fold(0, |m, d| {
+            m | u8::from(
+                self.seeking[d].is_some() || self.sense[d].is_some_and(|s| s & 0xC0 != 0xC0),
+            ) << d
+        });
+        let phase = match self.phase {
+            Phase::Command if self.cmd.is_empty() => MSR_RQM,
+            Phase::Command => MSR_RQM | MSR_CB,
+            Phase::Result => MSR_RQM | MSR_DIO | MSR_CB,
+            Phase::Execution if self.pio => {
+                let to_host = matches!(self.op.map(|o| o.kind), Some(Kind::Read | Kind::ReadTrack));
+                MSR_RQM | MSR_NON_DMA | MSR_CB | if to_host { MSR_DIO } else { 0 }
+            }
+            Phase::Execution => MSR_CB,
+        };
+        phase | busy
+    }
+
+    /// /RESET asserted (DOR bit 2 low, or the DSR pulse): every command and status is
+    /// dropped; CONFIGURE returns to its defaults unless LOCK is set.
+    fn enter_reset(&mut self) {
+        self.in_reset = true;
+        self.phase = Phase::Command;
+        self.cmd.clear();
+        self.result.clear();
+        self.op = None;
+        self.pio = false;
+        self.exec_at = None;
+        self.reset_poll_at = None;
+        self.seeking = [None; 4];
+        self.sense = [None; 4];
+        self.int = false;
+        self.config = if self.lock {
+            self.config & CFG_LOCKED_BITS
+        } else {
+            self.pretrk = 0;
+            CFG_RESET
+        };
+        self.perpendicular &= PERP_DRIVES;
+    }
+
+    fn leave_reset(&mut self, now: Nanos) {
+        self.in_reset = false;
+        if self.config & CFG_POLL_DISABLE == 0 {
+            self.reset_poll_at = Some(now + RESET_NS);
+        }
+    }
+
+    fn read_fifo(&mut self) -> u8 {
+        match self.phase {
+            Phase::Result => {
+                // Reading the result phase clears the interrupt.
+                self.int = false;
+                let v = self.result.get(self.result_pos).copied().unwrap_or(0xFF);
+                self.result_pos += 1;
+                if self.result_pos >= self.result.len() {
+                    self.phase = Phase::Command;
+                    self.result.clear();
+                }
+                v
+            }
+            Phase::Execution if self.pio && self.msr() & MSR_DIO != 0 => {
+                let i = self.buf.len().saturating_sub(self.buf_len);
+                let v = self.buf.get(i).copied().unwrap_or(0xFF);
+                self.buf_len = self.buf_len.saturating_sub(1);
+                self.pio_byte_done();
+                v
+            }
+            _ => 0xFF,
+        }
+    }
+
+    fn write_fifo(&mut self, v: u8, now: Nanos) {
+        match self.phase {
+            Phase::Command => {
+                if self.cmd.is_empty() {
+                    self.cmd_len = command_len(v);
+                }
+                self.cmd.push(v);
+                if self.cmd.len() >= self.cmd_len {
+                    let cmd = std::mem::take(&mut self.cmd);
+                    self.command(&cmd, now);
+                }
+            }
+            Phase::Execution if self.pio && self.msr() & MSR_DIO == 0 => {
+                if self.buf.len() < self.buf_len {
+                    self.buf.push(v);
+                }
+                self.pio_byte_done();
+            }
+            // Writes while the FIFO is not requesting a byte are lost.
+            _ => {}
+        }
+    }
+
+    fn results(&mut self, bytes: &[u8]) {
+        self.result = bytes.to_vec();
+        self.result_pos = 0;
+        self.phase = Phase::Result;
+    }
+
+    fn command(&mut self, c: &[u8], now: Nanos) {
+        let ds = usize::from(c.get(1).copied().unwrap_or(0) & 3);
+        let hd = c.get(1).copied().unwrap_or(0) >> 2 & 1;
+        match c[0] {
+            0x03 => self.specify = [c[1], c[2]],
+            0x04 => {
+                let mut st3 = hd * ST0_HEAD | ds as u8;
+                if ds < DRIVES {
+                    st3 |= ST3_READY | ST3_TWO_SIDE;
+                    if self.write_protected(ds) {
+                        st3 |= ST3_WRITE_PROTECT;
+                    }
+                    if self.pcn[ds] == 0 {
+                        st3 |= ST3_TRACK0;
+                    }
+                }
+                self.results(&[st3]);
+            }
+            0x07 => {
+                // Without a drive TRK0 never comes: after 79 steps, SE with EC.
+                let st0 = if ds < DRIVES {
+                    ST0_SEEK_END
+                } else {
+                    ST0_ABNORMAL | ST0_SEEK_END | ST0_EQUIPMENT_CHECK
+                };
+                self.start_seek(ds, 0, st0 | ds as u8, now);
+            }
+            0x08 => match (0..4).find(|&d| self.sense[d].is_some()) {
+                Some(d) => {
+                    let st0 = self.sense[d].take().unwrap_or(ST0_INVALID);
+                    self.int = false;
+                    self.results(&[st0, self.pcn[d]]);
+                }
+                // Nothing pending: SENSE INTERRUPT STATUS is an invalid command.
+                None => self.results(&[ST0_INVALID]),
+            },
+            0x0E => {
+                let r = [
+                    self.pcn[0],
+                    self.pcn[1],
+                    self.pcn[2],
+                    self.pcn[3],
+                    self.specify[0],
+                    self.specify[1],
+                    self.last_eot,
+                    u8::from(self.lock) << 7 | self.perpendicular,
+                    self.config,
+                    self.pretrk,
+                ];
+                self.results(&r);
+            }
+            0x10 => self.results(&[VERSION_82077]),
+            0x12 => {
+                let v = c[1];
+                if v & PERP_OVERWRITE != 0 {
+                    self.perpendicular = v & 0x3F;
+                } else {
+                    self.perpendicular = self.perpendicular & PERP_DRIVES | v & 0x03;
+                }
+            }
+            0x13 => {
+                self.config = c[2] & 0x7F;
+                self.pretrk = c[3];
+            }
+            b if b & 0x7F == 0x14 => {
+                self.lock = b & 0x80 != 0;
+                self.results(&[u8::from(self.lock) << 4]);
+            }
+            b if b == 0x0F || b & 0xBF == 0x8F => {
+                let p = self.pcn[ds];
+                let target = if b & SEEK_RELATIVE == 0 {
+                    c[2]
+                } else if b & SEEK_INWARD != 0 {
+                    p.saturating_add(c[2])
+                } else {
+                    p.saturating_sub(c[2])
+                };
+                self.start_seek(ds, target, ST0_SEEK_END | hd * ST0_HEAD | ds as u8, now);
+            }
+            b if c.len() >= 2 && command_len(b) > 1 => self.start_data(c, now),
+            _ => self.results(&[ST0_INVALID]),
+        }
+    }
+
+    /// SEEK and RECALIBRATE: the head moves at once, the seek-end status and interrupt
+    /// come after SEEK_NS. A step with a disk in the drive clears its change line.
+    fn start_seek(&mut self, drive: usize, target: u8, st0: u8, now: Nanos) {
+        self.pcn[drive] = target;
+        self.clear_disk_changed(drive);
+        self.sense[drive] = None;
+        self.seeking[drive] = Some((now + SEEK_NS, st0));
+    }
+
+    fn start_data(&mut self, c: &[u8], now: Nanos) {
+        let b = c[0];
+        let byte = |i: usize| c.get(i).copied().unwrap_or(0);
+        let kind = match b & 0x1F {
+            0x06 => Kind::Read,
+            0x02 => Kind::ReadTrack,
+            0x05 => Kind::Write,
+            0x0D => Kind::Format,
+            _ => Kind::ReadId,
+        };
+        let mut op = Op {
+            kind,
+            drive: usize::from(byte(1) & 3),
+            head: byte(1) >> 2 & 1,
+            c: byte(2),
+            h: byte(3),
+            r: byte(4),
+            n: byte(5),
+            eot: byte(6),
+            mt: b & CMD_MT != 0 && matches!(kind, Kind::Read | Kind::Write),
+            mfm: b & CMD_MFM != 0,
+            sc: 0,
+            fill: 0,
+        };
+        match kind {
+            Kind::Format => {
+                (op.c, op.h, op.r) = (self.pcn[op.drive], op.head, 1);
+                op.n = byte(2);
+                op.sc = byte(3);
+                op.fill = byte(5);
+            }
+            Kind::ReadTrack => op.r = 1,
+            _ => {}
+        }
+        if matches!(kind, Kind::Read | Kind::ReadTrack | Kind::Write) {
+            self.last_eot = op.eot;
+            if self.config & CFG_EIS != 0 && self.pcn[op.drive] != op.c {
+                self.pcn[op.drive] = op.c;
+                self.clear_disk_changed(op.drive);
+            }
+        }
+        self.op = Some(op);
+        self.phase = Phase::Execution;
+        self.exec_at = Some(now + EXEC_NS);
+    }
+
+    /// Ends a data command: the seven result bytes and the interrupt.
+    fn finish(&mut self, op: &Op, f: Fault) {
+        let st0 = f.st0 | (op.head & 1) * ST0_HEAD | op.drive as u8;
+        self.results(&[st0, f.st1, f.st2, op.c, op.h, op.r, op.n]);
+        self.op = None;
+        self.pio = false;
+        self.buf.clear();
+        self.int = true;
+    }
+
+    /// Checks the drive can read IDs on the current track: a disk, the right data rate
+    /// and MFM (otherwise no address mark is ever found), and a formatted track there.
+    fn track_ok(&self, op: &Op) -> Result<&Disk, Fault> {
+        let disk = self.disk(op.drive).ok_or(st1(ST1_MISSING_AM))?;
+        let track = self.pcn[op.drive];
+        if !op.mfm
+            || !disk.rates.contains(&self.rate)
+            || track >= disk.cyls
+            || op.head >= disk.heads
+        {
+            return Err(st1(ST1_MISSING_AM));
+        }
+        Ok(disk)
+    }
+
+    /// Finds the sector whose ID matches C/H/R/N on the current track.
+    fn locate(&self, op: &Op) -> Result<usize, Fault> {
+        let disk = self.track_ok(op)?;
+        let track = self.pcn[op.drive];
+        if op.c != track {
+            let st2 = if op.c == 0xFF {
+                ST2_BAD_CYLINDER
+            } else {
+                ST2_WRONG_CYLINDER
+            };
+            return Err(Fault {
+                st2,
+                ..st1(ST1_NO_DATA)
+            });
+        }
+        if op.h != op.head || op.n != SECTOR_N {
+            return Err(st1(ST1_NO_DATA));
+        }
+        disk.offset(track, op.head, op.r).ok_or(st1(ST1_NO_DATA))
+    }
+
+    fn sector(&self, op: &Op, off: usize) -> Vec<u8> {
+        let img = self.disk(op.drive).map_or(&[][..], |d| &d.image);
+        img.get(off..off + SECTOR).unwrap_or(&[0; SECTOR]).to_vec()
+    }
+
+    fn store(&mut self, drive: usize, off: usize, data: &[u8]) {
+        if let Some(d) = self.disk_mut(drive) {
+            if let Some(dst) = d.image.get_mut(off..off + data.len()) {
+                dst.copy_from_slice(data);
+                d.dirty = true;
+            }
+        }
+    }
+
+    /// The execution phase of a data command, EXEC_NS after its last byte.
+    fn execute(&mut self, dma: &mut Dma, mem: &mut impl DmaMemory) {
+        let Some(op) = self.op else { return };
+        let disk = match self.track_ok(&op) {
+            Ok(d) => d,
+            Err(f) => return self.finish(&op, f),
+        };
+        if matches!(op.kind, Kind::Write | Kind::Format) && disk.write_protected {
+            return self.finish(&op, st1(ST1_NOT_WRITABLE));
+        }
+        if op.kind == Kind::ReadId {
+            let id = Op {
+                c: self.pcn[op.drive],
+                h: op.head,
+                r: 1,
+                n: SECTOR_N,
+                ..op
+            };
+            return self.finish(&id, Fault::default());
+        }
+        if self.non_dma() {
+            self.pio = true;
+            self.pio_start_sector();
+        } else if self.dor & DOR_DMA_GATE == 0 {
+            // DRQ is not driven: nobody services the FIFO.
+            self.finish(&op, st1(ST1_OVERRUN));
+        } else if op.kind == Kind::Format {
+            self.format_dma(op, dma, mem);
+        } else {
+            self.transfer_dma(op, dma, mem);
+        }
+    }
+
+    /// Sector after sector until DMA terminal count (normal termination) or the end of
+    /// the cylinder (EN); a short DMA transfer without TC is an overrun.
+    fn transfer_dma(&mut self, mut op: Op, dma: &mut Dma, mem: &mut impl DmaMemory) {
+        loop {
+            let off = match self.locate(&op) {
+                Ok(o) => o,
+                Err(f) => return self.finish(&op, f),
+            };
+            let tc = if op.kind == Kind::Write {
+                let (mut data, tc) = dma.read_from_memory(DMA_CHANNEL, SECTOR, mem);
+                if data.len() < SECTOR && !tc {
+                    return self.finish(&op, st1(ST1_OVERRUN));
+                }
+                // TC inside a sector: the rest of the data field is written as zeros.
+                data.resize(SECTOR, 0);
+                self.store(op.drive, off, &data);
+                tc
+            } else {
+                let data = self.sector(&op, off);
+                let (moved, tc) = dma.write_to_memory(DMA_CHANNEL, &data, mem);
+                if moved < SECTOR && !tc {
+                    return self.finish(&op, st1(ST1_OVERRUN));
+                }
+                tc
+            };
+            let (next, more) = op.next();
+            // ST0 reports the head of the last sector transferred.
+            let end = Op {
+                head: op.head,
+                ..next
+            };
+            if tc {
+                return self.finish(&end, Fault::default());
+            }
+            if !more {
+                return self.finish(&end, st1(ST1_END_OF_CYLINDER));
+            }
+            op = next;
+        }
+    }
+
+    fn format_dma(&mut self, op: Op, dma: &mut Dma, mem: &mut impl DmaMemory) {
+        let want = usize::from(op.sc) * 4;
+        let (ids, tc) = dma.read_from_memory(DMA_CHANNEL, want, mem);
+        if ids.len() < want && !tc {
+            return self.finish(&op, st1(ST1_OVERRUN));
+        }
+        self.format(op, &ids);
+    }
+
+    /// Writes the fill byte into every sector whose ID (C, H, R, N) the host supplied.
+    /// Only the image's own layout can be stored: IDs with another size code or a
+    /// sector number past the track's are dropped.
+    fn format(&mut self, op: Op, ids: &[u8]) {
+        let track = self.pcn[op.drive];
+        let mut last = op;
+        for id in ids.chunks_exact(4) {
+            let off = self
+                .disk(op.drive)
+                .and_then(|d| d.offset(track, op.head, id[2]));
+            if let (Some(off), SECTOR_N) = (off, id[3]) {
+                self.store(op.drive, off, &[op.fill; SECTOR]);
+            }
+            (last.c, last.h, last.r, last.n) = (id[0], id[1], id[2], id[3]);
+        }
+        self.finish(&last, Fault::default());
+    }
+
+    /// Non-DMA: loads the next sector (or prepares to take one) and requests its first
+    /// byte.
+    fn pio_start_sector(&mut self) {
+        let Some(op) = self.op else { return };
+        self.buf.clear();
+        match op.kind {
+            Kind::Format => self.buf_len = usize::from(op.sc) * 4,
+            _ => match self.locate(&op) {
+                Err(f) => return self.finish(&op, f),
+                Ok(_) if op.kind == Kind::Write => self.buf_len = SECTOR,
+                Ok(off) => {
+                    self.buf = self.sector(&op, off);
+                    self.buf_len = SECTOR;
+                }
+            },
+        }
+        if self.buf_len == 0 {
+            return self.pio_sector_done();
+        }
+        self.int = true;
+    }
+
+    /// After each non-DMA byte: the interrupt drops as the byte moves and rises again for
+    /// the next one (one interrupt per byte with the FIFO disabled).
+    fn pio_byte_done(&mut self) {
+        self.int = false;
+        let remaining = match self.op.map(|o| o.kind) {
+            Some(Kind::Write | Kind::Format) => self.buf_len - self.buf.len().min(self.buf_len),
+            _ => self.buf_len,
+        };
+        if remaining == 0 {
+            self.pio_sector_done();
+        } else {
+            self.int = true;
+        }
+    }
+
+    fn pio_sector_done(&mut self) {
+        let Some(op) = self.op else { return };
+        match op.kind {
+            Kind::Format => {
+                let ids = std::mem::take(&mut self.buf);
+                return self.format(op, &ids);
+            }
+            Kind::Write => {
+                let data = std::mem::take(&mut self.buf);
+                match self.locate(&op) {
+                    Ok(off) => self.store(op.drive, off, &data),
+                    Err(f) => return self.finish(&op, f),
+                }
+            }
+            _ => {}
+        }
+        // No terminal count reaches the FDC without DMA: the transfer runs to EOT.
+        let (next, more) = op.next();
+        if !more {
+            return self.finish(
+                &Op {
+                    head: op.head,
+                    ..next
+                },
+                st1(ST1_END_OF_CYLINDER),
+            );
+        }
+        self.op = Some(next);
+        self.pio_start_sector();
+    }
+}
+
+/// Bytes in the command phase of the command opening with `b` (1 for invalid ones).
+fn command_len(b: u8) -> usize {
+    match b {
+        0x03 => 3,                               // SPECIFY
+        0x04 | 0x07 => 2,                        // SENSE DRIVE STATUS, RECALIBRATE
+        0x08 | 0x0E | 0x10 => 1,                 // SENSE INTERRUPT STATUS, DUMPREG, VERSION
+        0x12 => 2,                               // PERPENDICULAR MODE
+        0x13 => 4,                               // CONFIGURE
+        _ if b & 0x7F == 0x14 => 1,              // LOCK
+        _ if b == 0x0F || b & 0xBF == 0x8F => 3, // SEEK, relative SEEK
+        _ if b & 0x1F == 0x06 => 9,              // READ DATA (MT, MFM, SK)
+        _ if b & 0x3F == 0x05 => 9,              // WRITE DATA (MT, MFM)
+        _ if b & 0xBF == 0x02 => 9,              // READ TRACK (MFM)
+        _ if b & 0xBF == 0x0A => 2,              // READ ID (MFM)
+        _ if b & 0xBF == 0x0D => 6,              // FORMAT TRACK (MFM)
+        _ => 1,
+    }
+}
