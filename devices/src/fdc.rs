@@ -106,8 +106,7 @@ const SEEK_INWARD: u8 = 0x40;
 // CONFIGURE byte 2 (also DUMPREG byte 9).
 const CFG_EIS: u8 = 0x40;
 const CFG_EFIFO: u8 = 0x20;
-const CFG_POLL_DISABLE: u8 = 0x10;
-/// EIS, POLL and FIFOTHR bits that survive a software reset while LOCK is set
+/// The CONFIGURE bits that survive a software reset while LOCK is set
 /// (EFIFO and FIFOTHR; PRETRK is kept separately).
 const CFG_LOCKED_BITS: u8 = 0x2F;
 const CFG_RESET: u8 = CFG_EFIFO;
@@ -297,6 +296,8 @@ pub struct Fdc {
     buf: Vec<u8>,
     buf_len: usize,
     int: bool,
+    /// INT went low and maybe high again inside one port access.
+    pulse: bool,
     line: bool,
 }
 
@@ -310,8 +311,13 @@ impl Fdc {
     /// The controller as a PC BIOS leaves it after POST: out of reset with the DMA and
     /// interrupt gate on (DOR = 0Ch), 500 kb/s, no drives' statuses pending, empty drives.
     pub fn new() -> Fdc {
+        // Drives raise the disk change line at power-up.
+        let drive = || Drive {
+            disk: None,
+            changed: true,
+        };
         Fdc {
-            drives: Default::default(),
+            drives: [drive(), drive()],
             pcn: [0; 4],
             sense: [None; 4],
             seeking: [None; 4],
@@ -337,6 +343,7 @@ impl Fdc {
             buf: Vec::new(),
             buf_len: 0,
             int: false,
+            pulse: false,
             line: false,
         }
     }
@@ -442,7 +449,9 @@ impl Fdc {
             return false;
         };
         let count = (data.len() / SECTOR) as u64;
-        if d.write_protected || data.len() % SECTOR != 0 || lba.saturating_add(count) > d.sectors()
+        if d.write_protected
+            || !data.len().is_multiple_of(SECTOR)
+            || lba.saturating_add(count) > d.sectors()
         {
             return false;
         }
@@ -548,6 +557,11 @@ impl Fdc {
     }
 
     fn update_irq(&mut self, irq: &mut impl Irq) {
+        // A non-DMA byte moved: INT drops before rising for the next byte.
+        if std::mem::take(&mut self.pulse) && self.line {
+            self.line = false;
+            irq.set_irq(IRQ_LINE, false);
+        }
         let level = self.int && self.dor & DOR_DMA_GATE != 0;
         if level != self.line {
             self.line = level;
@@ -604,11 +618,11 @@ impl Fdc {
         self.perpendicular &= PERP_DRIVES;
     }
 
+    /// Reset always clears POLL (LOCK does not keep it), so the polling interrupt
+    /// after a reset always comes.
     fn leave_reset(&mut self, now: Nanos) {
         self.in_reset = false;
-        if self.config & CFG_POLL_DISABLE == 0 {
-            self.reset_poll_at = Some(now + RESET_NS);
-        }
+        self.reset_poll_at = Some(now + RESET_NS);
     }
 
     fn read_fifo(&mut self) -> u8 {
@@ -670,7 +684,7 @@ impl Fdc {
         match c[0] {
             0x03 => self.specify = [c[1], c[2]],
             0x04 => {
-                let mut st3 = hd * ST0_HEAD | ds as u8;
+                let mut st3 = (hd * ST0_HEAD) | ds as u8;
                 if ds < DRIVES {
                     st3 |= ST3_READY | ST3_TWO_SIDE;
                     if self.write_protected(ds) {
@@ -741,7 +755,7 @@ impl Fdc {
                 } else {
                     p.saturating_sub(c[2])
                 };
-                self.start_seek(ds, target, ST0_SEEK_END | hd * ST0_HEAD | ds as u8, now);
+                self.start_seek(ds, target, ST0_SEEK_END | (hd * ST0_HEAD) | ds as u8, now);
             }
             b if c.len() >= 2 && command_len(b) > 1 => self.start_data(c, now),
             _ => self.results(&[ST0_INVALID]),
@@ -805,7 +819,7 @@ impl Fdc {
 
     /// Ends a data command: the seven result bytes and the interrupt.
     fn finish(&mut self, op: &Op, f: Fault) {
-        let st0 = f.st0 | (op.head & 1) * ST0_HEAD | op.drive as u8;
+        let st0 = f.st0 | ((op.head & 1) * ST0_HEAD) | op.drive as u8;
         self.results(&[st0, f.st1, f.st2, op.c, op.h, op.r, op.n]);
         self.op = None;
         self.pio = false;
@@ -990,6 +1004,7 @@ impl Fdc {
     /// the next one (one interrupt per byte with the FIFO disabled).
     fn pio_byte_done(&mut self) {
         self.int = false;
+        self.pulse = true;
         let remaining = match self.op.map(|o| o.kind) {
             Some(Kind::Write | Kind::Format) => self.buf_len - self.buf.len().min(self.buf_len),
             _ => self.buf_len,
@@ -1049,5 +1064,607 @@ fn command_len(b: u8) -> usize {
         _ if b & 0xBF == 0x0A => 2,              // READ ID (MFM)
         _ if b & 0xBF == 0x0D => 6,              // FORMAT TRACK (MFM)
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::IrqLog;
+
+    const SIZE_144: usize = 1_474_560;
+    const BUF: u32 = 0x1_0000;
+
+    /// 1 MB of guest memory, addresses wrapping.
+    struct Ram(Vec<u8>);
+
+    impl DmaMemory for Ram {
+        fn read(&mut self, addr: u32) -> u8 {
+            self.0[addr as usize % self.0.len()]
+        }
+        fn write(&mut self, addr: u32, v: u8) {
+            let n = self.0.len();
+            self.0[addr as usize % n] = v;
+        }
+    }
+
+    fn sector_bytes(lba: usize) -> Vec<u8> {
+        let mut s: Vec<u8> = (0..SECTOR).map(|j| (j as u8) ^ (lba as u8)).collect();
+        s[..4].copy_from_slice(&(lba as u32).to_le_bytes());
+        s
+    }
+
+    fn image(size: usize) -> Vec<u8> {
+        (0..size / SECTOR).flat_map(sector_bytes).collect()
+    }
+
+    struct Rig {
+        fdc: Fdc,
+        dma: Dma,
+        mem: Ram,
+        irq: IrqLog,
+        now: Nanos,
+    }
+
+    impl Rig {
+        fn new() -> Rig {
+            let mut fdc = Fdc::new();
+            fdc.attach(0, image(SIZE_144), false).unwrap();
+            Rig {
+                fdc,
+                dma: Dma::new(),
+                mem: Ram(vec![0; 1 << 20]),
+                irq: IrqLog::default(),
+                now: 0,
+            }
+        }
+
+        fn out(&mut self, port: u16, v: u8) {
+            self.fdc.write(port, v, self.now, &mut self.irq);
+        }
+
+        fn inp(&mut self, port: u16) -> u8 {
+            self.fdc.read(port, &mut self.irq)
+        }
+
+        fn msr(&mut self) -> u8 {
+            self.inp(MSR_DSR)
+        }
+
+        /// Lets virtual time run until nothing is pending.
+        fn run(&mut self) {
+            for _ in 0..16 {
+                let Some(t) = self.fdc.next_event(self.now) else {
+                    return;
+                };
+                self.now = self.now.max(t);
+                self.fdc
+                    .tick(self.now, &mut self.dma, &mut self.mem, &mut self.irq);
+            }
+            panic!("events never settle");
+        }
+
+        fn send(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                assert_eq!(
+                    self.msr() & (MSR_RQM | MSR_DIO),
+                    MSR_RQM,
+                    "ready for {b:#x}"
+                );
+                self.out(FIFO, b);
+            }
+        }
+
+        fn results(&mut self) -> Vec<u8> {
+            let mut r = Vec::new();
+            while self.msr() & 0xF0 == MSR_RQM | MSR_DIO | MSR_CB {
+                r.push(self.inp(FIFO));
+                assert!(r.len() <= 16);
+            }
+            r
+        }
+
+        /// Sends a command, lets it run, and returns its result bytes.
+        fn command(&mut self, bytes: &[u8]) -> Vec<u8> {
+            self.send(bytes);
+            self.run();
+            self.results()
+        }
+
+        fn sense(&mut self) -> Vec<u8> {
+            self.command(&[0x08])
+        }
+
+        fn seek(&mut self, drive: u8, head: u8, cyl: u8) {
+            self.command(&[0x0F, head << 2 | drive, cyl]);
+            assert_eq!(self.sense(), [0x20 | head << 2 | drive, cyl]);
+        }
+
+        /// DMA channel 2 for `bytes` bytes at BUF, `mode` 0x46 (write) or 0x4A (read).
+        fn dma(&mut self, mode: u8, bytes: u16) {
+            let d = &mut self.dma;
+            d.write(0x0A, 0x06);
+            d.write(0x0C, 0);
+            d.write(0x0B, mode);
+            d.write(0x04, BUF as u8);
+            d.write(0x04, (BUF >> 8) as u8);
+            d.write(0x81, (BUF >> 16) as u8);
+            d.write(0x05, (bytes - 1) as u8);
+            d.write(0x05, ((bytes - 1) >> 8) as u8);
+            d.write(0x0A, 0x02);
+        }
+
+        fn mem(&self, offset: usize, len: usize) -> &[u8] {
+            &self.mem.0[BUF as usize + offset..][..len]
+        }
+    }
+
+    const READ_MT: u8 = 0xE6;
+    const READ: u8 = 0x66;
+    const WRITE: u8 = 0x45;
+    const DMA_WRITE_MEM: u8 = 0x46;
+    const DMA_READ_MEM: u8 = 0x4A;
+
+    fn lba(c: usize, h: usize, r: usize) -> usize {
+        (c * 2 + h) * 18 + r - 1
+    }
+
+    #[test]
+    fn reset_interrupt_then_four_polling_statuses() {
+        let mut t = Rig::new();
+        t.out(DOR, 0x00);
+        assert_eq!(t.msr(), 0, "no request while in reset");
+        t.out(DOR, 0x0C);
+        assert_eq!(t.msr(), MSR_RQM);
+        assert_eq!(
+            t.irq.rises(IRQ_LINE),
+            0,
+            "the interrupt comes after the write"
+        );
+        t.run();
+        assert_eq!(t.irq.rises(IRQ_LINE), 1);
+        assert!(t.irq.levels[6]);
+        for d in 0..4 {
+            assert_eq!(t.sense(), [0xC0 | d, 0]);
+            assert!(!t.irq.levels[6]);
+        }
+        assert_eq!(t.sense(), [0x80], "nothing pending: invalid");
+        // The DSR software reset does the same, and clears itself.
+        t.out(MSR_DSR, 0x80);
+        assert_eq!(t.msr(), MSR_RQM);
+        t.run();
+        assert_eq!(t.irq.rises(IRQ_LINE), 2);
+        assert_eq!(t.sense(), [0xC0, 0]);
+    }
+
+    #[test]
+    fn interrupt_gated_by_dor_dma_bit() {
+        let mut t = Rig::new();
+        t.out(DOR, 0x00);
+        t.out(DOR, 0x04);
+        t.run();
+        assert_eq!(t.irq.rises(IRQ_LINE), 0);
+        t.out(DOR, 0x0C);
+        assert_eq!(t.irq.rises(IRQ_LINE), 1);
+    }
+
+    #[test]
+    fn version_and_invalid() {
+        let mut t = Rig::new();
+        assert_eq!(t.command(&[0x10]), [0x90]);
+        assert_eq!(t.command(&[0x1F]), [0x80]);
+        assert_eq!(
+            t.command(&[0x09]),
+            [0x80],
+            "WRITE DELETED DATA is not modelled"
+        );
+        assert_eq!(
+            t.irq.rises(IRQ_LINE),
+            0,
+            "no interrupt for an invalid command"
+        );
+        assert_eq!(t.msr(), MSR_RQM);
+    }
+
+    #[test]
+    fn specify_recalibrate_sense() {
+        let mut t = Rig::new();
+        assert!(t.command(&[0x03, 0xDF, 0x02]).is_empty());
+        t.seek(0, 0, 7);
+        t.send(&[0x07, 0x00]);
+        assert_eq!(t.msr(), MSR_RQM | 0x01, "drive 0 busy seeking");
+        t.run();
+        assert!(t.irq.levels[6]);
+        assert_eq!(t.sense(), [0x20, 0]);
+        assert_eq!(t.msr(), MSR_RQM);
+        // Drive 2 does not exist: no track 0 signal, equipment check.
+        t.send(&[0x07, 0x02]);
+        t.run();
+        assert_eq!(t.sense(), [0x72, 0]);
+    }
+
+    #[test]
+    fn seek_absolute_and_relative() {
+        let mut t = Rig::new();
+        t.seek(0, 0, 5);
+        t.command(&[0xCF, 0x00, 3]); // relative, inward
+        assert_eq!(t.sense(), [0x20, 8]);
+        t.command(&[0x8F, 0x00, 2]); // relative, outward
+        assert_eq!(t.sense(), [0x20, 6]);
+        t.seek(1, 1, 5);
+        // Two seeks pending at once report one per SENSE INTERRUPT STATUS.
+        t.send(&[0x0F, 0x00, 9]);
+        t.send(&[0x0F, 0x01, 4]);
+        t.run();
+        assert_eq!(t.sense(), [0x20, 9]);
+        assert_eq!(t.sense(), [0x21, 4]);
+        assert_eq!(t.sense(), [0x80]);
+        assert_eq!(t.command(&[0x0E])[..4], [9, 4, 0, 0], "DUMPREG PCNs");
+    }
+
+    #[test]
+    fn read_data_dma_end_of_track_with_mt() {
+        let mut t = Rig::new();
+        t.seek(0, 0, 2);
+        // Sector 18 of head 0 with EOT 18 and MT: TC at the end of it; the result names
+        // the next sector, head 1 sector 1 of the same cylinder.
+        t.dma(DMA_WRITE_MEM, 512);
+        let r = t.command(&[READ_MT, 0x00, 2, 0, 18, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r, [0x00, 0, 0, 2, 1, 1, 2]);
+        assert_eq!(t.mem(0, 512), sector_bytes(lba(2, 0, 18)));
+        assert_eq!(t.irq.rises(IRQ_LINE), 2);
+        assert_eq!(t.dma.read(0x08) & 0x04, 0x04, "TC on channel 2");
+        // Without MT: C+1, H unchanged, R=1.
+        t.dma(DMA_WRITE_MEM, 512);
+        let r = t.command(&[READ, 0x00, 2, 0, 18, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r, [0x00, 0, 0, 3, 0, 1, 2]);
+    }
+
+    #[test]
+    fn read_data_multi_sector_across_heads() {
+        let mut t = Rig::new();
+        t.seek(0, 0, 2);
+        t.dma(DMA_WRITE_MEM, 3 * 512);
+        let r = t.command(&[READ_MT, 0x00, 2, 0, 17, 2, 18, 0x1B, 0xFF]);
+        // Head 0 sectors 17 and 18, then head 1 sector 1; the next would be H1 R2.
+        assert_eq!(r, [0x04, 0, 0, 2, 1, 2, 2]);
+        assert_eq!(t.mem(0, 512), sector_bytes(lba(2, 0, 17)));
+        assert_eq!(t.mem(512, 512), sector_bytes(lba(2, 0, 18)));
+        assert_eq!(t.mem(1024, 512), sector_bytes(lba(2, 1, 1)));
+        // TC before EOT: R+1.
+        t.dma(DMA_WRITE_MEM, 512);
+        let r = t.command(&[READ, 0x04, 2, 1, 3, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r, [0x04, 0, 0, 2, 1, 4, 2]);
+        assert_eq!(t.mem(0, 512), sector_bytes(lba(2, 1, 3)));
+        // MT ending on head 1's EOT: C+1, H complemented.
+        t.dma(DMA_WRITE_MEM, 512);
+        let r = t.command(&[READ_MT, 0x04, 2, 1, 18, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r, [0x04, 0, 0, 3, 0, 1, 2]);
+    }
+
+    #[test]
+    fn read_past_eot_without_tc_is_end_of_cylinder() {
+        let mut t = Rig::new();
+        t.seek(0, 0, 1);
+        t.dma(DMA_WRITE_MEM, 4 * 512);
+        let r = t.command(&[READ, 0x00, 1, 0, 17, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r, [0x40, 0x80, 0, 2, 0, 1, 2]);
+        assert_eq!(t.mem(512, 512), sector_bytes(lba(1, 0, 18)));
+    }
+
+    #[test]
+    fn read_errors() {
+        let mut t = Rig::new();
+        t.seek(0, 0, 2);
+        t.dma(DMA_WRITE_MEM, 512);
+        // Sector 19 does not exist on an 18-sector track.
+        assert_eq!(
+            t.command(&[READ, 0x00, 2, 0, 19, 2, 19, 0x1B, 0xFF]),
+            [0x40, 0x04, 0, 2, 0, 19, 2]
+        );
+        // The head is on cylinder 2, the command asks for 3: wrong cylinder.
+        assert_eq!(
+            t.command(&[READ, 0x00, 3, 0, 1, 2, 18, 0x1B, 0xFF]),
+            [0x40, 0x04, 0x10, 3, 0, 1, 2]
+        );
+        // No disk in drive B: no address mark is ever found.
+        t.seek(1, 0, 0);
+        assert_eq!(
+            t.command(&[READ, 0x01, 0, 0, 1, 2, 18, 0x1B, 0xFF]),
+            [0x41, 0x01, 0, 0, 0, 1, 2]
+        );
+        // 250 kb/s cannot read a 1.44M disk.
+        t.out(DIR_CCR, RATE_250K);
+        assert_eq!(
+            t.command(&[READ, 0x00, 2, 0, 1, 2, 18, 0x1B, 0xFF])[..2],
+            [0x40, 0x01]
+        );
+        t.out(DIR_CCR, RATE_500K);
+        // FM (MFM bit clear) finds no address marks either.
+        assert_eq!(
+            t.command(&[0x06, 0x00, 2, 0, 1, 2, 18, 0x1B, 0xFF])[..2],
+            [0x40, 0x01]
+        );
+        // A masked DMA channel never takes the data: overrun.
+        t.dma.write(0x0A, 0x06);
+        assert_eq!(
+            t.command(&[READ, 0x00, 2, 0, 1, 2, 18, 0x1B, 0xFF]),
+            [0x40, 0x10, 0, 2, 0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn write_data_dma() {
+        let mut t = Rig::new();
+        t.seek(0, 0, 4);
+        for i in 0..1024 {
+            t.mem.0[BUF as usize + i] = (i * 7) as u8;
+        }
+        t.dma(DMA_READ_MEM, 1024);
+        let r = t.command(&[WRITE | CMD_MT, 0x04, 4, 1, 5, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r, [0x04, 0, 0, 4, 1, 7, 2]);
+        assert!(t.fdc.dirty(0));
+        let at = lba(4, 1, 5) * SECTOR;
+        let img = t.fdc.image(0).unwrap();
+        assert_eq!(&img[at..at + 1024], t.mem(0, 1024));
+        assert_eq!(img[at + 1024..at + 1536], sector_bytes(lba(4, 1, 7))[..]);
+        // TC half-way through a sector: the rest of it is written as zeros.
+        t.dma(DMA_READ_MEM, 256);
+        t.command(&[WRITE, 0x00, 4, 0, 1, 2, 18, 0x1B, 0xFF]);
+        let at = lba(4, 0, 1) * SECTOR;
+        let img = t.fdc.image(0).unwrap();
+        assert_eq!(&img[at..at + 256], t.mem(0, 256));
+        assert!(img[at + 256..at + 512].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn write_protected_disk() {
+        let mut t = Rig::new();
+        t.fdc.attach(0, image(SIZE_144), true).unwrap();
+        t.seek(0, 0, 0);
+        t.dma(DMA_READ_MEM, 512);
+        let r = t.command(&[WRITE, 0x00, 0, 0, 1, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r, [0x40, 0x02, 0, 0, 0, 1, 2]);
+        assert!(!t.fdc.dirty(0));
+        assert_eq!(t.fdc.image(0).unwrap()[..512], sector_bytes(0)[..]);
+        assert_eq!(
+            t.command(&[0x04, 0x00]),
+            [0x78],
+            "ST3: WP, ready, track 0, two-sided"
+        );
+        assert!(!t.fdc.write_sectors(0, 0, &[0; 512]));
+    }
+
+    #[test]
+    fn disk_change_line() {
+        let mut t = Rig::new();
+        assert_eq!(
+            t.inp(DIR_CCR) & DIR_DSKCHG,
+            DIR_DSKCHG,
+            "set by the insertion"
+        );
+        t.seek(0, 0, 1);
+        assert_eq!(
+            t.inp(DIR_CCR) & DIR_DSKCHG,
+            0,
+            "cleared by a step with a disk"
+        );
+        assert!(t.fdc.eject(0).is_some());
+        assert_eq!(t.inp(DIR_CCR) & DIR_DSKCHG, DIR_DSKCHG);
+        t.seek(0, 0, 0);
+        assert_eq!(
+            t.inp(DIR_CCR) & DIR_DSKCHG,
+            DIR_DSKCHG,
+            "no disk: stays set"
+        );
+        t.fdc.attach(0, image(737_280), false).unwrap();
+        t.seek(0, 0, 1);
+        assert_eq!(t.inp(DIR_CCR) & DIR_DSKCHG, 0);
+        // DIR shows the drive DOR selects.
+        t.out(DOR, 0x0D);
+        assert_eq!(
+            t.inp(DIR_CCR) & DIR_DSKCHG,
+            DIR_DSKCHG,
+            "drive B: empty since power-up"
+        );
+    }
+
+    #[test]
+    fn pio_read_through_fifo() {
+        let mut t = Rig::new();
+        t.command(&[0x03, 0xDF, 0x03]); // ND = 1
+        t.seek(0, 0, 3);
+        let rises = t.irq.rises(IRQ_LINE);
+        t.send(&[READ, 0x00, 3, 0, 9, 2, 10, 0x1B, 0xFF]);
+        assert_eq!(t.msr() & 0xF0, MSR_CB, "busy until the command executes");
+        t.run();
+        let mut data = Vec::new();
+        for i in 0..1024 {
+            assert_eq!(t.msr(), 0xF0, "byte {i}: RQM, DIO, NON-DMA, CB");
+            assert!(t.irq.levels[6]);
+            data.push(t.inp(FIFO));
+        }
+        assert_eq!(data[..512], sector_bytes(lba(3, 0, 9))[..]);
+        assert_eq!(data[512..], sector_bytes(lba(3, 0, 10))[..]);
+        assert_eq!(
+            t.irq.rises(IRQ_LINE) - rises,
+            1025,
+            "one per byte and the result"
+        );
+        assert_eq!(t.msr(), 0xD0);
+        // No TC without DMA: the read ends at EOT with end of cylinder.
+        assert_eq!(t.results(), [0x40, 0x80, 0, 4, 0, 1, 2]);
+        assert_eq!(t.msr(), MSR_RQM);
+    }
+
+    #[test]
+    fn pio_write_through_fifo() {
+        let mut t = Rig::new();
+        t.command(&[0x03, 0xDF, 0x03]);
+        t.seek(0, 0, 0);
+        t.send(&[WRITE, 0x00, 0, 0, 2, 2, 2, 0x1B, 0xFF]);
+        t.run();
+        for i in 0..512 {
+            assert_eq!(t.msr(), 0xB0);
+            t.out(FIFO, i as u8 ^ 0x5A);
+        }
+        assert_eq!(t.results(), [0x40, 0x80, 0, 1, 0, 1, 2]);
+        let img = t.fdc.image(0).unwrap();
+        assert!((0..512).all(|i| img[512 + i] == i as u8 ^ 0x5A));
+        assert!(t.fdc.dirty(0));
+    }
+
+    #[test]
+    fn format_track_fills_sectors() {
+        let mut t = Rig::new();
+        t.seek(0, 1, 10);
+        for r in 0..18u8 {
+            let id = [10, 1, r + 1, 2];
+            t.mem.0[BUF as usize + 4 * r as usize..][..4].copy_from_slice(&id);
+        }
+        t.dma(DMA_READ_MEM, 18 * 4);
+        let r = t.command(&[0x4D, 0x04, 2, 18, 0x54, 0xE5]);
+        assert_eq!(r[..3], [0x04, 0, 0]);
+        let img = t.fdc.image(0).unwrap();
+        let track = lba(10, 1, 1) * SECTOR;
+        assert!(img[track..track + 18 * SECTOR].iter().all(|&b| b == 0xE5));
+        assert_eq!(img[track - SECTOR..track], sector_bytes(lba(10, 0, 18))[..]);
+        assert_eq!(
+            img[track + 18 * SECTOR..][..SECTOR],
+            sector_bytes(lba(11, 0, 1))[..]
+        );
+        assert!(t.fdc.dirty(0));
+    }
+
+    #[test]
+    fn read_id_and_sense_drive_status() {
+        let mut t = Rig::new();
+        t.seek(0, 1, 12);
+        assert_eq!(t.command(&[0x4A, 0x04]), [0x04, 0, 0, 12, 1, 1, 2]);
+        assert_eq!(t.command(&[0x04, 0x04]), [0x2C]);
+        assert_eq!(t.command(&[0x4A, 0x01])[..2], [0x41, 0x01], "empty drive");
+    }
+
+    #[test]
+    fn configure_lock_dumpreg() {
+        let mut t = Rig::new();
+        assert!(t.command(&[0x03, 0xAF, 0x1E]).is_empty());
+        assert!(t.command(&[0x13, 0x00, 0x57, 0x05]).is_empty());
+        assert!(t.command(&[0x12, 0x87]).is_empty());
+        let d = t.command(&[0x0E]);
+        assert_eq!(d[4..], [0xAF, 0x1E, 0, 0x07, 0x57, 0x05]);
+        assert_eq!(t.command(&[0x94]), [0x10]);
+        // A software reset keeps EFIFO, FIFOTHR and PRETRK while locked; EIS and POLL go.
+        t.out(MSR_DSR, 0x80);
+        t.run();
+        while t.sense() != [0x80] {}
+        let d = t.command(&[0x0E]);
+        assert_eq!(d[7..], [0x80 | 0x04, 0x07, 0x05]);
+        assert_eq!(t.command(&[0x14]), [0x00]);
+        t.out(DOR, 0);
+        t.out(DOR, 0x0C);
+        t.run();
+        while t.sense() != [0x80] {}
+        assert_eq!(t.command(&[0x0E])[8..], [0x20, 0x00]);
+        // POLL disabled does not survive the reset, so the polling statuses still come.
+        t.command(&[0x13, 0x00, 0x10, 0x00]);
+        let rises = t.irq.rises(IRQ_LINE);
+        t.out(DOR, 0);
+        t.out(DOR, 0x0C);
+        t.run();
+        assert_eq!(t.irq.rises(IRQ_LINE), rises + 1);
+        assert_eq!(t.sense(), [0xC0, 0]);
+    }
+
+    #[test]
+    fn implied_seek() {
+        let mut t = Rig::new();
+        t.command(&[0x13, 0x00, 0x40, 0x00]);
+        t.dma(DMA_WRITE_MEM, 512);
+        let r = t.command(&[READ, 0x00, 33, 0, 4, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r, [0x00, 0, 0, 33, 0, 5, 2]);
+        assert_eq!(t.mem(0, 512), sector_bytes(lba(33, 0, 4)));
+    }
+
+    #[test]
+    fn geometry_from_size() {
+        let mut f = Fdc::new();
+        for (size, g) in [
+            (163_840, (40, 1, 8)),
+            (368_640, (40, 2, 9)),
+            (737_280, (80, 2, 9)),
+            (1_228_800, (80, 2, 15)),
+            (1_474_560, (80, 2, 18)),
+            (1_720_320, (80, 2, 21)),
+            (2_949_120, (80, 2, 36)),
+        ] {
+            f.attach(1, vec![0; size], false).unwrap();
+            assert_eq!(f.geometry(1), Some(g));
+        }
+        let e = f.attach(0, vec![0; 1000], false).unwrap_err();
+        assert!(e.contains("1000 bytes") && !e.contains('\n'));
+        assert!(f.attach(2, vec![0; 368_640], false).is_err());
+        assert_eq!(f.geometry(0), None);
+        assert!(f.eject(0).is_none());
+    }
+
+    #[test]
+    fn sector_access_for_the_bios() {
+        let mut f = Fdc::new();
+        f.attach(0, image(737_280), false).unwrap();
+        assert_eq!(
+            f.read_sectors(0, 5, 2).unwrap()[..SECTOR],
+            sector_bytes(5)[..]
+        );
+        assert!(f.read_sectors(0, 1439, 2).is_none());
+        assert!(f.read_sectors(1, 0, 1).is_none());
+        assert!(!f.dirty(0));
+        assert!(f.write_sectors(0, 1439, &[0xAB; SECTOR]));
+        assert!(f.dirty(0));
+        assert_eq!(f.read_sectors(0, 1439, 1).unwrap(), vec![0xAB; SECTOR]);
+        assert!(!f.write_sectors(0, 1439, &[0; 2 * SECTOR]));
+        assert!(!f.write_sectors(0, 0, &[0; 100]));
+        assert!(f.disk_changed(0));
+        f.clear_disk_changed(0);
+        assert!(!f.disk_changed(0));
+    }
+
+    #[test]
+    fn fuzzed_port_writes_never_panic_or_hang() {
+        let mut t = Rig::new();
+        t.fdc.attach(1, image(368_640), false).unwrap();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..400_000 {
+            let r = rnd();
+            let port = 0x3F0 + (r & 7) as u16;
+            let v = (r >> 8) as u8;
+            match (r >> 16) % 8 {
+                0 => {
+                    t.inp(port);
+                }
+                1 => t.dma.write((r >> 24) as u16 & 0x0F, v),
+                2 => {
+                    t.now += (r >> 24) % 200_000;
+                    t.fdc.tick(t.now, &mut t.dma, &mut t.mem, &mut t.irq);
+                }
+                3 => {
+                    t.inp(FIFO);
+                }
+                // Mostly FIFO writes, so that whole commands get through.
+                _ => t.out(if i % 3 == 0 { port } else { FIFO }, v),
+            }
+        }
+        // Whatever state it was left in, a reset brings it back.
+        t.out(DOR, 0);
+        t.out(DOR, 0x0C);
+        t.run();
+        t.results();
+        assert_eq!(t.command(&[0x10]), [0x90]);
     }
 }
