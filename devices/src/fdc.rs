@@ -622,7 +622,7 @@ impl Fdc {
     /// after a reset always comes.
     fn leave_reset(&mut self, now: Nanos) {
         self.in_reset = false;
-        self.reset_poll_at = Some(now + RESET_NS);
+        self.reset_poll_at = Some(now.saturating_add(RESET_NS));
     }
 
     fn read_fifo(&mut self) -> u8 {
@@ -768,7 +768,7 @@ impl Fdc {
         self.pcn[drive] = target;
         self.clear_disk_changed(drive);
         self.sense[drive] = None;
-        self.seeking[drive] = Some((now + SEEK_NS, st0));
+        self.seeking[drive] = Some((now.saturating_add(SEEK_NS), st0));
     }
 
     fn start_data(&mut self, c: &[u8], now: Nanos) {
@@ -814,7 +814,7 @@ impl Fdc {
         }
         self.op = Some(op);
         self.phase = Phase::Execution;
-        self.exec_at = Some(now + EXEC_NS);
+        self.exec_at = Some(now.saturating_add(EXEC_NS));
     }
 
     /// Ends a data command: the seven result bytes and the interrupt.
@@ -1350,6 +1350,19 @@ mod tests {
         let r = t.command(&[READ, 0x00, 1, 0, 17, 2, 18, 0x1B, 0xFF]);
         assert_eq!(r, [0x40, 0x80, 0, 2, 0, 1, 2]);
         assert_eq!(t.mem(512, 512), sector_bytes(lba(1, 0, 18)));
+    }
+
+    #[test]
+    fn read_track_starts_at_sector_one() {
+        let mut t = Rig::new();
+        t.seek(0, 1, 6);
+        t.dma(DMA_WRITE_MEM, 3 * 512);
+        // READ TRACK reads from the index whatever R says, up to EOT sectors.
+        let r = t.command(&[0x42, 0x04, 6, 1, 9, 2, 3, 0x1B, 0xFF]);
+        assert_eq!(r, [0x04, 0, 0, 7, 1, 1, 2]);
+        for i in 0..3 {
+            assert_eq!(t.mem(i * 512, 512), sector_bytes(lba(6, 1, i + 1)));
+        }
     }
 
     #[test]
