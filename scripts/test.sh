@@ -6,6 +6,13 @@ cd "$(dirname "$0")/.."
 shared=${SHARED:-../shared}
 
 cargo test --workspace
+# The desktop window needs an X display: under Xvfb it boots FreeDOS to its prompt and
+# takes a screenshot (frontend/tests/window.rs).
+if command -v xvfb-run >/dev/null; then
+  xvfb-run -a -s "-screen 0 1600x1000x24" cargo test -p frontend --test window -- --ignored
+else
+  echo "window test: xvfb-run not installed (apt-get install xvfb), skipped"
+fi
 cargo build --release
 # 80286 real mode: documented 286-vs-P6 differences keep it below 100 % (README).
 target/release/x86 sst --min-pass-rate 99.5 "$shared/testdata/sst-80286-real"

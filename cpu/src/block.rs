@@ -4,7 +4,11 @@
 //! `MAX_BLOCK` instructions. Blocks are keyed by physical address plus the CS D bit (the
 //! only mode bit that changes decoding), so they stay valid across segment bases and
 //! page-table changes; a per-page bitmap marks pages holding code so that a write there
-//! (checked on every write, one bit test) drops that page's blocks.
+//! (checked on every write, one bit test) is looked at more closely: each code page
+//! also records which of its bytes hold cached code, and only a write to one of those
+//! drops the page's blocks. DOS keeps variables between its routines (FreeDOS's kernel
+//! writes a few bytes just before code it runs at the prompt), and dropping the page
+//! on every such write would rebuild its blocks all the time.
 
 use crate::decode::{self, Entry, Op};
 use crate::regs::*;
@@ -15,26 +19,53 @@ use std::rc::Rc;
 
 pub const MAX_BLOCK: usize = 64;
 
+/// A multiplicative hasher for the cache's integer keys: SipHash's flood resistance
+/// buys nothing here and costs a lot on the write path into code pages.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+}
+
+type Map<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// Direct-mapped front cache in front of the hash map: most block lookups are one
 /// multiply, one index and one compare.
 const L1_BITS: u32 = 12;
 
 pub(crate) struct BlockCache {
     l1: Vec<(u64, Option<Rc<[Entry]>>)>,
-    map: HashMap<u64, Rc<[Entry]>>,
+    map: Map<u64, Rc<[Entry]>>,
     /// Keys of blocks starting in each physical page.
-    pages: HashMap<u32, Vec<u64>>,
+    pages: Map<u32, Vec<u64>>,
     /// One bit per 4 KB physical page: does it hold cached code?
     code: Vec<u64>,
+    /// Per code page, one bit per byte of cached code.
+    code_bytes: Map<u32, Box<[u64; 64]>>,
 }
 
 impl BlockCache {
     pub fn new() -> Self {
         BlockCache {
             l1: vec![(u64::MAX, None); 1 << L1_BITS],
-            map: HashMap::new(),
-            pages: HashMap::new(),
+            map: Map::default(),
+            pages: Map::default(),
             code: vec![0; (1 << 20) / 64],
+            code_bytes: Map::default(),
         }
     }
 
@@ -47,6 +78,7 @@ impl BlockCache {
         self.l1.iter_mut().for_each(|e| *e = (u64::MAX, None));
         self.map.clear();
         self.pages.clear();
+        self.code_bytes.clear();
         self.code.iter_mut().for_each(|w| *w = 0);
     }
 
@@ -61,10 +93,46 @@ impl BlockCache {
         self.code[p >> 6] |= 1 << (p & 63);
     }
 
+    /// The bits of bytes `[off, off + len)` within the 64-bit word holding byte `off`
+    /// (`len` ≥ 1 and not past that word).
+    fn byte_mask(off: u32, len: u32) -> u64 {
+        let (first, last) = (off & 63, (off & 63) + len - 1);
+        (u64::MAX >> (63 - last)) & (u64::MAX << first)
+    }
+
+    /// A CPU write of `size` bytes at `phys` landed on a code page: drops the blocks of
+    /// every page whose code chunks it touches. Returns whether any were dropped.
+    pub fn code_written(&mut self, phys: u32, size: u32) -> bool {
+        let end = phys.wrapping_add(size - 1);
+        let (p0, p1) = (phys >> 12, end >> 12);
+        if p0 == p1 {
+            return self.page_written(p0, phys & 0xFFF, size);
+        }
+        let first = self.page_written(p0, phys & 0xFFF, 0x1000 - (phys & 0xFFF));
+        self.page_written(p1, 0, (end & 0xFFF) + 1) | first
+    }
+
+    fn page_written(&mut self, page: u32, off: u32, len: u32) -> bool {
+        let hit = self.is_code(page)
+            && self.code_bytes.get(&page).is_some_and(|bits| {
+                // A write is at most 4 bytes, so it spans at most two words.
+                let first = (64 - (off & 63)).min(len);
+                bits[off as usize >> 6] & Self::byte_mask(off, first) != 0
+                    || (first < len
+                        && bits[(off as usize >> 6) + 1] & Self::byte_mask(0, len - first) != 0)
+            });
+        if hit {
+            self.invalidate_page(page);
+            return true;
+        }
+        false
+    }
+
     pub fn invalidate_page(&mut self, page: u32) {
         if !self.is_code(page) {
             return;
         }
+        self.code_bytes.remove(&page);
         let p = page as usize & 0xF_FFFF;
         self.code[p >> 6] &= !(1 << (p & 63));
         if let Some(keys) = self.pages.remove(&page) {
@@ -94,9 +162,23 @@ impl BlockCache {
         Some(b)
     }
 
-    fn insert(&mut self, key: u64, page: u32, b: Rc<[Entry]>) {
+    /// Caches block `b`, whose `len` bytes of code start at physical `phys` and stay
+    /// inside its page.
+    fn insert(&mut self, key: u64, phys: u32, len: u32, b: Rc<[Entry]>) {
         if self.map.len() > 1 << 16 {
             self.flush();
+        }
+        let page = phys >> 12;
+        let bits = self
+            .code_bytes
+            .entry(page)
+            .or_insert_with(|| Box::new([0; 64]));
+        let (mut off, mut left) = (phys & 0xFFF, len.clamp(1, 0x1000 - (phys & 0xFFF)));
+        while left > 0 {
+            let n = (64 - (off & 63)).min(left);
+            bits[off as usize >> 6] |= Self::byte_mask(off, n);
+            off += n;
+            left -= n;
         }
         self.map.insert(key, b);
         self.pages.entry(page).or_default().push(key);
@@ -181,9 +263,10 @@ impl Cpu {
                 break;
             }
         }
+        let len: u32 = entries.iter().map(|e| e.len as u32).sum();
         let b: Rc<[Entry]> = entries.into();
         if cacheable {
-            self.cache.insert(key, phys >> 12, b.clone());
+            self.cache.insert(key, phys, len, b.clone());
         }
         Ok(b)
     }

@@ -279,15 +279,15 @@ impl Cpu {
         let p0 = phys >> 12;
         let p1 = phys.wrapping_add(size - 1) >> 12;
         if self.cache.is_code(p0) || (p1 != p0 && self.cache.is_code(p1)) {
-            self.code_written(p0, p1);
+            self.code_written(phys, size);
         }
     }
 
     #[cold]
-    fn code_written(&mut self, p0: u32, p1: u32) {
-        self.cache.invalidate_page(p0);
-        self.cache.invalidate_page(p1);
-        self.smc = true;
+    fn code_written(&mut self, phys: u32, size: u32) {
+        if self.cache.code_written(phys, size) {
+            self.smc = true;
+        }
     }
 
     /// Reads `size` (1, 2, 4) bytes at linear `lin` with the given privilege.

@@ -1,7 +1,10 @@
 //! The `x86` command: runs guests and CPU test suites.
 
+mod frame;
+mod pace;
 mod run;
 mod sst;
+mod window;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -16,10 +19,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a guest headless: a disk image through the built-in BIOS, a raw BIOS image
-    /// (--bios), or with no image the built-in demo guest.
+    /// Run a guest in a window (or --headless): a disk image through the built-in BIOS,
+    /// a raw BIOS image (--bios), or with no image the built-in demo guest.
     ///
-    /// Examples: `x86 run` (the demo); `x86 run --fda freedos.img --headless`;
+    /// Examples: `x86 run` (the demo); `x86 run freedos.img`;
+    /// `x86 run --fda freedos.img --headless --serial stdio --until 'A:\>'`;
     /// `x86 run --bios test.bin --headless --debugcon stdio --post stderr`
     Run(Box<run::RunArgs>),
     /// Run single-step CPU test suites (SingleStepTests JSON, .json or .json.gz).
@@ -45,7 +49,28 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // One line naming the problem, as for every other user error.
+            let text = e.render().to_string();
+            let line = text.lines().next().unwrap_or("bad arguments");
+            eprintln!(
+                "x86: {} (try --help)",
+                line.trim_start_matches("error: ").trim()
+            );
+            return ExitCode::from(run::EXIT_USAGE);
+        }
+    };
     let (log, log_file) = match &cli.cmd {
         Cmd::Run(a) => (a.log.clone(), a.log_file.clone()),
         _ => (None, None),

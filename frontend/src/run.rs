@@ -3,7 +3,7 @@
 //! demo guest from `test-roms`. Files are read and written here; the machine only sees
 //! bytes.
 
-use machine::{BootOrder, Config, Disk, Exit, Pc};
+use machine::{BootOrder, Config, Exit, Pc};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -41,9 +41,21 @@ pub struct RunArgs {
     /// below 4 GB (like QEMU's -bios), instead of the built-in BIOS.
     #[arg(long, value_name = "ROM")]
     pub bios: Option<PathBuf>,
-    /// Run without a window (the only mode so far).
+    /// Run without a window: for scripts and CI (see --serial, --keys, --until,
+    /// --screen-text, --screenshot). Without it a window shows the screen.
     #[arg(long)]
     pub headless: bool,
+    /// Window size as a multiple of the display (720×400 in text modes), 1–8.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub scale: usize,
+    /// `realtime` keeps guest time at wall-clock speed (the window's default); `max`
+    /// runs as fast as the host allows (the headless default).
+    #[arg(long, value_name = "realtime|max", value_parser = ["realtime", "max"])]
+    pub pace: Option<String>,
+    /// Write the screen as a PNG to FILE at exit (shaped as a monitor shows it: 720×400
+    /// for text, 640×400 for mode 13h). Example: --screenshot screen.png
+    #[arg(long, value_name = "FILE.png")]
+    pub screenshot: Option<PathBuf>,
     /// Where COM1 goes: `stdio`, a file, or `none`.
     #[arg(long, value_name = "stdio|FILE|none", default_value = "none")]
     pub serial: String,
@@ -60,8 +72,9 @@ pub struct RunArgs {
     /// Write the 80×25 text screen (code page 437 as UTF-8) to FILE at exit.
     #[arg(long, value_name = "FILE")]
     pub screen_text: Option<PathBuf>,
-    /// Type keys: text, `{enter}`, `{esc}`, `{tab}`, `{backspace}`, `{wait 500ms}`,
-    /// `{wait 2s}`, `{wait-screen "C:\>"}`. Example: --keys 'dir{enter}'
+    /// Type keys: text, `{enter}`, `{esc}`, `{tab}`, `{backspace}`, `{f1}`, `{ctrl+c}`,
+    /// `{wait 500ms}`, `{wait 2s}`, `{wait-screen "C:\>"}`, `{wait-serial "login:"}`,
+    /// `{screenshot "shot.png"}`. Example: --keys '{wait-screen "A:\>"}dir{enter}'
     #[arg(long, value_name = "SCRIPT")]
     pub keys: Option<String>,
     /// Stop with status 0 when TEXT appears on the debug console or the text screen.
@@ -130,6 +143,7 @@ enum KeyStep {
     Wait(u64),
     WaitScreen(String),
     WaitSerial(String),
+    Screenshot(String),
 }
 
 /// Set-1 make code of a named key and whether it carries the E0 prefix.
@@ -225,6 +239,12 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
                     };
                     KeyStep::Keys(stroke(&mods, code, ext))
                 }
+                w if w.starts_with("screenshot ") => KeyStep::Screenshot(
+                    tok["screenshot ".len()..]
+                        .trim()
+                        .trim_matches('"')
+                        .to_string(),
+                ),
                 w if w.starts_with("wait-screen ") => KeyStep::WaitScreen(
                     tok["wait-screen ".len()..]
                         .trim()
@@ -343,231 +363,336 @@ fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(p).map_err(|e| format!("cannot read {what} {}: {e}", p.display()))
 }
 
-pub fn run(args: RunArgs) -> Result<u8, String> {
-    let mut fda = args.fda.clone();
-    let mut hda = args.hda.clone();
-    if let Some(img) = &args.image {
-        let len = std::fs::metadata(img)
-            .map_err(|e| format!("cannot read disk image {}: {e}", img.display()))?
-            .len();
-        if matches!(len, 368_640 | 737_280 | 1_228_800 | 1_474_560 | 2_949_120) {
-            fda = fda.or(Some(img.clone()));
-        } else {
-            hda = hda.or(Some(img.clone()));
+/// The longest stretch of virtual time one slice runs.
+const SLICE_NS: u64 = 10_000_000;
+
+/// How a run ended, as far as the frontend is concerned.
+pub enum Outcome {
+    Machine(Exit),
+    /// `--until` matched.
+    Until,
+    Timeout,
+    /// The user closed the window or pressed the quit shortcut.
+    Quit,
+}
+
+/// One guest run: the machine plus everything around it that both the headless loop
+/// and the window drive the same way — output sinks, the key script, the stop
+/// conditions, the files to write back.
+pub struct Session {
+    pub pc: Pc,
+    files: Vec<(PathBuf, bool, usize)>,
+    keys: std::collections::VecDeque<KeyStep>,
+    key_ready_at: u64,
+    debugcon: Sink,
+    serial: Option<Sink>,
+    post: Option<Sink>,
+    until: Option<String>,
+    seen_console: Vec<u8>,
+    serial_seen: Vec<u8>,
+    trace: Option<std::io::BufWriter<std::fs::File>>,
+    pub start: Instant,
+    deadline: Option<Instant>,
+    screenshot: Option<PathBuf>,
+    screen_text: Option<PathBuf>,
+    stats: bool,
+    snapshot: bool,
+}
+
+impl Session {
+    pub fn new(args: &RunArgs) -> Result<Session, String> {
+        let mut fda = args.fda.clone();
+        let mut hda = args.hda.clone();
+        if let Some(img) = &args.image {
+            let len = std::fs::metadata(img)
+                .map_err(|e| format!("cannot read disk image {}: {e}", img.display()))?
+                .len();
+            if machine::floppy_size(len) {
+                fda = fda.or(Some(img.clone()));
+            } else {
+                hda = hda.or(Some(img.clone()));
+            }
         }
-    }
-    let rtc_epoch = match &args.rtc {
-        Some(s) => parse_rtc(s)?,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
-    };
-    let any_disk = fda.is_some() || args.fdb.is_some() || hda.is_some() || args.hdb.is_some();
-    let bios = match (&args.bios, any_disk) {
-        (Some(p), _) => Some(read_file(p, "BIOS image")?),
-        (None, true) => None,
-        (None, false) => Some(test_roms::demo()),
-    };
-    let mut pc = Pc::new(Config {
-        memory_mb: args.memory,
-        bios,
-        no_reboot: args.no_reboot,
-        ips: machine::DEFAULT_IPS,
-        rtc_epoch,
-    })
-    .map_err(|e| match &args.bios {
-        Some(p) => format!("{}: {e}", p.display()),
-        None => e,
-    })?;
-    let mut files: Vec<(PathBuf, bool, usize)> = Vec::new();
-    for (i, p) in [&fda, &args.fdb].into_iter().enumerate() {
-        if let Some(p) = p {
-            pc.floppies[i] = Some(
-                Disk::floppy(read_file(p, "floppy image")?)
-                    .map_err(|e| format!("{}: {e}", p.display()))?,
-            );
-            files.push((p.clone(), false, i));
-        }
-    }
-    for (i, p) in [&hda, &args.hdb].into_iter().enumerate() {
-        if let Some(p) = p {
-            let data = read_file(p, "hard-disk image")?;
-            pc.attach_hard_disk(i, data)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
-            files.push((p.clone(), true, i));
-        }
-    }
-    pc.boot_order = match args.boot.as_deref() {
-        Some("a") | Some("A") => BootOrder::Floppy,
-        Some("c") | Some("C") => BootOrder::HardDisk,
-        Some(other) => {
-            return Err(format!(
-                "--boot {other}: expected a (floppy) or c (hard disk)"
-            ))
-        }
-        None if pc.floppies[0].is_some() => BootOrder::Floppy,
-        None => BootOrder::HardDisk,
-    };
-    let mut keys: std::collections::VecDeque<KeyStep> = match &args.keys {
-        Some(s) => parse_keys(s)?.into(),
-        None => Default::default(),
-    };
-    let mut debugcon = Sink::open(&args.debugcon, "debugcon")?;
-    let mut serial = match args.serial.as_str() {
-        "none" => None,
-        s => Some(Sink::open(s, "serial")?),
-    };
-    let mut post = match &args.post {
-        Some(s) => Some(Sink::open(s, "POST")?),
-        None => None,
-    };
-    let start = Instant::now();
-    let deadline = args
-        .timeout
-        .map(|t| start + Duration::from_secs_f64(t.max(0.0)));
-    let mut seen_console = Vec::new();
-    let mut serial_seen: Vec<u8> = Vec::new();
-    let mut key_ready_at = 0u64;
-    // Slices of 1 ms of virtual time (at the default clock) keep key scripts and --until
-    // responsive without costing throughput.
-    let mut trace = match &args.trace {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(
-            |e| format!("cannot create trace file {}: {e}", p.display()),
-        )?)),
-        None => None,
-    };
-    let outcome = loop {
-        let r = match trace.as_mut() {
-            Some(t) => trace_steps(&mut pc, t, 100_000),
-            None => pc.run(100_000),
+        let rtc_epoch = match &args.rtc {
+            Some(s) => parse_rtc(s)?,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
         };
+        if !(1..=8).contains(&args.scale) {
+            return Err(format!("--scale {}: expected 1 to 8", args.scale));
+        }
+        let any_disk = fda.is_some() || args.fdb.is_some() || hda.is_some() || args.hdb.is_some();
+        let bios = match &args.bios {
+            Some(p) => Some(read_file(p, "BIOS image")?),
+            None => None,
+        };
+        let mut pc = Pc::new(Config {
+            memory_mb: args.memory,
+            bios,
+            no_reboot: args.no_reboot,
+            ips: machine::DEFAULT_IPS,
+            rtc_epoch,
+        })
+        .map_err(|e| match &args.bios {
+            Some(p) => format!("{}: {e}", p.display()),
+            None => e,
+        })?;
+        let mut files: Vec<(PathBuf, bool, usize)> = Vec::new();
+        for (i, p) in [&fda, &args.fdb].into_iter().enumerate() {
+            if let Some(p) = p {
+                pc.attach_floppy(i, read_file(p, "floppy image")?)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                files.push((p.clone(), false, i));
+            }
+        }
+        for (i, p) in [&hda, &args.hdb].into_iter().enumerate() {
+            if let Some(p) = p {
+                let data = read_file(p, "hard-disk image")?;
+                pc.attach_hard_disk(i, data)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                files.push((p.clone(), true, i));
+            }
+        }
+        // No disk and no BIOS image: boot the built-in demo floppy.
+        let demo = !any_disk && args.bios.is_none();
+        if demo {
+            pc.attach_floppy(0, test_roms::demo_floppy())?;
+        }
+        pc.boot_order = match args.boot.as_deref() {
+            Some("a") | Some("A") => BootOrder::Floppy,
+            Some("c") | Some("C") => BootOrder::HardDisk,
+            Some(other) => {
+                return Err(format!(
+                    "--boot {other}: expected a (floppy) or c (hard disk)"
+                ))
+            }
+            None if fda.is_some() || demo => BootOrder::Floppy,
+            None => BootOrder::HardDisk,
+        };
+        let keys = match &args.keys {
+            Some(s) => parse_keys(s)?.into(),
+            None => Default::default(),
+        };
+        let debugcon = Sink::open(&args.debugcon, "debugcon")?;
+        let serial = match args.serial.as_str() {
+            "none" => None,
+            s => Some(Sink::open(s, "serial")?),
+        };
+        let post = match &args.post {
+            Some(s) => Some(Sink::open(s, "POST")?),
+            None => None,
+        };
+        let trace = match &args.trace {
+            Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(
+                |e| format!("cannot create trace file {}: {e}", p.display()),
+            )?)),
+            None => None,
+        };
+        if let Some(t) = args.timeout {
+            if !(t >= 0.0 && t.is_finite()) {
+                return Err(format!("--timeout {t}: expected a number of seconds"));
+            }
+        }
+        let start = Instant::now();
+        Ok(Session {
+            pc,
+            files,
+            keys,
+            key_ready_at: 0,
+            debugcon,
+            serial,
+            post,
+            until: args.until.clone(),
+            seen_console: Vec::new(),
+            serial_seen: Vec::new(),
+            trace,
+            start,
+            deadline: args.timeout.map(|t| start + Duration::from_secs_f64(t)),
+            screenshot: args.screenshot.clone(),
+            screen_text: args.screen_text.clone(),
+            stats: args.stats,
+            snapshot: args.snapshot,
+        })
+    }
+
+    /// Runs at most `budget` instructions, stopping early once virtual time reaches
+    /// `until_ns`, then handles the output, the key script and the stop conditions.
+    pub fn slice(&mut self, budget: u64, until_ns: u64) -> Result<Option<Outcome>, String> {
+        // At most 10 ms of virtual time per slice as well: a halted guest skips idle
+        // time, and a key script must still see every step of it.
+        let until_ns = until_ns.min(self.pc.bus.now + SLICE_NS);
+        let r = match self.trace.as_mut() {
+            Some(t) => trace_steps(&mut self.pc, t, budget),
+            None => self.pc.run_until(budget, until_ns),
+        };
+        let pc = &mut self.pc;
         if !pc.bus.debugcon.is_empty() {
             let out = std::mem::take(&mut pc.bus.debugcon);
-            if args.until.is_some() {
-                seen_console.extend_from_slice(&out);
+            if self.until.is_some() {
+                self.seen_console.extend_from_slice(&out);
             }
-            debugcon.write(&out);
+            self.debugcon.write(&out);
         }
         let ser = pc.bus.com[0].take_output();
         if !ser.is_empty() {
-            if keys.iter().any(|k| matches!(k, KeyStep::WaitSerial(_))) {
-                serial_seen.extend_from_slice(&ser);
+            if self.keys.iter().any(|k| matches!(k, KeyStep::WaitSerial(_))) {
+                self.serial_seen.extend_from_slice(&ser);
             }
-            if args.until.is_some() {
-                seen_console.extend_from_slice(&ser);
+            if self.until.is_some() {
+                self.seen_console.extend_from_slice(&ser);
             }
-            if let Some(s) = serial.as_mut() {
+            if let Some(s) = self.serial.as_mut() {
                 s.write(&ser);
             }
         }
         let codes = std::mem::take(&mut pc.bus.post);
-        if let Some(p) = post.as_mut() {
+        if let Some(p) = self.post.as_mut() {
             for c in codes {
                 p.write(format!("POST {c:02X}\n").as_bytes());
             }
         }
         if let Some(e) = r {
-            break Some(e);
+            return Ok(Some(Outcome::Machine(e)));
         }
-        if let Some(text) = &args.until {
-            let found = String::from_utf8_lossy(&seen_console).contains(text.as_str())
-                || pc.screen_text().contains(text.as_str());
-            if found {
-                break Some(Exit::Shutdown);
+        if let Some(text) = &self.until {
+            if String::from_utf8_lossy(&self.seen_console).contains(text.as_str())
+                || pc.screen_text().contains(text.as_str())
+            {
+                return Ok(Some(Outcome::Until));
             }
         }
-        if pc.bus.now >= key_ready_at {
-            match keys.front() {
-                Some(KeyStep::Char(c)) => {
-                    let c = if *c == b'\r' { b'\n' } else { *c };
-                    pc.type_char(c);
-                    keys.pop_front();
-                    key_ready_at = pc.bus.now + 20_000_000;
-                }
-                Some(KeyStep::Keys(bytes)) => {
-                    for b in bytes.clone() {
-                        pc.key_bytes(&[b]);
-                    }
-                    keys.pop_front();
-                    key_ready_at = pc.bus.now + 20_000_000;
-                }
-                Some(KeyStep::WaitSerial(t))
-                    if String::from_utf8_lossy(&serial_seen).contains(t.as_str()) =>
-                {
-                    keys.pop_front();
-                }
-                Some(KeyStep::WaitSerial(_)) => {}
-                Some(KeyStep::Wait(ms)) => {
-                    key_ready_at = pc.bus.now + ms * 1_000_000;
-                    keys.pop_front();
-                }
-                Some(KeyStep::WaitScreen(t)) if pc.screen_text().contains(t.as_str()) => {
-                    keys.pop_front();
-                }
-                Some(KeyStep::WaitScreen(_)) => {}
-                None => {}
+        self.key_script()?;
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Some(Outcome::Timeout));
+        }
+        Ok(None)
+    }
+
+    /// Advances the `--keys` script by at most one step.
+    fn key_script(&mut self) -> Result<(), String> {
+        let pc = &mut self.pc;
+        if pc.bus.now < self.key_ready_at {
+            return Ok(());
+        }
+        match self.keys.front() {
+            Some(KeyStep::Char(c)) => {
+                let c = if *c == b'\r' { b'\n' } else { *c };
+                pc.type_char(c);
+                self.key_ready_at = pc.bus.now + 20_000_000;
             }
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            break None;
-        }
-    };
-    let elapsed = start.elapsed().as_secs_f64();
-    if args.stats {
-        let n = pc.instructions();
-        eprintln!(
-            "instructions: {n}, wall time: {elapsed:.3} s, virtual time: {:.3} s, {:.1} MIPS",
-            pc.bus.now as f64 / 1e9,
-            n as f64 / elapsed.max(1e-9) / 1e6
-        );
-    }
-    if let Some(p) = &args.screen_text {
-        std::fs::write(p, pc.screen_text())
-            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-    }
-    if !args.snapshot {
-        for (path, hard, i) in &files {
-            let image = if *hard {
-                pc.hard_disk_image(*i)
-                    .filter(|(_, dirty)| *dirty)
-                    .map(|(d, _)| d)
-            } else {
-                pc.floppies[*i]
-                    .as_ref()
-                    .filter(|d| d.dirty)
-                    .map(|d| d.data.as_slice())
-            };
-            if let Some(data) = image {
-                std::fs::write(path, data)
-                    .map_err(|e| format!("cannot write back {}: {e}", path.display()))?;
+            Some(KeyStep::Keys(bytes)) => {
+                for b in bytes.clone() {
+                    pc.key_bytes(&[b]);
+                }
+                self.key_ready_at = pc.bus.now + 20_000_000;
             }
+            Some(KeyStep::WaitSerial(t))
+                if String::from_utf8_lossy(&self.serial_seen).contains(t.as_str()) => {}
+            Some(KeyStep::Wait(ms)) => self.key_ready_at = pc.bus.now + ms * 1_000_000,
+            Some(KeyStep::WaitScreen(t)) if pc.screen_text().contains(t.as_str()) => {}
+            Some(KeyStep::Screenshot(path)) => {
+                let path = PathBuf::from(path);
+                self.save_screenshot(&path)?;
+            }
+            Some(KeyStep::WaitSerial(_) | KeyStep::WaitScreen(_)) | None => return Ok(()),
         }
+        self.keys.pop_front();
+        Ok(())
     }
-    let last_post = pc
-        .bus
-        .last_post
-        .map_or("none".to_string(), |c| format!("{c:#04x}"));
-    Ok(match outcome {
-        Some(Exit::DebugExit(v)) => ((v << 1) | 1) as u8,
-        Some(Exit::Shutdown) => EXIT_OK,
-        Some(Exit::Halted) => {
-            eprintln!("x86: guest halted at {:04x}:{:08x} with nothing to wake it; last POST code {last_post}", pc.cpu.seg[cpu::CS].selector, pc.cpu.eip);
-            EXIT_OK
-        }
-        Some(Exit::TripleFault) => {
+
+    /// Writes the rendered frame, shaped as a monitor shows it, to a PNG file.
+    pub fn save_screenshot(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let (pixels, w, h) = crate::frame::display_frame(&mut self.pc);
+        crate::frame::write_png(path, &pixels, w, h)
+    }
+
+    /// Stats, dumps and write-back at the end of a run; returns the exit status.
+    pub fn finish(mut self, outcome: Outcome) -> Result<u8, String> {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let pc = &mut self.pc;
+        if self.stats {
+            let n = pc.instructions();
             eprintln!(
-                "x86: triple fault at {:04x}:{:08x}; last POST code {last_post}",
-                pc.cpu.seg[cpu::CS].selector,
-                pc.cpu.eip
+                "instructions: {n}, wall time: {elapsed:.3} s, virtual time: {:.3} s, {:.1} MIPS",
+                pc.bus.now as f64 / 1e9,
+                n as f64 / elapsed.max(1e-9) / 1e6
             );
-            EXIT_TRIPLE_FAULT
         }
-        None => {
-            eprintln!("x86: timeout after {elapsed:.1} s; last POST code {last_post}");
-            EXIT_TIMEOUT
+        if let Some(p) = &self.screen_text {
+            std::fs::write(p, pc.screen_text())
+                .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
         }
-    })
+        if let Some(p) = self.screenshot.clone() {
+            self.save_screenshot(&p)?;
+        }
+        let pc = &mut self.pc;
+        if !self.snapshot {
+            for (path, hard, i) in &self.files {
+                let image = if *hard {
+                    pc.hard_disk_image(*i)
+                } else {
+                    pc.floppy_image(*i)
+                };
+                if let Some(data) = image.filter(|(_, dirty)| *dirty).map(|(d, _)| d) {
+                    std::fs::write(path, data)
+                        .map_err(|e| format!("cannot write back {}: {e}", path.display()))?;
+                }
+            }
+        }
+        let last_post = pc
+            .bus
+            .last_post
+            .map_or("none".to_string(), |c| format!("{c:#04x}"));
+        let cs_eip = format!("{:04x}:{:08x}", pc.cpu.seg[cpu::CS].selector, pc.cpu.eip);
+        Ok(match outcome {
+            Outcome::Machine(Exit::DebugExit(v)) => ((v << 1) | 1) as u8,
+            Outcome::Machine(Exit::Shutdown) | Outcome::Until | Outcome::Quit => EXIT_OK,
+            Outcome::Machine(Exit::Halted) => {
+                eprintln!("x86: guest halted at {cs_eip} with nothing to wake it; last POST code {last_post}");
+                EXIT_OK
+            }
+            Outcome::Machine(Exit::NoBootDevice) => {
+                let disks: Vec<String> = self
+                    .files
+                    .iter()
+                    .map(|(p, _, _)| p.display().to_string())
+                    .collect();
+                eprintln!(
+                    "x86: not bootable: {} (no 55AAh boot signature at the end of the first sector)",
+                    if disks.is_empty() { "no disk attached".to_string() } else { disks.join(", ") }
+                );
+                EXIT_USAGE
+            }
+            Outcome::Machine(Exit::TripleFault) => {
+                eprintln!("x86: triple fault at {cs_eip}; last POST code {last_post}");
+                EXIT_TRIPLE_FAULT
+            }
+            Outcome::Timeout => {
+                eprintln!("x86: timeout after {elapsed:.1} s; last POST code {last_post}");
+                EXIT_TIMEOUT
+            }
+        })
+    }
+}
+
+pub fn run(args: RunArgs) -> Result<u8, String> {
+    let mut s = Session::new(&args)?;
+    if !args.headless {
+        return crate::window::run(s, &args);
+    }
+    // Slices of 1 ms of virtual time (at the default clock) keep key scripts and --until
+    // responsive without costing throughput.
+    let realtime = args.pace.as_deref() == Some("realtime");
+    let mut pacer = crate::pace::Pacer::new(realtime);
+    loop {
+        let until = pacer.target(&s.pc);
+        if let Some(o) = s.slice(100_000, until)? {
+            return s.finish(o);
+        }
+        pacer.wait(&s.pc);
+    }
 }
 
 #[cfg(test)]
@@ -603,6 +728,10 @@ mod tests {
         assert_eq!(
             parse_keys("{wait-serial \"login:\"}").unwrap(),
             vec![KeyStep::WaitSerial("login:".into())]
+        );
+        assert_eq!(
+            parse_keys("{screenshot \"a b.png\"}").unwrap(),
+            vec![KeyStep::Screenshot("a b.png".into())]
         );
         assert!(parse_keys("{hyper+x}").is_err());
         assert!(parse_keys("{wait 5}").is_err());

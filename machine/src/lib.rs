@@ -18,7 +18,18 @@ pub mod keymap;
 pub use disk::{Disk, DiskKind};
 
 use cpu::{Bus, Cpu, Stop};
-use devices::{i8042::I8042, ide::IdeChannel, pic::Pic, pit::Pit, rtc::Rtc, uart::Uart, Nanos};
+use devices::{
+    dma::{Dma, DmaMemory},
+    fdc::Fdc,
+    i8042::I8042,
+    ide::IdeChannel,
+    pic::Pic,
+    pit::Pit,
+    rtc::Rtc,
+    uart::Uart,
+    vga::Vga,
+    Nanos,
+};
 use std::collections::HashSet;
 
 /// Which device answers a port, from a table built once (no search per access).
@@ -41,6 +52,9 @@ enum Dev {
     FpuBusy,
     /// IDE channel 0 (1F0h–1F7h, 3F6h) or 1 (170h–177h, 376h).
     Ide(u8),
+    Vga,
+    Dma,
+    Fdc,
 }
 
 /// Which disk INT 19h tries first.
@@ -61,6 +75,8 @@ pub enum Exit {
     Halted,
     /// Triple fault, with rebooting disabled.
     TripleFault,
+    /// The BIOS found no disk with a boot signature (55AAh) to start.
+    NoBootDevice,
 }
 
 /// The PC's physical address space and I/O ports, as the CPU sees them.
@@ -93,6 +109,10 @@ pub struct PcBus {
     bios_call: bool,
     pub pic: Pic,
     pub pit: Pit,
+    pub vga: Vga,
+    /// The 8237 pair and the 82077AA floppy controller on DMA channel 2, IRQ 6.
+    pub dma: Dma,
+    pub fdc: Fdc,
     /// Instructions per second of virtual time.
     ips: u64,
     /// Virtual time skipped while the CPU was halted.
@@ -102,6 +122,26 @@ pub struct PcBus {
 }
 
 pub const BIOS_SIZES: [usize; 3] = [64 << 10, 128 << 10, 256 << 10];
+/// Guest RAM as the DMA controller reaches it: physical addresses, no A20 gate (the
+/// gate sits on the CPU's address line), and only plain RAM — the ISA bus cycles to
+/// video memory and ROM that a real board would run are not modelled.
+struct DmaRam<'a>(&'a mut [u8]);
+
+impl DmaMemory for DmaRam<'_> {
+    fn read(&mut self, addr: u32) -> u8 {
+        *self.0.get(addr as usize).unwrap_or(&0xFF)
+    }
+    fn write(&mut self, addr: u32, v: u8) {
+        if !(0xA_0000..0x10_0000).contains(&addr) {
+            if let Some(b) = self.0.get_mut(addr as usize) {
+                *b = v;
+            }
+        }
+    }
+}
+
+/// The VGA's memory window (A0000h–BFFFFh); the VGA decides which part answers.
+const VGA_WINDOW: std::ops::Range<u32> = 0xA_0000..0xC_0000;
 /// The option-ROM window C0000h up to the system BIOS: no ROM is installed there yet, so
 /// it reads as an open bus (all ones) and ignores writes, as on a PC without adapters.
 const OPTION_ROMS: u32 = 0xC_0000;
@@ -165,6 +205,13 @@ impl PcBus {
             t[0x2F8 + i] = Dev::Com2;
         }
         t[bios::TRAP_PORT as usize] = Dev::BiosTrap;
+        t[0x3B0..0x3E0].fill(Dev::Vga);
+        for &p in Dma::ports() {
+            t[p as usize] = Dev::Dma;
+        }
+        for &p in Fdc::ports() {
+            t[p as usize] = Dev::Fdc;
+        }
         t
     }
 
@@ -192,6 +239,9 @@ impl PcBus {
         let now = self.now;
         self.pit.tick(now, &mut self.pic);
         self.rtc.tick(now, &mut self.pic);
+        self.kbd.tick(now, &mut self.pic);
+        let mut mem = DmaRam(&mut self.ram);
+        self.fdc.tick(now, &mut self.dma, &mut mem, &mut self.pic);
         for c in self.com.iter_mut() {
             c.tick(now, &mut self.pic);
         }
@@ -202,6 +252,8 @@ impl PcBus {
         [
             self.pit.next_event(now),
             self.rtc.next_event(now),
+            self.kbd.next_event(now),
+            self.fdc.next_event(now),
             self.com[0].next_event(now),
             self.com[1].next_event(now),
         ]
@@ -221,6 +273,9 @@ impl Bus for PcBus {
         if (OPTION_ROMS..self.bios_base_low).contains(&a) {
             return 0xFF;
         }
+        if VGA_WINDOW.contains(&a) {
+            return self.vga.mem_read(a);
+        }
         *self.ram.get(a as usize).unwrap_or(&0xFF)
     }
 
@@ -228,6 +283,10 @@ impl Bus for PcBus {
     fn write8(&mut self, addr: u32, value: u8) {
         let a = self.map_addr(addr);
         if self.rom_offset(a).is_some() || (OPTION_ROMS..self.bios_base_low).contains(&a) {
+            return;
+        }
+        if VGA_WINDOW.contains(&a) {
+            self.vga.mem_write(a, value);
             return;
         }
         if let Some(b) = self.ram.get_mut(a as usize) {
@@ -292,6 +351,17 @@ impl Bus for PcBus {
             Dev::Pit => self.pit.read(port, self.now) as u32,
             Dev::Kbd => self.kbd.read(port, &mut self.pic) as u32,
             Dev::Rtc => self.rtc.read(port, self.now, &mut self.pic) as u32,
+            Dev::Dma => self.dma.read(port) as u32,
+            Dev::Fdc => self.fdc.read(port, &mut self.pic) as u32,
+            Dev::Vga => match size {
+                1 => self.vga.port_read(port, self.now) as u32,
+                // A word access is two byte accesses to consecutive ports (ISA bus
+                // cycle splitting), which is how index/data pairs are written at once.
+                _ => {
+                    self.vga.port_read(port, self.now) as u32
+                        | (self.vga.port_read(port.wrapping_add(1), self.now) as u32) << 8
+                }
+            },
             Dev::Com1 => self.com[0].read(port, self.now, &mut self.pic) as u32,
             Dev::Com2 => self.com[1].read(port, self.now, &mut self.pic) as u32,
             Dev::Ide(ch) => {
@@ -366,6 +436,14 @@ impl Bus for PcBus {
                 self.bios_call = true;
             }
             Dev::Rtc => self.rtc.write(port, value as u8, self.now, &mut self.pic),
+            Dev::Dma => self.dma.write(port, value as u8),
+            Dev::Fdc => self.fdc.write(port, value as u8, self.now, &mut self.pic),
+            Dev::Vga => {
+                self.vga.port_write(port, value as u8);
+                if size > 1 {
+                    self.vga.port_write(port.wrapping_add(1), (value >> 8) as u8);
+                }
+            }
             // Any write to port 0F0h clears the FERR#/IRQ 13 latch (PC/AT wiring).
             Dev::Ide(ch) => {
                 let (c, off) = (&mut self.ide[ch as usize], ide_offset(port));
@@ -422,6 +500,15 @@ fn cp437(b: u8) -> char {
     }
 }
 
+/// Whether an image of `len` bytes is a standard floppy format (360K–2.88M).
+pub fn floppy_size(len: u64) -> bool {
+    matches!(len, 368_640 | 737_280 | 1_228_800 | 1_474_560 | 2_949_120)
+}
+
+/// The key id [`Pc::key_event`] takes for Pause (its set-1 code 45h with the E0 flag,
+/// which no other key uses; the keyboard sends the E1 1D 45 E1 9D C5 sequence).
+pub const PAUSE_KEY: (u8, bool) = devices::i8042::KEY_PAUSE;
+
 /// Machine configuration.
 pub struct Config {
     pub memory_mb: u32,
@@ -444,7 +531,6 @@ pub struct Pc {
     pub cpu: Cpu,
     pub bus: PcBus,
     no_reboot: bool,
-    pub floppies: [Option<Disk>; 2],
     pub boot_order: BootOrder,
 }
 
@@ -489,6 +575,9 @@ impl Pc {
             bios_call: false,
             pic: Pic::new(),
             pit: Pit::new(),
+            vga: Vga::new(),
+            dma: Dma::new(),
+            fdc: Fdc::new(),
             ips: cfg.ips.max(1),
             idle: 0,
             now: 0,
@@ -500,25 +589,32 @@ impl Pc {
             cpu,
             bus,
             no_reboot: cfg.no_reboot,
-            floppies: [None, None],
             boot_order: BootOrder::Floppy,
         })
     }
 
-    /// The 80×25 text screen at B8000 as UTF-8 lines (code page 437 mapped), trailing
-    /// blanks trimmed.
+    /// The text screen as UTF-8 lines (code page 437 mapped), trailing blanks trimmed:
+    /// what the VGA displays (any text mode, e.g. 80×50), or nothing in graphics modes.
     pub fn screen_text(&mut self) -> String {
         let mut out = String::new();
-        for row in 0..25u32 {
-            let mut line = String::new();
-            for col in 0..80u32 {
-                let b = self.bus.read8(0xB8000 + (row * 80 + col) * 2);
-                line.push(cp437(b));
+        if let Some((cols, rows, cells)) = self.bus.vga.text_screen() {
+            for row in cells.chunks(cols.max(1)).take(rows) {
+                let line: String = row.iter().map(|&(c, _)| cp437(c)).collect();
+                out.push_str(line.trim_end());
+                out.push('\n');
             }
-            out.push_str(line.trim_end());
-            out.push('\n');
         }
         out
+    }
+
+    /// Renders the screen into `buf` (0x00RRGGBB pixels) and returns its size.
+    pub fn render(&mut self, buf: &mut Vec<u32>) -> (usize, usize) {
+        self.bus.vga.render(self.bus.now, buf)
+    }
+
+    /// Changes whenever the rendered screen may have changed.
+    pub fn frame_version(&self) -> u64 {
+        self.bus.vga.frame_version(self.bus.now)
     }
 
     /// Presses and releases the key for ASCII character `c` (with Shift when needed)
@@ -560,6 +656,51 @@ impl Pc {
         c.image(slot).map(|d| (d, c.dirty(slot)))
     }
 
+    /// Inserts a floppy image in drive A: (0) or B: (1); its size must be a standard
+    /// format.
+    pub fn attach_floppy(&mut self, drive: usize, data: Vec<u8>) -> Result<(), String> {
+        if drive > 1 {
+            return Err(format!("floppy drive {drive}: only 0 (A:) and 1 (B:) exist"));
+        }
+        // The machine's own check gives the message listing the PC/AT formats.
+        Disk::floppy(data.clone())?;
+        self.bus.fdc.attach(drive, data, false)
+    }
+
+    /// A floppy's image and whether the guest wrote to it.
+    pub fn floppy_image(&self, drive: usize) -> Option<(&[u8], bool)> {
+        let f = &self.bus.fdc;
+        f.image(drive).map(|d| (d, f.dirty(drive)))
+    }
+
+    /// A physical key pressed or released: `code` is its set-1 make code, `extended`
+    /// whether it carries the E0 prefix ([`PAUSE_KEY`] for Pause). The keyboard sends
+    /// what its scan-code set and the controller's translation make of it, and repeats
+    /// held keys at the guest's typematic rate.
+    pub fn key_event(&mut self, code: u8, extended: bool, pressed: bool) {
+        self.bus
+            .kbd
+            .key_event(code, extended, pressed, self.bus.now, &mut self.bus.pic);
+    }
+
+    /// Releases every held key (the window lost focus).
+    pub fn release_keys(&mut self) {
+        self.bus.kbd.release_all(self.bus.now, &mut self.bus.pic);
+    }
+
+    /// The reset button: the CPU and the devices start over, the disks stay in.
+    pub fn reset(&mut self) {
+        self.cpu.reset();
+        let b = &mut self.bus;
+        b.pic = Pic::new();
+        b.pit = Pit::new();
+        b.kbd = I8042::new();
+        b.vga = Vga::new();
+        b.dma = Dma::new();
+        b.a20 = true;
+        b.ferr = false;
+    }
+
     /// Mouse movement (dy positive = up) and buttons, through the PS/2 mouse.
     pub fn mouse_event(&mut self, dx: i32, dy: i32, buttons: u8) {
         self.bus.kbd.mouse_event(dx, dy, buttons, &mut self.bus.pic);
@@ -574,12 +715,23 @@ impl Pc {
     /// if the budget ran out with the guest still running. The CPU runs in slices that
     /// end at the next device event, so timers fire at their exact virtual time.
     pub fn run(&mut self, budget: u64) -> Option<Exit> {
+        self.run_until(budget, Nanos::MAX)
+    }
+
+    /// Like [`Pc::run`], but also stops once virtual time reaches `deadline`: the
+    /// window's real-time pacing runs the guest up to the wall clock and no further. A
+    /// halted CPU waits out the time up to the deadline and stays halted.
+    pub fn run_until(&mut self, budget: u64, deadline: Nanos) -> Option<Exit> {
         let end = self.cpu.icount.saturating_add(budget);
         while self.cpu.icount < end {
             self.bus.sync(self.cpu.icount);
+            if self.bus.now >= deadline {
+                break;
+            }
             let mut slice = end - self.cpu.icount;
-            if let Some(t) = self.bus.next_event() {
-                slice = slice.min(self.bus.instructions_until(self.bus.now, t));
+            let next = self.bus.next_event().map_or(deadline, |t| t.min(deadline));
+            if next != Nanos::MAX {
+                slice = slice.min(self.bus.instructions_until(self.bus.now, next));
             }
             let stop = self.cpu.run(&mut self.bus, slice);
             self.bus.sync(self.cpu.icount);
@@ -609,7 +761,7 @@ impl Pc {
                     // or stop if there is none (or interrupts are off).
                     match self.bus.next_event() {
                         Some(t) if self.cpu.eflags & cpu::IF != 0 => {
-                            self.bus.idle += t.saturating_sub(self.bus.now);
+                            self.bus.idle += t.min(deadline).saturating_sub(self.bus.now);
                             self.bus.sync(self.cpu.icount);
                         }
                         _ if self.cpu.eflags & cpu::IF != 0 && self.bus.pic.intr() => {}

@@ -8,7 +8,9 @@
 //! interrupt. Services follow the IBM PC/AT BIOS interface (Phoenix/IBM technical
 //! references; Ralf Brown's interrupt list for register conventions).
 
-use crate::disk::{Disk, DiskInfo, DiskKind};
+mod video;
+
+use crate::disk::{DiskInfo, DiskKind};
 use crate::{Pc, PcBus};
 use cpu::{Bus, CF, CS, DS, ES, IF, SS, ZF};
 
@@ -63,6 +65,7 @@ pub fn rom() -> Vec<u8> {
     r[0xFFF5..0xFFFD].copy_from_slice(b"11/25/26");
     r[0xFFFE] = 0xFC; // model byte: PC/AT
     let _ = VIDEO_PARAMS;
+    video::install_fonts(&mut r);
     r
 }
 
@@ -75,24 +78,13 @@ mod bda {
     pub const KB_HEAD: u32 = 0x41A;
     pub const KB_TAIL: u32 = 0x41C;
     pub const FLOPPY_STATUS: u32 = 0x441;
-    pub const VIDEO_MODE: u32 = 0x449;
-    pub const COLUMNS: u32 = 0x44A;
-    pub const PAGE_SIZE: u32 = 0x44C;
-    pub const CURSOR: u32 = 0x450;
-    pub const CURSOR_SHAPE: u32 = 0x460;
-    pub const PAGE: u32 = 0x462;
-    pub const CRTC: u32 = 0x463;
     pub const TICKS: u32 = 0x46C;
     pub const MIDNIGHT: u32 = 0x470;
     pub const HD_STATUS: u32 = 0x474;
     pub const HD_COUNT: u32 = 0x475;
     pub const KB_START: u32 = 0x480;
     pub const KB_END: u32 = 0x482;
-    pub const ROWS: u32 = 0x484;
-    pub const CHAR_HEIGHT: u32 = 0x485;
 }
-
-const TEXT: u32 = 0xB8000;
 
 fn lin(seg: u16, off: u16) -> u32 {
     ((seg as u32) << 4) + off as u32
@@ -197,7 +189,7 @@ impl Pc {
         }
         self.w16(bda::COM1, 0x3F8);
         self.w16(bda::COM1 + 2, 0x2F8);
-        let floppies = self.floppies.iter().filter(|d| d.is_some()).count() as u16;
+        let floppies = self.floppy_count() as u16;
         // Equipment: floppies present and count, 80×25 colour, two serial ports.
         let mut equip = 0x0020 | 2 << 9;
         if floppies > 0 {
@@ -212,8 +204,8 @@ impl Pc {
         self.w8(bda::HD_COUNT, self.hard_disk_count());
         self.set_video_mode(3);
         let ext_kb = (self.bus.ram_size() / 1024).saturating_sub(1024) as u32;
-        let ft = |d: &Option<Disk>| d.as_ref().map_or(0, |d| d.floppy_type);
-        let (fa, fb) = (ft(&self.floppies[0]), ft(&self.floppies[1]));
+        let ft = |pc: &Pc, d| pc.floppy_info(d).map_or(0, |i| i.floppy_type);
+        let (fa, fb) = (ft(self, 0), ft(self, 1));
         let (h0, h1) = (
             self.bus.ide[0].image(0).is_some(),
             self.bus.ide[0].image(1).is_some(),
@@ -246,11 +238,13 @@ impl Pc {
             crate::BootOrder::Floppy => vec![(0x00, false), (0x80, true)],
             crate::BootOrder::HardDisk => vec![(0x80, true), (0x00, false)],
         };
-        for (drive, hard) in order {
+        for (drive, _hard) in order {
             let Some(sector) = self.disk_read(drive, 0, 1) else {
                 continue;
             };
-            if hard && (sector[510], sector[511]) != (0x55, 0xAA) {
+            // The IBM PC BIOS booted any floppy; like later BIOSes we want the
+            // signature on both, so a blank or data disk gets a message, not a crash.
+            if (sector[510], sector[511]) != (0x55, 0xAA) {
                 log::warn!(target: "bios", "drive {drive:#04x}: no boot signature");
                 continue;
             }
@@ -269,6 +263,8 @@ impl Pc {
         }
         self.print_text("No bootable device.\r\n");
         log::warn!(target: "bios", "no bootable device");
+        self.bus.exit.get_or_insert(crate::Exit::NoBootDevice);
+        self.bus.trap = true;
         self.cpu.eflags &= !IF;
         self.cpu.halted = true;
     }
@@ -277,7 +273,7 @@ impl Pc {
     /// channel's master and slave).
     fn disk(&self, drive: u8) -> Option<DiskInfo> {
         match drive {
-            0x00 | 0x01 => self.floppies[drive as usize].as_ref().map(Disk::info),
+            0x00 | 0x01 => self.floppy_info(drive as usize),
             0x80 | 0x81 => self.bus.ide[0]
                 .image((drive - 0x80) as usize)
                 .map(|d| DiskInfo::hard(d.len() as u64 / 512)),
@@ -287,10 +283,7 @@ impl Pc {
 
     fn disk_read(&self, drive: u8, lba: u64, count: u64) -> Option<Vec<u8>> {
         match drive {
-            0x00 | 0x01 => self.floppies[drive as usize]
-                .as_ref()?
-                .read(lba, count)
-                .map(<[u8]>::to_vec),
+            0x00 | 0x01 => self.bus.fdc.read_sectors(drive as usize, lba, count),
             0x80 | 0x81 => {
                 let img = self.bus.ide[0].image((drive - 0x80) as usize)?;
                 let start = usize::try_from(lba.checked_mul(512)?).ok()?;
@@ -303,15 +296,38 @@ impl Pc {
 
     fn disk_write(&mut self, drive: u8, lba: u64, bytes: &[u8]) -> bool {
         match drive {
-            0x00 | 0x01 => self.floppies[drive as usize]
-                .as_mut()
-                .is_some_and(|d| d.write(lba, bytes)),
+            0x00 | 0x01 => self.bus.fdc.write_sectors(drive as usize, lba, bytes),
             0x80 | 0x81 => match lba.checked_mul(512).and_then(|o| usize::try_from(o).ok()) {
                 Some(off) => self.bus.ide[0].write_image((drive - 0x80) as usize, off, bytes),
                 None => false,
             },
             _ => false,
         }
+    }
+
+    fn floppy_count(&self) -> u8 {
+        (0..2).filter(|&d| self.bus.fdc.image(d).is_some()).count() as u8
+    }
+
+    /// A floppy's geometry, from the controller's drive, with the CMOS/INT 13h drive
+    /// type of its format (1 = 360K, 2 = 1.2M, 3 = 720K, 4 = 1.44M, 5 = 2.88M).
+    pub(crate) fn floppy_info(&self, drive: usize) -> Option<DiskInfo> {
+        let (c, h, s) = self.bus.fdc.geometry(drive)?;
+        let floppy_type = match (c, s) {
+            (40, _) => 1,
+            (_, 15) => 2,
+            (_, 9) => 3,
+            (_, 36) => 5,
+            _ => 4,
+        };
+        Some(DiskInfo {
+            kind: DiskKind::Floppy,
+            cylinders: c as u32,
+            heads: h as u32,
+            spt: s as u32,
+            sectors: c as u64 * h as u64 * s as u64,
+            floppy_type,
+        })
     }
 
     fn hard_disk_count(&self) -> u8 {
@@ -353,212 +369,6 @@ impl Pc {
             _ => {}
         }
         After::Return
-    }
-
-    // ---- INT 10h: video (text modes) ----
-
-    fn set_video_mode(&mut self, mode: u8) {
-        let m = mode & 0x7F;
-        self.w8(bda::VIDEO_MODE, m);
-        self.w16(bda::COLUMNS, if m <= 1 { 40 } else { 80 });
-        self.w16(bda::PAGE_SIZE, 4096);
-        self.w8(bda::ROWS, 24);
-        self.w8(bda::CHAR_HEIGHT, 16);
-        self.w16(bda::CRTC, 0x3D4);
-        self.w16(bda::CURSOR_SHAPE, 0x0607);
-        self.w8(bda::PAGE, 0);
-        for p in 0..8 {
-            self.w16(bda::CURSOR + p * 2, 0);
-        }
-        if mode & 0x80 == 0 {
-            for i in 0..(80 * 25) {
-                self.w16(TEXT + i * 2, 0x0720);
-            }
-        }
-    }
-
-    fn cols(&mut self) -> u32 {
-        (self.r16(bda::COLUMNS) as u32).clamp(1, 80)
-    }
-
-    fn cursor(&mut self, page: u8) -> (u32, u32) {
-        let v = self.r16(bda::CURSOR + (page as u32 & 7) * 2);
-        ((v >> 8) as u32, (v & 0xFF) as u32)
-    }
-
-    fn set_cursor(&mut self, page: u8, row: u32, col: u32) {
-        self.w16(
-            bda::CURSOR + (page as u32 & 7) * 2,
-            ((row as u16) << 8) | col as u16,
-        );
-    }
-
-    fn cell(&mut self, page: u8, row: u32, col: u32) -> u32 {
-        TEXT + (page as u32 & 7) * 4096 + (row * self.cols() + col) * 2
-    }
-
-    fn scroll(
-        &mut self,
-        up: bool,
-        lines: u32,
-        attr: u8,
-        (top, left, bottom, right): (u32, u32, u32, u32),
-    ) {
-        let cols = self.cols();
-        let (bottom, right) = (bottom.min(24), right.min(cols - 1));
-        if top > bottom || left > right {
-            return;
-        }
-        let height = bottom - top + 1;
-        let n = if lines == 0 || lines > height {
-            height
-        } else {
-            lines
-        };
-        let blank = (attr as u16) << 8 | 0x20;
-        for i in 0..height {
-            let row = if up { top + i } else { bottom - i };
-            let src = if up { row + n } else { row.wrapping_sub(n) };
-            let from_inside = if up { src <= bottom } else { row >= top + n };
-            for c in left..=right {
-                let v = if from_inside {
-                    let a = self.cell(0, src, c);
-                    self.r16(a)
-                } else {
-                    blank
-                };
-                let a = self.cell(0, row, c);
-                self.w16(a, v);
-            }
-        }
-    }
-
-    /// Teletype output (INT 10h AH=0Eh): handles BEL, BS, CR, LF and scrolling.
-    fn teletype(&mut self, ch: u8, page: u8) {
-        let (mut row, mut col) = self.cursor(page);
-        let cols = self.cols();
-        match ch {
-            0x07 => {}
-            0x08 => col = col.saturating_sub(1),
-            b'\r' => col = 0,
-            b'\n' => row += 1,
-            _ => {
-                let a = self.cell(page, row, col);
-                self.w8(a, ch);
-                col += 1;
-                if col >= cols {
-                    col = 0;
-                    row += 1;
-                }
-            }
-        }
-        if row > 24 {
-            self.scroll(true, 1, 0x07, (0, 0, 24, cols - 1));
-            row = 24;
-        }
-        self.set_cursor(page, row, col);
-    }
-
-    fn print_text(&mut self, s: &str) {
-        for b in s.bytes() {
-            self.teletype(b, 0);
-        }
-    }
-
-    fn int10(&mut self) {
-        let bx = self.cpu.regs[3] as u16;
-        let cx = self.cpu.regs[1] as u16;
-        let dx = self.cpu.regs[2] as u16;
-        let page = (bx >> 8) as u8;
-        match self.ah() {
-            0x00 => {
-                let m = self.al();
-                self.set_video_mode(m);
-            }
-            0x01 => self.w16(bda::CURSOR_SHAPE, cx),
-            0x02 => self.set_cursor(page, (dx >> 8) as u32, (dx & 0xFF) as u32),
-            0x03 => {
-                let (r, c) = self.cursor(page);
-                let shape = self.r16(bda::CURSOR_SHAPE);
-                self.set16(2, ((r as u16) << 8) | c as u16);
-                self.set16(1, shape);
-            }
-            0x05 => self.w8(bda::PAGE, self.al() & 7),
-            0x06 | 0x07 => {
-                let up = self.ah() == 0x06;
-                let lines = self.al() as u32;
-                let rect = (
-                    (cx >> 8) as u32,
-                    (cx & 0xFF) as u32,
-                    (dx >> 8) as u32,
-                    (dx & 0xFF) as u32,
-                );
-                self.scroll(up, lines, (bx >> 8) as u8, rect);
-            }
-            0x08 => {
-                let (r, c) = self.cursor(page);
-                let a = self.cell(page, r, c);
-                let v = self.r16(a);
-                self.set16(0, v);
-            }
-            0x09 | 0x0A => {
-                let (r, c) = self.cursor(page);
-                let ch = self.al();
-                let cols = self.cols();
-                let first = r * cols + c;
-                let last = (first + cx.min(2000) as u32).min(cols * 25);
-                for pos in first..last {
-                    let a = self.cell(page, pos / cols, pos % cols);
-                    self.w8(a, ch);
-                    if self.ah() == 0x09 {
-                        self.w8(a + 1, bx as u8);
-                    }
-                }
-            }
-            0x0E => {
-                let ch = self.al();
-                let p = self.r8(bda::PAGE);
-                self.teletype(ch, p);
-            }
-            0x0F => {
-                let mode = self.r8(bda::VIDEO_MODE);
-                let cols = self.r16(bda::COLUMNS) as u8;
-                let p = self.r8(bda::PAGE);
-                self.set_al(mode);
-                self.set_ah(cols);
-                self.cpu.regs[3] = (self.cpu.regs[3] & !0xFF00) | (p as u32) << 8;
-            }
-            0x11 if self.al() == 0x30 => {
-                // Font information: 16 scan lines, 25 rows.
-                self.set16(1, 16);
-                self.cpu.regs[2] = (self.cpu.regs[2] & !0xFF) | 24;
-            }
-            0x12 if bx as u8 == 0x10 => {
-                // EGA/VGA information: colour, 256 KB.
-                self.set16(3, 0x0003);
-                self.set16(1, 0x0009);
-            }
-            0x1A if self.al() == 0x00 => {
-                // Display combination: VGA with colour display.
-                self.set_al(0x1A);
-                self.set16(3, 0x0008);
-            }
-            0x13 => {
-                // Write string ES:BP, CX characters, at DH,DL; AL bit 0 = move cursor.
-                let es = self.cpu.seg[ES].selector;
-                let bp = self.cpu.regs[5] as u16;
-                let (save_r, save_c) = self.cursor(page);
-                self.set_cursor(page, (dx >> 8) as u32, (dx & 0xFF) as u32);
-                for i in 0..cx {
-                    let ch = self.r8(lin(es, bp.wrapping_add(i)));
-                    self.teletype(ch, page);
-                }
-                if self.al() & 1 == 0 {
-                    self.set_cursor(page, save_r, save_c);
-                }
-            }
-            _ => {}
-        }
     }
 
     // ---- INT 13h: disks ----
@@ -625,7 +435,7 @@ impl Pc {
                 let count = if kind == DiskKind::Hard {
                     self.r8(bda::HD_COUNT)
                 } else {
-                    self.floppies.iter().filter(|f| f.is_some()).count() as u8
+                    self.floppy_count()
                 };
                 self.set16(1, (((c & 0xFF) << 8) | ((c >> 2) & 0xC0) | s) as u16);
                 self.set16(2, ((h as u16) << 8) | count as u16);

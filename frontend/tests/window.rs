@@ -1,0 +1,84 @@
+//! The desktop window, end to end: it needs an X display, so these tests are
+//! `#[ignore]`d and `scripts/test.sh` runs them under `xvfb-run` (CI installs Xvfb).
+//!
+//! FreeDOS boots in the window with real-time pacing (the window's default) until its
+//! prompt shows; the screenshot and the text dump are taken at the same moment, at
+//! exit. The text dump proves the prompt is there; the PNG is checked to be the
+//! 720×400 text-mode frame with the prompt's glyphs drawn where the dump puts them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("x86-window-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+fn read_png(p: &Path) -> (Vec<u8>, usize, usize) {
+    let dec = png::Decoder::new(std::fs::File::open(p).unwrap());
+    let mut r = dec.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (buf, info.width as usize, info.height as usize)
+}
+
+#[test]
+#[ignore = "needs an X display: run under xvfb-run (scripts/test.sh does)"]
+fn freedos_prompt_in_the_window_and_its_screenshot() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run under xvfb-run"
+    );
+    let png_path = std::env::var_os("X86_SCREENSHOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| temp("freedos.png"));
+    let text_path = temp("freedos.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_x86"))
+        .args(["run", "--snapshot", "--rtc", "2026-01-01T00:00:00"])
+        .args(["--log", "window=info", "--timeout", "120", "--until", "A:\\>"])
+        .arg("--screenshot")
+        .arg(&png_path)
+        .arg("--screen-text")
+        .arg(&text_path)
+        .arg("--fda")
+        .arg(shared().join("guests/freedos/freedos-1.44M.img"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("window open"), "the window opened: {err}");
+    let text = std::fs::read_to_string(&text_path).unwrap();
+    let (row, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("A:\\>"))
+        .unwrap_or_else(|| panic!("no prompt in the text dump:\n{text}"));
+    assert!(line.starts_with("A:\\>"));
+    let (rgb, w, h) = read_png(&png_path);
+    assert_eq!((w, h), (720, 400), "80×25 text with 9×16 cells");
+    // Each of the prompt's four cells (9×16 pixels) has pixels that differ from the
+    // background colour, taken from the blank last cell of the line.
+    let cell_lit = |col: usize| -> usize {
+        let mut lit = 0;
+        for y in row * 16..row * 16 + 16 {
+            for x in col * 9..col * 9 + 9 {
+                let i = (y * w + x) * 3;
+                if rgb[i..i + 3] != rgb[(row * 16 * w + 79 * 9) * 3..][..3] {
+                    lit += 1;
+                }
+            }
+        }
+        lit
+    };
+    for col in 0..4 {
+        assert!(cell_lit(col) > 8, "prompt cell {col} has its glyph drawn");
+    }
+    assert_eq!(cell_lit(60), 0, "a blank cell is background only");
+}
