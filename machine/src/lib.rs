@@ -446,6 +446,8 @@ pub struct Pc {
     no_reboot: bool,
     pub floppies: [Option<Disk>; 2],
     pub boot_order: BootOrder,
+    /// Host-side state of the built-in BIOS's services.
+    bios_state: bios::HostState,
 }
 
 impl Pc {
@@ -502,6 +504,7 @@ impl Pc {
             no_reboot: cfg.no_reboot,
             floppies: [None, None],
             boot_order: BootOrder::Floppy,
+            bios_state: bios::HostState::default(),
         })
     }
 
