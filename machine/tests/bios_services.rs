@@ -30,6 +30,7 @@ fn start(pc: &mut Pc, at: u16, code: &[u8]) {
     pc.cpu.regs[4] = 0x7000;
     pc.cpu.eflags = 0x202;
     pc.cpu.halted = false;
+    pc.bus.exit = None;
 }
 
 fn load(pc: &mut Pc, at: u32, code: &[u8]) {
@@ -310,7 +311,6 @@ fn ctrl_alt_del_reboots() {
 /// Runs `int n` with the given AX, BX, CX, DX (and ES:SI = 0:`si`); returns AX, BX, CX,
 /// DX and the flags.
 fn call(pc: &mut Pc, n: u8, regs: [u16; 4], si: u16) -> ([u16; 4], u16) {
-    pc.bus.exit = None;
     // int n; pushf; out 0F4h, al
     start(pc, 0x7C00, &[0xCD, n, 0x9C, 0xE6, 0xF4]);
     // EAX, ECX, EDX, EBX are registers 0–3.
@@ -432,4 +432,79 @@ fn int15_wait_takes_the_requested_virtual_time() {
     assert!((200.0..255.0).contains(&ms), "waited {ms} ms");
     assert_eq!(pc.bus.read8(0x4A0), 0, "no wait active");
     assert!(pc.instructions() < 100_000, "time skipped, not spun");
+}
+
+/// A pointing-device handler at 7E00h: stores its four stack words (status, X, Y, Z)
+/// at 0530h–0537h and counts its calls in [0538h].
+#[rustfmt::skip]
+const MOUSE_HANDLER: &[u8] = &[
+    0x55,                   // push bp
+    0x89, 0xE5,             // mov bp, sp
+    0x8B, 0x46, 0x06,       // mov ax, [bp+6] (Z)
+    0xA3, 0x36, 0x05,       // mov [0536h], ax
+    0x8B, 0x46, 0x08,       // mov ax, [bp+8] (Y)
+    0xA3, 0x34, 0x05,       // mov [0534h], ax
+    0x8B, 0x46, 0x0A,       // mov ax, [bp+10] (X)
+    0xA3, 0x32, 0x05,       // mov [0532h], ax
+    0x8B, 0x46, 0x0C,       // mov ax, [bp+12] (status)
+    0xA3, 0x30, 0x05,       // mov [0530h], ax
+    0xFE, 0x06, 0x38, 0x05, // inc byte [0538h]
+    0x5D,                   // pop bp
+    0xCB,                   // retf
+];
+
+#[test]
+fn pointing_device_interface_calls_the_handler_with_packets() {
+    let mut pc = pc();
+    let cf = CF as u16;
+    // Enabling without a handler: AH=05h.
+    let (r, flags) = call(&mut pc, 0x15, [0xC200, 0x0100, 0, 0], 0);
+    assert_eq!((r[0] >> 8, flags & cf), (0x05, cf));
+    // Reset: BH = device ID 00h, BL = AAh (self test passed).
+    let (r, flags) = call(&mut pc, 0x15, [0xC201, 0, 0, 0], 0);
+    assert_eq!((r[0] >> 8, r[1], flags & cf), (0, 0x00AA, 0));
+    // Sample rate 40/s (BH=2), resolution 8 counts/mm (BH=3), then the status request
+    // reports them: BL = status (disabled, 1:1, no buttons), CL = 3, DL = 40.
+    call(&mut pc, 0x15, [0xC202, 0x0200, 0, 0], 0);
+    call(&mut pc, 0x15, [0xC203, 0x0300, 0, 0], 0);
+    let (r, flags) = call(&mut pc, 0x15, [0xC206, 0x0000, 0, 0], 0);
+    assert_eq!(flags & cf, 0);
+    assert_eq!((r[1] & 0xFF, r[2] & 0xFF, r[3] & 0xFF), (0x00, 3, 40));
+    // Invalid rate index: AH=02h. Device type: BH = 00h.
+    let (r, flags) = call(&mut pc, 0x15, [0xC202, 0x0700, 0, 0], 0);
+    assert_eq!((r[0] >> 8, flags & cf), (0x02, cf));
+    let (r, _) = call(&mut pc, 0x15, [0xC204, 0xFFFF, 0, 0], 0);
+    assert_eq!(r[1], 0x00FF);
+    // Initialise with 3-byte packets, set the handler, enable.
+    load(&mut pc, 0x7E00, MOUSE_HANDLER);
+    for (ax, bx) in [(0xC205, 0x0300), (0xC207, 0x7E00), (0xC200, 0x0100)] {
+        let (r, flags) = call(&mut pc, 0x15, [ax, bx, 0, 0], 0);
+        assert_eq!((r[0] >> 8, flags & cf), (0, 0), "AX={ax:04X}");
+    }
+    start(&mut pc, 0x7C00, IDLE);
+    pc.run(10_000);
+    // Left button, 3 right, 2 down: status 29h, X 03h, Y FEh (two's complement).
+    pc.mouse_event(3, -2, 1);
+    pc.run(10_000);
+    assert_eq!(pc.bus.read8(0x538), 1, "handler called once");
+    let words: Vec<u16> = (0..4).map(|i| pc.bus.read16(0x530 + 2 * i)).collect();
+    assert_eq!(words, [0x0029, 0x0003, 0x00FE, 0x0000]);
+    pc.mouse_event(-1, 1, 0);
+    pc.run(10_000);
+    assert_eq!(pc.bus.read8(0x538), 2);
+    assert_eq!(pc.bus.read16(0x530), 0x0018, "X negative, no buttons");
+    assert_eq!(pc.bus.read16(0x532), 0x00FF);
+    // Back at the idle loop's HLT (not inside a timer interrupt), the stack is where
+    // it was: the handler's four words were dropped.
+    for _ in 0..1000 {
+        if pc.cpu.halted && pc.cpu.seg[CS].selector == 0 {
+            break;
+        }
+        pc.run(1);
+    }
+    assert_eq!(pc.cpu.seg[CS].selector, 0);
+    assert_eq!(
+        pc.cpu.regs[4] as u16, 0x7000,
+        "stack balanced after INT 74h"
+    );
 }

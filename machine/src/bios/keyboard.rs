@@ -296,12 +296,14 @@ fn extended_view(v: u16) -> u16 {
 
 impl Pc {
     /// POST: the interrupt vector, an enhanced keyboard in the mode byte, the default
-    /// typematic setting.
+    /// typematic setting, and the LEDs off to match 0497h (a real POST resets the
+    /// keyboard; after Ctrl+Alt+Del the LEDs could still show the old lock states).
     pub(super) fn keyboard_post(&mut self) {
         self.w16(9 * 4, INT9);
         self.w16(9 * 4 + 2, 0xF000);
         self.w8(FLAGS3, F3_ENHANCED);
         self.bios_state.typematic = TYPEMATIC_DEFAULT;
+        self.bus.kbd.leds = 0;
     }
 
     /// The host's half of INT 09h: processes the byte in AL and returns in AH what the

@@ -131,6 +131,10 @@ impl Pc {
             self.int09_trap();
             return true;
         }
+        if ip == system::INT74_TRAP {
+            self.int74_trap();
+            return true;
+        }
         let off = ip.wrapping_sub(STUBS + 2);
         if !off.is_multiple_of(4) || off / 4 > 255 {
             return false;
@@ -222,6 +226,7 @@ impl Pc {
         self.w16(bda::KB_START, 0x1E);
         self.w16(bda::KB_END, 0x3E);
         self.keyboard_post();
+        self.system_post();
         self.w8(bda::HD_COUNT, self.hard_disk_count());
         self.set_video_mode(3);
         let ext_kb = (self.bus.ram_size() / 1024).saturating_sub(1024) as u32;
