@@ -3,11 +3,12 @@
 //! `out 0EEh, al; iret`, and the port write stops the CPU so that the machine can run
 //! the service with the CPU's registers and memory in hand, then resumes at the IRET.
 //! Only code whose timing matters to the guest, or that must call other guest handlers,
-//! is real x86 code (the IRQ 0 handler that counts ticks and calls INT 1Ch; INT 09h,
-//! see `keyboard`, which traps to the host in the middle). A stub that must wait (INT 16h for a key) moves IP
-//! back onto its OUT and halts with interrupts enabled, so it retries after the next
-//! interrupt. Services follow the IBM PC/AT BIOS interface (Phoenix/IBM technical
-//! references; Ralf Brown's interrupt list for register conventions).
+//! is real x86 code (the IRQ 0 handler that counts ticks and calls INT 1Ch; INT 09h and
+//! INT 74h, see `keyboard` and `system`, which trap to the host in the middle). A stub
+//! that must wait (INT 16h for a key) moves IP back onto its OUT and halts with
+//! interrupts enabled, so it retries after the next interrupt. Services follow the IBM
+//! PC/AT BIOS interface (Phoenix/IBM technical references; Ralf Brown's interrupt list
+//! for register conventions).
 
 mod keyboard;
 mod system;
