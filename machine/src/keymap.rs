@@ -1,5 +1,6 @@
-//! Scan-code set 1 → ASCII for the BIOS keyboard handler (IBM PC/AT US layout), and the
-//! reverse map the frontend's key scripts use.
+//! Scan-code set 1 ↔ ASCII for the IBM PC/AT US layout: the reverse map that
+//! `Pc::type_char` and the frontend's key scripts use, and a plain forward map. (The
+//! built-in BIOS's INT 09h has its own complete keystroke tables, `bios/keyboard.rs`.)
 
 /// Unshifted and shifted characters of keys 0x00–0x39 (0 = no character).
 const NORMAL: &[u8; 0x3A] =

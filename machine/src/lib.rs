@@ -532,6 +532,8 @@ pub struct Pc {
     pub bus: PcBus,
     no_reboot: bool,
     pub boot_order: BootOrder,
+    /// Host-side state of the built-in BIOS's services.
+    bios_state: bios::HostState,
 }
 
 impl Pc {
@@ -590,6 +592,7 @@ impl Pc {
             bus,
             no_reboot: cfg.no_reboot,
             boot_order: BootOrder::Floppy,
+            bios_state: bios::HostState::default(),
         })
     }
 

@@ -2,17 +2,24 @@
 //! emulation"): every interrupt vector points at a four-byte stub in the ROM,
 //! `out 0EEh, al; iret`, and the port write stops the CPU so that the machine can run
 //! the service with the CPU's registers and memory in hand, then resumes at the IRET.
-//! Only code whose timing matters to the guest is real x86 code (the IRQ 0 handler that
-//! counts ticks and calls INT 1Ch). A stub that must wait (INT 16h for a key) moves IP
-//! back onto its OUT and halts with interrupts enabled, so it retries after the next
-//! interrupt. Services follow the IBM PC/AT BIOS interface (Phoenix/IBM technical
-//! references; Ralf Brown's interrupt list for register conventions).
+//! Only code whose timing matters to the guest, or that must call other guest handlers,
+//! is real x86 code (the IRQ 0 handler that counts ticks and calls INT 1Ch; INT 09h and
+//! INT 74h, see `keyboard` and `system`, which trap to the host in the middle). A stub
+//! that must wait (INT 16h for a key) moves IP back onto its OUT and halts with
+//! interrupts enabled, so it retries after the next interrupt. Services follow the IBM
+//! PC/AT BIOS interface (Phoenix/IBM technical references; Ralf Brown's interrupt list
+//! for register conventions).
+
+mod keyboard;
+mod system;
+
+pub(crate) use system::HostState;
 
 mod video;
 
 use crate::disk::{DiskInfo, DiskKind};
 use crate::{Pc, PcBus};
-use cpu::{Bus, CF, CS, DS, ES, IF, SS, ZF};
+use cpu::{Bus, CF, CS, DS, ES, IF, SS};
 
 /// The port whose writes from ROM stubs request a host-side service.
 pub const TRAP_PORT: u16 = 0xEE;
@@ -62,6 +69,8 @@ pub fn rom() -> Vec<u8> {
         0x00,
         0xF0,
     ]);
+    keyboard::install_rom(&mut r);
+    system::install_rom(&mut r);
     r[0xFFF5..0xFFFD].copy_from_slice(b"11/25/26");
     r[0xFFFE] = 0xFC; // model byte: PC/AT
     let _ = VIDEO_PARAMS;
@@ -109,6 +118,14 @@ impl Pc {
         }
         if ip == POST_ENTRY + 3 {
             self.post();
+            return true;
+        }
+        if ip == keyboard::INT9_TRAP {
+            self.int09_trap();
+            return true;
+        }
+        if ip == system::INT74_TRAP {
+            self.int74_trap();
             return true;
         }
         let off = ip.wrapping_sub(STUBS + 2);
@@ -201,6 +218,8 @@ impl Pc {
         self.w16(bda::KB_TAIL, 0x1E);
         self.w16(bda::KB_START, 0x1E);
         self.w16(bda::KB_END, 0x3E);
+        self.keyboard_post();
+        self.system_post();
         self.w8(bda::HD_COUNT, self.hard_disk_count());
         self.set_video_mode(3);
         let ext_kb = (self.bus.ram_size() / 1024).saturating_sub(1024) as u32;
@@ -350,7 +369,7 @@ impl Pc {
             }
             0x13 => self.int13(),
             0x14 => self.int14(),
-            0x15 => self.int15(),
+            0x15 => return self.int15(),
             0x16 => return self.int16(),
             0x17 => self.set_ah(0x30), // printer: not busy, selected… none attached
             0x18 | 0x19 => self.boot(),
@@ -594,192 +613,6 @@ impl Pc {
         let msr = self.bus.io_read(base + 6, 1) as u8;
         self.set_ah(lsr);
         self.set_al(msr);
-    }
-
-    // ---- INT 15h: system services ----
-
-    fn int15(&mut self) {
-        let ax = self.ax();
-        match self.ah() {
-            0x88 => {
-                // Extended memory above 1 MB in KB (at most 63 MB through this call).
-                let kb = (self.bus.ram_size() / 1024)
-                    .saturating_sub(1024)
-                    .min(0xFFFF) as u16;
-                self.set16(0, kb);
-                self.ret_flag(CF, false);
-            }
-            0x24 => {
-                match ax {
-                    0x2400 => self.bus.set_a20(false),
-                    0x2401 => self.bus.set_a20(true),
-                    0x2402 => {
-                        let on = self.bus.a20();
-                        self.set_al(on as u8);
-                    }
-                    _ => self.set16(3, 0x0003),
-                }
-                self.set_ah(0);
-                self.ret_flag(CF, false);
-            }
-            0xE8 if ax == 0xE801 => {
-                let total_kb = self.bus.ram_size() / 1024;
-                let below16 = total_kb.saturating_sub(1024).min(15 * 1024) as u16;
-                let above16 = (total_kb.saturating_sub(16 * 1024) / 64).min(0xFFFF) as u16;
-                for (r, v) in [(0, below16), (3, above16), (1, below16), (2, above16)] {
-                    self.set16(r, v);
-                }
-                self.ret_flag(CF, false);
-            }
-            0xE8 if ax == 0xE820 && self.cpu.regs[2] == 0x534D_4150 => self.e820(),
-            0xC0 => {
-                // No system configuration table.
-                self.set_ah(0x86);
-                self.ret_flag(CF, true);
-            }
-            0x4F | 0x91 | 0x90 => self.ret_flag(CF, false),
-            0x86 => self.ret_flag(CF, false), // wait: returns at once in virtual time
-            _ => {
-                self.set_ah(0x86);
-                self.ret_flag(CF, true);
-            }
-        }
-    }
-
-    fn e820(&mut self) {
-        let ram = self.bus.ram_size() as u64;
-        let map: [(u64, u64, u32); 3] = [
-            (0, 0x9FC00, 1),
-            (0xF0000, 0x10000, 2),
-            (0x10_0000, ram.saturating_sub(0x10_0000), 1),
-        ];
-        let i = self.cpu.regs[3] as usize;
-        let Some(&(base, len, ty)) = map.get(i) else {
-            self.ret_flag(CF, true);
-            return;
-        };
-        let p = lin(self.cpu.seg[ES].selector, self.cpu.regs[7] as u16);
-        self.bus.write32(p, base as u32);
-        self.bus.write32(p + 4, (base >> 32) as u32);
-        self.bus.write32(p + 8, len as u32);
-        self.bus.write32(p + 12, (len >> 32) as u32);
-        self.bus.write32(p + 16, ty);
-        self.cpu.regs[0] = 0x534D_4150;
-        self.cpu.regs[1] = 20;
-        self.cpu.regs[3] = if i + 1 < map.len() { i as u32 + 1 } else { 0 };
-        self.ret_flag(CF, false);
-    }
-
-    // ---- Keyboard: INT 09h (IRQ 1) and INT 16h ----
-
-    fn int09(&mut self) {
-        let status = self.bus.io_read(0x64, 1);
-        if status & 1 != 0 {
-            let code = self.bus.io_read(0x60, 1) as u8;
-            self.key_scancode(code);
-        }
-        self.bus.io_write(0x20, 1, 0x20);
-    }
-
-    fn key_scancode(&mut self, code: u8) {
-        if code == 0xE0 {
-            let f = self.r8(0x496);
-            self.w8(0x496, f | 2);
-            return;
-        }
-        let extended = self.r8(0x496) & 2 != 0;
-        let f = self.r8(0x496);
-        self.w8(0x496, f & !2);
-        let release = code & 0x80 != 0;
-        let key = code & 0x7F;
-        let mut flags = self.r8(bda::KB_FLAGS);
-        let shift_bit = match key {
-            0x2A => Some(0x02),
-            0x36 => Some(0x01),
-            0x1D => Some(0x04),
-            0x38 => Some(0x08),
-            _ => None,
-        };
-        if let Some(b) = shift_bit {
-            flags = if release { flags & !b } else { flags | b };
-            self.w8(bda::KB_FLAGS, flags);
-            return;
-        }
-        if release {
-            return;
-        }
-        if key == 0x3A {
-            self.w8(bda::KB_FLAGS, flags ^ 0x40);
-            return;
-        }
-        let shift = flags & 0x03 != 0;
-        let caps = flags & 0x40 != 0;
-        let ctrl = flags & 0x04 != 0;
-        let alt = flags & 0x08 != 0;
-        let ascii = crate::keymap::ascii(key, shift, caps, ctrl, alt, extended);
-        self.push_key((key as u16) << 8 | ascii as u16);
-    }
-
-    fn push_key(&mut self, v: u16) {
-        let head = self.r16(bda::KB_HEAD);
-        let tail = self.r16(bda::KB_TAIL);
-        let start = self.r16(bda::KB_START);
-        let end = self.r16(bda::KB_END);
-        let mut next = tail.wrapping_add(2);
-        if next >= end {
-            next = start;
-        }
-        if next == head {
-            return; // buffer full: the keystroke is dropped (the PC beeps)
-        }
-        self.w16(0x400 + tail as u32, v);
-        self.w16(bda::KB_TAIL, next);
-    }
-
-    fn int16(&mut self) -> After {
-        let head = self.r16(bda::KB_HEAD);
-        let tail = self.r16(bda::KB_TAIL);
-        match self.ah() {
-            0x00 | 0x10 => {
-                if head == tail {
-                    return After::Wait;
-                }
-                let v = self.r16(0x400 + head as u32);
-                let mut next = head.wrapping_add(2);
-                if next >= self.r16(bda::KB_END) {
-                    next = self.r16(bda::KB_START);
-                }
-                self.w16(bda::KB_HEAD, next);
-                self.set16(0, v);
-            }
-            0x01 | 0x11 => {
-                if head == tail {
-                    self.ret_flag(ZF, true);
-                } else {
-                    let v = self.r16(0x400 + head as u32);
-                    self.set16(0, v);
-                    self.ret_flag(ZF, false);
-                }
-            }
-            0x02 => {
-                let f = self.r8(bda::KB_FLAGS);
-                self.set_al(f);
-            }
-            0x12 => {
-                // Extended shift status: AL as AH=02h, AH from the second flags byte.
-                let f = self.r8(bda::KB_FLAGS);
-                let f2 = self.r8(bda::KB_FLAGS + 1);
-                self.set_al(f);
-                self.set_ah(f2 & 0x73);
-            }
-            0x05 => {
-                let cx = self.cpu.regs[1] as u16;
-                self.push_key(cx);
-                self.set_al(0);
-            }
-            _ => {}
-        }
-        After::Return
     }
 
     // ---- INT 1Ah: time ----
