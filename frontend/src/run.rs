@@ -74,7 +74,7 @@ pub struct RunArgs {
     pub screen_text: Option<PathBuf>,
     /// Type keys: text, `{enter}`, `{esc}`, `{tab}`, `{backspace}`, `{f1}`, `{ctrl+c}`,
     /// `{wait 500ms}`, `{wait 2s}`, `{wait-screen "C:\>"}`, `{wait-serial "login:"}`,
-    /// `{screenshot "shot.png"}`. Example: --keys '{wait-screen "A:\>"}dir{enter}'
+    /// `{screenshot "shot.png"}`, `{quit}` (stop, status 0). Example: --keys '{wait-screen "A:\>"}dir{enter}'
     #[arg(long, value_name = "SCRIPT")]
     pub keys: Option<String>,
     /// Stop with status 0 when TEXT appears on the debug console or the text screen.
@@ -144,6 +144,7 @@ enum KeyStep {
     WaitScreen(String),
     WaitSerial(String),
     Screenshot(String),
+    Quit,
 }
 
 /// Set-1 make code of a named key and whether it carries the E0 prefix.
@@ -202,6 +203,7 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
                 "tab" => KeyStep::Char(b'\t'),
                 "space" => KeyStep::Char(b' '),
                 "lbrace" => KeyStep::Char(b'{'),
+                "quit" => KeyStep::Quit,
                 "rbrace" => KeyStep::Char(b'}'),
                 k if named_key(k).is_some() => {
                     let (code, ext) = named_key(k).unwrap_or((0, false));
@@ -563,18 +565,20 @@ impl Session {
                 return Ok(Some(Outcome::Until));
             }
         }
-        self.key_script()?;
+        if self.key_script()? {
+            return Ok(Some(Outcome::Until));
+        }
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Some(Outcome::Timeout));
         }
         Ok(None)
     }
 
-    /// Advances the `--keys` script by at most one step.
-    fn key_script(&mut self) -> Result<(), String> {
+    /// Advances the `--keys` script by at most one step; true when it says `{quit}`.
+    fn key_script(&mut self) -> Result<bool, String> {
         let pc = &mut self.pc;
         if pc.bus.now < self.key_ready_at {
-            return Ok(());
+            return Ok(false);
         }
         match self.keys.front() {
             Some(KeyStep::Char(c)) => {
@@ -592,14 +596,15 @@ impl Session {
                 if String::from_utf8_lossy(&self.serial_seen).contains(t.as_str()) => {}
             Some(KeyStep::Wait(ms)) => self.key_ready_at = pc.bus.now + ms * 1_000_000,
             Some(KeyStep::WaitScreen(t)) if pc.screen_text().contains(t.as_str()) => {}
+            Some(KeyStep::Quit) => return Ok(true),
             Some(KeyStep::Screenshot(path)) => {
                 let path = PathBuf::from(path);
                 self.save_screenshot(&path)?;
             }
-            Some(KeyStep::WaitSerial(_) | KeyStep::WaitScreen(_)) | None => return Ok(()),
+            Some(KeyStep::WaitSerial(_) | KeyStep::WaitScreen(_)) | None => return Ok(false),
         }
         self.keys.pop_front();
-        Ok(())
+        Ok(false)
     }
 
     /// Writes the rendered frame, shaped as a monitor shows it, to a PNG file.

@@ -15,7 +15,7 @@ fn pc() -> Pc {
         rtc_epoch: 0,
     })
     .unwrap();
-    assert_eq!(pc.run(100_000), Some(Exit::Halted));
+    assert_eq!(pc.run(100_000), Some(Exit::NoBootDevice));
     pc
 }
 
@@ -161,11 +161,11 @@ fn keypad_follows_num_lock_and_shift() {
     assert_eq!(read(&mut pc), [0x4737, 0x4700]);
     // The Num Lock LED was sent to the keyboard (EDh, 02h) and both ACKs were taken by
     // INT 09h (0497h bit 4) without becoming keystrokes.
-    assert_eq!(pc.bus.kbd.leds, 0x02);
+    assert_eq!(pc.bus.kbd.leds(), 0x02);
     assert_eq!(pc.bus.read8(0x497), 0x12);
     // Num Lock off again: the LED goes off.
     keys(&mut pc, &[0x45, 0xC5]);
-    assert_eq!(pc.bus.kbd.leds, 0x00);
+    assert_eq!(pc.bus.kbd.leds(), 0x00);
     assert_eq!(pc.bus.read8(0x417), 0x00);
 }
 
@@ -299,7 +299,7 @@ fn ctrl_alt_del_reboots() {
     keys(&mut pc, &[0x1D, 0x38]);
     pc.key_bytes(&[0x53]);
     // The POST runs again and, with no disk, stops.
-    assert_eq!(pc.run(100_000), Some(Exit::Halted));
+    assert_eq!(pc.run(100_000), Some(Exit::NoBootDevice));
     assert!(pc.screen_text().contains("No bootable device"));
     assert_eq!(
         pc.bus.read32(9 * 4),

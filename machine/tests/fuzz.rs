@@ -3,7 +3,7 @@
 //! writes and disk transfers are all driven with garbage registers and pointers.
 
 use cpu::Bus;
-use machine::{Config, Disk, Pc, DEFAULT_IPS};
+use machine::{Config, Pc, DEFAULT_IPS};
 
 struct Rng(u64);
 impl Rng {
@@ -24,6 +24,9 @@ fn random_code_with_bios_services_and_devices_never_panics() {
         for b in fd.iter_mut().step_by(97) {
             *b = rng.next() as u8;
         }
+        // Bootable, so the BIOS jumps into the random boot sector.
+        fd[510] = 0x55;
+        fd[511] = 0xAA;
         let hd: Vec<u8> = (0..512 * 64).map(|_| rng.next() as u8).collect();
         let mut pc = Pc::new(Config {
             memory_mb: 2,
@@ -33,7 +36,7 @@ fn random_code_with_bios_services_and_devices_never_panics() {
             rtc_epoch: 0,
         })
         .unwrap();
-        pc.floppies[0] = Some(Disk::floppy(fd).unwrap());
+        pc.attach_floppy(0, fd).unwrap();
         pc.attach_hard_disk(0, hd).unwrap();
         // POST runs and jumps to the (random) boot sector.
         pc.run(1000);

@@ -303,7 +303,11 @@ impl Pc {
         self.w16(9 * 4 + 2, 0xF000);
         self.w8(FLAGS3, F3_ENHANCED);
         self.bios_state.typematic = TYPEMATIC_DEFAULT;
-        self.bus.kbd.leds = 0;
+        // Set LEDs (EDh) to off; the two ACKs are read here, not left for INT 09h.
+        for v in [0xED, 0x00] {
+            self.bus.io_write(0x60, 1, v);
+            let _ = self.bus.io_read(0x60, 1);
+        }
     }
 
     /// The host's half of INT 09h: processes the byte in AL and returns in AH what the

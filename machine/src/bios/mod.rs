@@ -264,7 +264,7 @@ impl Pc {
             // The IBM PC BIOS booted any floppy; like later BIOSes we want the
             // signature on both, so a blank or data disk gets a message, not a crash.
             if (sector[510], sector[511]) != (0x55, 0xAA) {
-                log::warn!(target: "bios", "drive {drive:#04x}: no boot signature");
+                log::info!(target: "bios", "drive {drive:#04x}: no boot signature");
                 continue;
             }
             for (i, b) in sector.iter().enumerate() {
@@ -281,7 +281,7 @@ impl Pc {
             return;
         }
         self.print_text("No bootable device.\r\n");
-        log::warn!(target: "bios", "no bootable device");
+        log::info!(target: "bios", "no bootable device");
         self.bus.exit.get_or_insert(crate::Exit::NoBootDevice);
         self.bus.trap = true;
         self.cpu.eflags &= !IF;
