@@ -32,7 +32,8 @@ pub fn display_frame(pc: &mut Pc) -> (Vec<u32>, usize, usize) {
 
 /// Writes 0x00RRGGBB pixels as an 8-bit RGB PNG.
 pub fn write_png(path: &Path, pixels: &[u32], w: usize, h: usize) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("cannot write screenshot {}: {e}", path.display());
+    let err =
+        |e: &dyn std::fmt::Display| format!("cannot write screenshot {}: {e}", path.display());
     let file = std::fs::File::create(path).map_err(|e| err(&e))?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
     enc.set_color(png::ColorType::Rgb);

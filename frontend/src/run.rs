@@ -539,7 +539,11 @@ impl Session {
         }
         let ser = pc.bus.com[0].take_output();
         if !ser.is_empty() {
-            if self.keys.iter().any(|k| matches!(k, KeyStep::WaitSerial(_))) {
+            if self
+                .keys
+                .iter()
+                .any(|k| matches!(k, KeyStep::WaitSerial(_)))
+            {
                 self.serial_seen.extend_from_slice(&ser);
             }
             if self.until.is_some() {

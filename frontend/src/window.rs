@@ -8,8 +8,10 @@
 
 use crate::pace::Pacer;
 use crate::run::{Outcome, RunArgs, Session};
-use minifb::{Key, KeyRepeat, MouseButton, MouseMode, ScaleMode, Window, WindowOptions};
-use std::collections::HashSet;
+use minifb::{InputCallback, Key, MouseButton, MouseMode, ScaleMode, Window, WindowOptions};
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Frames are presented at most this often; the guest runs between them.
@@ -21,15 +23,15 @@ const FRAME: Duration = Duration::from_millis(16);
 pub fn set1(k: Key) -> Option<(u8, bool)> {
     use Key::*;
     const LETTERS: [u8; 26] = [
-        0x1E, 0x30, 0x2E, 0x20, 0x12, 0x21, 0x22, 0x23, 0x17, 0x24, 0x25, 0x26, 0x32, 0x31,
-        0x18, 0x19, 0x10, 0x13, 0x1F, 0x14, 0x16, 0x2F, 0x11, 0x2D, 0x15, 0x2C,
+        0x1E, 0x30, 0x2E, 0x20, 0x12, 0x21, 0x22, 0x23, 0x17, 0x24, 0x25, 0x26, 0x32, 0x31, 0x18,
+        0x19, 0x10, 0x13, 0x1F, 0x14, 0x16, 0x2F, 0x11, 0x2D, 0x15, 0x2C,
     ];
     let n = k as usize;
     Some(match k {
         Key0 => (0x0B, false),
         Key1 | Key2 | Key3 | Key4 | Key5 | Key6 | Key7 | Key8 | Key9 => (1 + n as u8, false),
-        A | B | C | D | E | F | G | H | I | J | K | L | M | N | O | P | Q | R | S | T | U
-        | V | W | X | Y | Z => (LETTERS[n - A as usize], false),
+        A | B | C | D | E | F | G | H | I | J | K | L | M | N | O | P | Q | R | S | T | U | V
+        | W | X | Y | Z => (LETTERS[n - A as usize], false),
         F1 | F2 | F3 | F4 | F5 | F6 | F7 | F8 | F9 | F10 => (0x3B + (n - F1 as usize) as u8, false),
         F11 => (0x57, false),
         F12 => (0x58, false),
@@ -114,7 +116,23 @@ pub fn shortcut(k: Key) -> Option<Shortcut> {
     })
 }
 
+/// Host key events in the order they happened. minifb's polled key state loses the
+/// order within a frame and keys pressed and released between two frames, so the
+/// window collects events through its callback instead.
+#[derive(Clone, Default)]
+struct KeyEvents(Rc<RefCell<VecDeque<(Key, bool)>>>);
+
+impl InputCallback for KeyEvents {
+    fn add_char(&mut self, _: u32) {}
+    fn set_key_state(&mut self, key: Key, down: bool) {
+        self.0.borrow_mut().push_back((key, down));
+    }
+}
+
 struct Input {
+    events: KeyEvents,
+    /// A shortcut seen while feeding keys, handled after the current slice.
+    action: Option<Shortcut>,
     /// Keys whose make code went to the guest, so their break code must follow.
     held: HashSet<Key>,
     /// Shortcut keys swallowed on press, so their release is swallowed too.
@@ -146,7 +164,11 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
     win.set_target_fps(0);
     log::info!(target: "window", "window open, {}x{}", 720 * args.scale, 400 * args.scale);
     let mut pacer = Pacer::new(realtime);
+    let events = KeyEvents::default();
+    win.set_input_callback(Box::new(events.clone()));
     let mut input = Input {
+        events,
+        action: None,
         held: HashSet::new(),
         swallowed: HashSet::new(),
         captured: false,
@@ -161,8 +183,16 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
     let mut shots = 0u32;
     loop {
         let frame_end = Instant::now() + FRAME;
-        if !paused {
+        if paused {
+            while feed_key(&mut s, &mut input) {}
+        } else {
             loop {
+                // One host key event per slice, so the guest sees each at its own
+                // moment and a fast typist cannot overflow the keyboard's buffer.
+                feed_key(&mut s, &mut input);
+                if input.action.is_some() {
+                    break;
+                }
                 let until = pacer.target(&s.pc);
                 if s.pc.bus.now >= until {
                     break;
@@ -178,7 +208,12 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
         if !win.is_open() {
             return s.finish(Outcome::Quit);
         }
-        match keyboard(&mut win, &mut s, &mut input) {
+        // Focus lost: the host will not report releases, so nothing may stay down.
+        if !win.is_active() && !input.held.is_empty() {
+            input.held.clear();
+            s.pc.release_keys();
+        }
+        match input.action.take() {
             Some(Shortcut::Quit) => return s.finish(Outcome::Quit),
             Some(Shortcut::Pause) => {
                 paused = !paused;
@@ -193,7 +228,7 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
                 let text = s.pc.screen_text();
                 std::fs::write(format!("{base}.txt"), text)
                     .map_err(|e| format!("cannot write {base}.txt: {e}"))?;
-                log::warn!(target: "window", "saved {base}.png and {base}.txt");
+                eprintln!("x86: saved {base}.png and {base}.txt");
             }
             Some(Shortcut::ReleaseMouse) => {
                 input.captured = false;
@@ -232,41 +267,32 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
     }
 }
 
-/// Host key events to the guest's keyboard; returns a shortcut if one was pressed.
-fn keyboard(win: &mut Window, s: &mut Session, input: &mut Input) -> Option<Shortcut> {
-    let mut action = None;
-    let ctrl = win.is_key_down(Key::LeftCtrl) || win.is_key_down(Key::RightCtrl);
-    let alt = win.is_key_down(Key::LeftAlt) || win.is_key_down(Key::RightAlt);
-    for k in win.get_keys_pressed(KeyRepeat::No) {
-        if ctrl && alt {
-            if let Some(a) = shortcut(k) {
-                input.swallowed.insert(k);
-                action = Some(a);
-                continue;
-            }
-        }
-        if let Some((code, ext)) = set1(k) {
+/// Passes the oldest host key event to the guest's keyboard, or records it as a
+/// shortcut. Returns false when there was none.
+fn feed_key(s: &mut Session, input: &mut Input) -> bool {
+    let Some((k, down)) = input.events.0.borrow_mut().pop_front() else {
+        return false;
+    };
+    if down {
+        let held = |k| input.held.contains(&k);
+        let ctrl = held(Key::LeftCtrl) || held(Key::RightCtrl);
+        let alt = held(Key::LeftAlt) || held(Key::RightAlt);
+        if let Some(a) = shortcut(k).filter(|_| ctrl && alt) {
+            input.swallowed.insert(k);
+            input.action = Some(a);
+        } else if let Some((code, ext)) = set1(k) {
+            // Host auto-repeat arrives as repeated presses; the guest's typematic
+            // setting decides repeats instead.
             if input.held.insert(k) {
                 s.pc.key_event(code, ext, true);
             }
         }
-    }
-    for k in win.get_keys_released() {
-        if input.swallowed.remove(&k) {
-            continue;
-        }
-        if input.held.remove(&k) {
-            if let Some((code, ext)) = set1(k) {
-                s.pc.key_event(code, ext, false);
-            }
+    } else if !input.swallowed.remove(&k) && input.held.remove(&k) {
+        if let Some((code, ext)) = set1(k) {
+            s.pc.key_event(code, ext, false);
         }
     }
-    // Focus lost: the host will not tell us about releases, so nothing may stay down.
-    if !win.is_active() && !input.held.is_empty() {
-        input.held.clear();
-        s.pc.release_keys();
-    }
-    action
+    true
 }
 
 /// Relative motion and buttons to the PS/2 mouse while captured; a click captures.
@@ -327,25 +353,130 @@ mod tests {
                 assert!(seen.insert(c), "{k:?} shares {c:?}");
             }
         }
-        assert!(seen.len() >= 100, "a PC-105 layout has ~104 keys, got {}", seen.len());
+        assert!(
+            seen.len() >= 100,
+            "a PC-105 layout has ~104 keys, got {}",
+            seen.len()
+        );
     }
 
     #[test]
     fn shortcuts_are_letters_only() {
         assert_eq!(shortcut(Key::Q), Some(Shortcut::Quit));
-        assert_eq!(shortcut(Key::Delete), None, "Ctrl+Alt+Del belongs to the guest");
+        assert_eq!(
+            shortcut(Key::Delete),
+            None,
+            "Ctrl+Alt+Del belongs to the guest"
+        );
     }
 
     use Key::*;
     const ALL_KEYS: &[Key] = &[
-        Key0, Key1, Key2, Key3, Key4, Key5, Key6, Key7, Key8, Key9, A, B, C, D, E, F, G, H, I,
-        J, K, L, M, N, O, P, Q, R, S, T, U, V, W, X, Y, Z, F1, F2, F3, F4, F5, F6, F7, F8, F9,
-        F10, F11, F12, F13, F14, F15, Down, Left, Right, Up, Apostrophe, Backquote, Backslash,
-        Comma, Equal, LeftBracket, Minus, Period, RightBracket, Semicolon, Slash, Backspace,
-        Delete, End, Enter, Escape, Home, Insert, Menu, PageDown, PageUp, Pause, Space, Tab,
-        NumLock, CapsLock, ScrollLock, LeftShift, RightShift, LeftCtrl, RightCtrl, NumPad0,
-        NumPad1, NumPad2, NumPad3, NumPad4, NumPad5, NumPad6, NumPad7, NumPad8, NumPad9,
-        NumPadDot, NumPadSlash, NumPadAsterisk, NumPadMinus, NumPadPlus, NumPadEnter, LeftAlt,
-        RightAlt, LeftSuper, RightSuper,
+        Key0,
+        Key1,
+        Key2,
+        Key3,
+        Key4,
+        Key5,
+        Key6,
+        Key7,
+        Key8,
+        Key9,
+        A,
+        B,
+        C,
+        D,
+        E,
+        F,
+        G,
+        H,
+        I,
+        J,
+        K,
+        L,
+        M,
+        N,
+        O,
+        P,
+        Q,
+        R,
+        S,
+        T,
+        U,
+        V,
+        W,
+        X,
+        Y,
+        Z,
+        F1,
+        F2,
+        F3,
+        F4,
+        F5,
+        F6,
+        F7,
+        F8,
+        F9,
+        F10,
+        F11,
+        F12,
+        F13,
+        F14,
+        F15,
+        Down,
+        Left,
+        Right,
+        Up,
+        Apostrophe,
+        Backquote,
+        Backslash,
+        Comma,
+        Equal,
+        LeftBracket,
+        Minus,
+        Period,
+        RightBracket,
+        Semicolon,
+        Slash,
+        Backspace,
+        Delete,
+        End,
+        Enter,
+        Escape,
+        Home,
+        Insert,
+        Menu,
+        PageDown,
+        PageUp,
+        Pause,
+        Space,
+        Tab,
+        NumLock,
+        CapsLock,
+        ScrollLock,
+        LeftShift,
+        RightShift,
+        LeftCtrl,
+        RightCtrl,
+        NumPad0,
+        NumPad1,
+        NumPad2,
+        NumPad3,
+        NumPad4,
+        NumPad5,
+        NumPad6,
+        NumPad7,
+        NumPad8,
+        NumPad9,
+        NumPadDot,
+        NumPadSlash,
+        NumPadAsterisk,
+        NumPadMinus,
+        NumPadPlus,
+        NumPadEnter,
+        LeftAlt,
+        RightAlt,
+        LeftSuper,
+        RightSuper,
     ];
 }

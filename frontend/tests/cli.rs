@@ -29,7 +29,10 @@ fn default_run_boots_the_demo_guest() {
     assert!(text.contains("primes below 1000: 168"), "{text}");
     let shown = std::fs::read_to_string(&screen).unwrap();
     let _ = std::fs::remove_file(&screen);
-    assert!(shown.contains("x86 ─ a pure-software PC emulator in Rust"), "{shown}");
+    assert!(
+        shown.contains("x86 ─ a pure-software PC emulator in Rust"),
+        "{shown}"
+    );
     assert!(shown.contains("primes below 1000: 168"), "{shown}");
     assert!(shown.contains("hello"), "typed keys echoed: {shown}");
     assert!(shown.contains("bye"), "{shown}");

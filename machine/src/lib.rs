@@ -441,7 +441,8 @@ impl Bus for PcBus {
             Dev::Vga => {
                 self.vga.port_write(port, value as u8);
                 if size > 1 {
-                    self.vga.port_write(port.wrapping_add(1), (value >> 8) as u8);
+                    self.vga
+                        .port_write(port.wrapping_add(1), (value >> 8) as u8);
                 }
             }
             // Any write to port 0F0h clears the FERR#/IRQ 13 latch (PC/AT wiring).
@@ -663,7 +664,9 @@ impl Pc {
     /// format.
     pub fn attach_floppy(&mut self, drive: usize, data: Vec<u8>) -> Result<(), String> {
         if drive > 1 {
-            return Err(format!("floppy drive {drive}: only 0 (A:) and 1 (B:) exist"));
+            return Err(format!(
+                "floppy drive {drive}: only 0 (A:) and 1 (B:) exist"
+            ));
         }
         // The machine's own check gives the message listing the PC/AT formats.
         Disk::floppy(data.clone())?;

@@ -243,6 +243,13 @@ pub fn demo_floppy() -> Vec<u8> {
         a.mov(ah, 3u32)?;
         a.xor(bh, bh)?;
         a.int(0x10)?;
+        // Next row of the typing area (rows 12–20, then back to the top).
+        let mut row_ok = a.create_label();
+        a.inc(dh)?;
+        a.cmp(dh, 21u32)?;
+        a.jb(row_ok)?;
+        a.mov(dh, 12u32)?;
+        a.set_label(&mut row_ok)?;
         a.mov(dl, 2u32)?;
         a.mov(ah, 2u32)?;
         a.int(0x10)?;

@@ -191,7 +191,10 @@ impl Pc {
 
     fn set_cursor(&mut self, page: u8, row: u32, col: u32) {
         let page = page & 7;
-        self.w16(bda::CURSOR + page as u32 * 2, ((row as u16) << 8) | col as u16);
+        self.w16(
+            bda::CURSOR + page as u32 * 2,
+            ((row as u16) << 8) | col as u16,
+        );
         if page == self.r8(bda::PAGE) && self.vmode().text {
             let cols = self.r16(bda::COLUMNS) as u32;
             let start = self.r16(bda::PAGE_START) as u32 / 2;
@@ -641,7 +644,11 @@ impl Pc {
                 // Colour page state: AC mode bit 7 (paging mode) and colour select.
                 let mode = self.ac_read(0x10) >> 7;
                 let sel = self.ac_read(0x14);
-                let page = if mode != 0 { sel & 0x0F } else { (sel >> 2) & 3 };
+                let page = if mode != 0 {
+                    sel & 0x0F
+                } else {
+                    (sel >> 2) & 3
+                };
                 self.set16(3, (page as u16) << 8 | mode as u16);
             }
             al => log::debug!(target: "bios", "INT 10h AX=10{al:02x}h not supported"),
