@@ -15,6 +15,8 @@
 //! [`DmaMemory`]; the DMA knows nothing about the machine. Memory-to-memory transfers
 //! (command bit 0) are not modelled. The cascade channel 4 is not a gate: DMA1 channels
 //! transfer whatever channel 4's mask says, as every AT BIOS unmasks it at POST anyway.
+//!
+//! Log target: `dma`.
 
 /// Guest physical memory as the DMA controller sees it (24-bit ISA addresses).
 pub trait DmaMemory {
@@ -249,19 +251,94 @@ impl Dma {
     }
 
     pub fn read(&mut self, port: u16) -> u8 {
-        match (Self::decode(port), port) {
+        let v = match (Self::decode(port), port) {
             (Some((c, reg)), _) => self.ctl[c].read(reg),
             (None, PAGE_FIRST..=PAGE_LAST) => self.pages[usize::from(port & 0xF)],
             _ => 0xFF,
-        }
+        };
+        log::trace!(target: "dma", "read {port:#06x} -> {v:#04x}");
+        v
     }
 
     pub fn write(&mut self, port: u16, v: u8) {
+        log::trace!(target: "dma", "write {port:#06x} <- {v:#04x}");
         match (Self::decode(port), port) {
-            (Some((c, reg)), _) => self.ctl[c].write(reg, v),
-            (None, PAGE_FIRST..=PAGE_LAST) => self.pages[usize::from(port & 0xF)] = v,
+            (Some((c, reg)), _) => {
+                self.ctl[c].write(reg, v);
+                self.log_write(c, reg, v);
+            }
+            (None, PAGE_FIRST..=PAGE_LAST) => {
+                self.pages[usize::from(port & 0xF)] = v;
+                if let Some(ch) = PAGE_PORTS.iter().position(|&p| p == port) {
+                    log::debug!(target: "dma", "channel {ch}: page {v:#04x}");
+                }
+            }
             _ => {}
         }
+    }
+
+    /// Describes a controller register write (already applied) at debug level.
+    fn log_write(&self, c: usize, reg: u8, v: u8) {
+        let ctl = &self.ctl[c];
+        let name = ["dma1", "dma2"][c];
+        let sel = c * 4 + usize::from(v & 3);
+        match reg {
+            // Logged once both bytes are in: the flip-flop is back at the low byte.
+            0..=7 if !ctl.high => {
+                let ch = c * 4 + usize::from(reg >> 1);
+                let chan = &ctl.ch[usize::from(reg >> 1)];
+                if reg & 1 == 0 {
+                    log::debug!(target: "dma", "channel {ch}: address {:#06x}", chan.base_addr);
+                } else {
+                    log::debug!(
+                        target: "dma",
+                        "channel {ch}: count {:#06x} ({} transfers)",
+                        chan.base_count,
+                        u32::from(chan.base_count) + 1
+                    );
+                }
+            }
+            R_STATUS_COMMAND => log::debug!(target: "dma", "{name}: command {v:#04x}"),
+            R_REQUEST => log::debug!(
+                target: "dma",
+                "channel {sel}: software request {}",
+                if v & SET_BIT != 0 { "set" } else { "cleared" }
+            ),
+            R_SINGLE_MASK => log::debug!(
+                target: "dma",
+                "channel {sel}: {}",
+                if v & SET_BIT != 0 { "masked" } else { "unmasked" }
+            ),
+            R_MODE => log::debug!(
+                target: "dma",
+                "channel {sel}: mode {v:#04x} ({}, {}{}{})",
+                ["demand", "single", "block", "cascade"][usize::from(v >> MODE_SELECT_SHIFT)],
+                ["verify", "write", "read", "illegal"][usize::from(v >> MODE_TYPE_SHIFT & 3)],
+                if v & MODE_AUTO_INIT != 0 { ", autoinit" } else { "" },
+                if v & MODE_DECREMENT != 0 { ", decrement" } else { "" }
+            ),
+            R_TEMP_MASTER_CLEAR => log::debug!(target: "dma", "{name}: master clear"),
+            R_CLEAR_MASK => log::debug!(target: "dma", "{name}: all channels unmasked"),
+            R_ALL_MASK => log::debug!(target: "dma", "{name}: mask {:#03x}", v & 0x0F),
+            _ => {}
+        }
+    }
+
+    /// Logs a transfer request the channel refused.
+    fn log_refused(&self, ch: usize) {
+        log::debug!(
+            target: "dma",
+            "channel {ch}: transfer refused ({})",
+            if ch >= 8 {
+                "no such channel"
+            } else if self.masked(ch) {
+                "masked"
+            } else if self.ctl[ch / 4].command & CMD_DISABLE != 0 {
+                "controller disabled"
+            } else {
+                "cascade mode"
+            }
+        );
     }
 
     /// Whether channel `ch`'s mask bit is set (channels past 7 count as masked).
@@ -333,24 +410,29 @@ impl Dma {
         mem: &mut impl DmaMemory,
     ) -> (usize, bool) {
         if ch >= 8 || !self.ready(ch) {
+            self.log_refused(ch);
             return (0, false);
         }
         let store = self.transfer_type(ch) == TYPE_WRITE;
         let unit = if ch < 4 { 1 } else { 2 };
         let mut moved = 0;
-        while moved < data.len() {
+        let mut reached = false;
+        while moved < data.len() && !reached {
             let (addr, tc) = self.cycle(ch);
+            reached = tc;
             for (i, &b) in data[moved..].iter().take(unit).enumerate() {
                 if store {
                     mem.write(addr.wrapping_add(i as u32), b);
                 }
             }
             moved = (moved + unit).min(data.len());
-            if tc {
-                return (moved, true);
-            }
         }
-        (moved, false)
+        log::trace!(
+            target: "dma",
+            "channel {ch}: {moved} of {} bytes device to memory, tc {reached}",
+            data.len()
+        );
+        (moved, reached)
     }
 
     /// A memory→device ("read") transfer on `ch` of up to `len` bytes, stopping at
@@ -365,12 +447,15 @@ impl Dma {
     ) -> (Vec<u8>, bool) {
         let mut out = Vec::new();
         if ch >= 8 || !self.ready(ch) {
+            self.log_refused(ch);
             return (out, false);
         }
         let load = self.transfer_type(ch) == TYPE_READ;
         let unit = if ch < 4 { 1 } else { 2 };
-        while out.len() < len {
+        let mut reached = false;
+        while out.len() < len && !reached {
             let (addr, tc) = self.cycle(ch);
+            reached = tc;
             for i in 0..unit.min(len - out.len()) {
                 out.push(if load {
                     mem.read(addr.wrapping_add(i as u32))
@@ -378,11 +463,13 @@ impl Dma {
                     0xFF
                 });
             }
-            if tc {
-                return (out, true);
-            }
         }
-        (out, false)
+        log::trace!(
+            target: "dma",
+            "channel {ch}: {} of {len} bytes memory to device, tc {reached}",
+            out.len()
+        );
+        (out, reached)
     }
 }
 

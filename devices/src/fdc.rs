@@ -22,6 +22,8 @@
 //! format accepts only its data rates (DSR/CCR), and MFM only: a mismatch finds no
 //! address mark, as on hardware. Drive motors are not modelled (data moves with motors
 //! off); deleted-data, scan and verify commands are invalid (ST0 = 80h).
+//!
+//! Log target: `fdc`.
 
 use crate::dma::{Dma, DmaMemory};
 use crate::{Irq, Nanos};
@@ -493,6 +495,7 @@ impl Fdc {
         for d in 0..4 {
             if let Some((t, st0)) = self.seeking[d] {
                 if t <= now {
+                    log::trace!(target: "fdc", "drive {d}: seek done at cylinder {}", self.pcn[d]);
                     self.seeking[d] = None;
                     self.sense[d] = Some(st0);
                     self.int = true;
@@ -507,7 +510,14 @@ impl Fdc {
     }
 
     pub fn read(&mut self, port: u16, irq: &mut impl Irq) -> u8 {
-        let v = match port {
+        let v = self.read_port(port);
+        self.update_irq(irq);
+        log::trace!(target: "fdc", "read {port:#06x} -> {v:#04x}");
+        v
+    }
+
+    fn read_port(&mut self, port: u16) -> u8 {
+        match port {
             // Status registers A and B exist only in PS/2 and Model 30 modes.
             SRA | SRB => 0xFF,
             DOR => self.dor,
@@ -523,14 +533,23 @@ impl Fdc {
                 }
             }
             _ => 0xFF,
-        };
-        self.update_irq(irq);
-        v
+        }
     }
 
     pub fn write(&mut self, port: u16, v: u8, now: Nanos, irq: &mut impl Irq) {
+        log::trace!(target: "fdc", "write {port:#06x} <- {v:#04x}");
         match port {
             DOR => {
+                if v != self.dor {
+                    log::debug!(
+                        target: "fdc",
+                        "dor {v:#04x}: drive {}, motors {:#03x}, dma/irq {}{}",
+                        v & DOR_SELECT,
+                        v >> 4,
+                        if v & DOR_DMA_GATE != 0 { "on" } else { "off" },
+                        if v & DOR_NRESET == 0 { ", reset" } else { "" }
+                    );
+                }
                 self.dor = v;
                 if v & DOR_NRESET == 0 {
                     self.enter_reset();
@@ -540,6 +559,7 @@ impl Fdc {
             }
             TDR => self.tdr = v,
             MSR_DSR => {
+                self.log_rate(v);
                 self.rate = v & RATE_MASK;
                 // The DSR software reset clears itself (datasheet, DSR bit 7).
                 if v & DSR_SW_RESET != 0 {
@@ -550,10 +570,28 @@ impl Fdc {
                 }
             }
             FIFO if !self.in_reset => self.write_fifo(v, now),
-            DIR_CCR => self.rate = v & RATE_MASK,
+            DIR_CCR => {
+                self.log_rate(v);
+                self.rate = v & RATE_MASK;
+            }
             _ => {}
         }
         self.update_irq(irq);
+    }
+
+    fn log_rate(&self, v: u8) {
+        if v & RATE_MASK != self.rate {
+            log::debug!(
+                target: "fdc",
+                "data rate {}",
+                match v & RATE_MASK {
+                    RATE_500K => "500 kb/s",
+                    RATE_300K => "300 kb/s",
+                    RATE_250K => "250 kb/s",
+                    _ => "1 mb/s",
+                }
+            );
+        }
     }
 
     fn update_irq(&mut self, irq: &mut impl Irq) {
@@ -598,6 +636,7 @@ impl Fdc {
     /// /RESET asserted (DOR bit 2 low, or the DSR pulse): every command and status is
     /// dropped; CONFIGURE returns to its defaults unless LOCK is set.
     fn enter_reset(&mut self) {
+        log::debug!(target: "fdc", "reset");
         self.in_reset = true;
         self.phase = Phase::Command;
         self.cmd.clear();
@@ -673,12 +712,14 @@ impl Fdc {
     }
 
     fn results(&mut self, bytes: &[u8]) {
+        log::debug!(target: "fdc", "result {bytes:02x?}");
         self.result = bytes.to_vec();
         self.result_pos = 0;
         self.phase = Phase::Result;
     }
 
     fn command(&mut self, c: &[u8], now: Nanos) {
+        log::debug!(target: "fdc", "command {} {c:02x?}", command_name(c[0]));
         let ds = usize::from(c.get(1).copied().unwrap_or(0) & 3);
         let hd = c.get(1).copied().unwrap_or(0) >> 2 & 1;
         match c[0] {
@@ -1045,6 +1086,29 @@ impl Fdc {
         }
         self.op = Some(next);
         self.pio_start_sector();
+    }
+}
+
+/// The name of the command opening with `b`, for logs.
+fn command_name(b: u8) -> &'static str {
+    match b {
+        0x03 => "specify",
+        0x04 => "sense drive status",
+        0x07 => "recalibrate",
+        0x08 => "sense interrupt status",
+        0x0E => "dumpreg",
+        0x10 => "version",
+        0x12 => "perpendicular mode",
+        0x13 => "configure",
+        _ if b & 0x7F == 0x14 => "lock",
+        0x0F => "seek",
+        _ if b & 0xBF == 0x8F => "relative seek",
+        _ if b & 0x1F == 0x06 => "read data",
+        _ if b & 0x3F == 0x05 => "write data",
+        _ if b & 0xBF == 0x02 => "read track",
+        _ if b & 0xBF == 0x0A => "read id",
+        _ if b & 0xBF == 0x0D => "format track",
+        _ => "invalid",
     }
 }
 

@@ -75,6 +75,8 @@
 //!
 //! The mouse supports stream and remote modes, sample rate, resolution, scaling and the
 //! status request, with 3-byte movement packets from `mouse_event`.
+//!
+//! Log target: `i8042`.
 
 use crate::{Irq, Nanos};
 use std::collections::VecDeque;

@@ -11,6 +11,8 @@
 //! Only PIO is modelled and every transfer completes at once in virtual time, so BSY is
 //! only ever seen while SRST is held. Completed commands do not rewrite the address
 //! registers (ATA-6 lists them as "na" in the normal outputs).
+//!
+//! Log target: `ide`.
 
 use crate::{Irq, Nanos};
 
@@ -175,6 +177,34 @@ impl Disk {
     }
 }
 
+/// A command's name for logs, and for sector commands whether it is an EXT (48-bit) one.
+fn command_info(cmd: u8) -> (&'static str, Option<bool>) {
+    match cmd {
+        0x20 | 0x21 => ("read sectors", Some(false)),
+        0x24 => ("read sectors ext", Some(true)),
+        0xC4 => ("read multiple", Some(false)),
+        0x29 => ("read multiple ext", Some(true)),
+        0x30 | 0x31 => ("write sectors", Some(false)),
+        0x34 => ("write sectors ext", Some(true)),
+        0xC5 => ("write multiple", Some(false)),
+        0x39 => ("write multiple ext", Some(true)),
+        0x40 | 0x41 => ("read verify sectors", Some(false)),
+        0x42 => ("read verify sectors ext", Some(true)),
+        0xEC => ("identify device", None),
+        0xC6 => ("set multiple mode", None),
+        0x91 => ("initialize device parameters", None),
+        0x90 => ("execute device diagnostic", None),
+        0xE5 => ("check power mode", None),
+        0x10..=0x1F => ("recalibrate", None),
+        0xEF => ("set features", None),
+        0xE0..=0xE4 => ("idle/standby", None),
+        0xE7 => ("flush cache", None),
+        0xEA => ("flush cache ext", None),
+        0xA1 => ("identify packet device", None),
+        _ => ("unsupported", None),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Identify,
@@ -286,6 +316,14 @@ impl IdeChannel {
     /// Reads a command block register (0–7) or the alternate status (8). An 8-bit read
     /// of the data register takes a whole word and returns its low byte.
     pub fn read(&mut self, offset: u16, irq: &mut impl Irq) -> u8 {
+        let v = self.read_reg(offset, irq);
+        if offset != 0 {
+            log::trace!(target: "ide", "{}: read reg {offset} -> {v:#04x}", self.chan());
+        }
+        v
+    }
+
+    fn read_reg(&mut self, offset: u16, irq: &mut impl Irq) -> u8 {
         match offset {
             0 => self.read16(irq) as u8,
             1 => self.disk().map_or(0, |d| d.error),
@@ -330,6 +368,9 @@ impl IdeChannel {
     /// Writes a command block register (0–7) or the device control register (8). An
     /// 8-bit write of the data register counts as a word write with a zero high byte.
     pub fn write(&mut self, offset: u16, value: u8, irq: &mut impl Irq) {
+        if offset != 0 {
+            log::trace!(target: "ide", "{}: write reg {offset} <- {value:#04x}", self.chan());
+        }
         if offset == 8 {
             self.write_control(value, irq);
             return;
@@ -375,6 +416,35 @@ impl IdeChannel {
         }
     }
 
+    /// The channel's name in logs.
+    fn chan(&self) -> &'static str {
+        match self.irq_line {
+            14 => "primary",
+            15 => "secondary",
+            _ => "channel",
+        }
+    }
+
+    /// The selected drive's name in logs.
+    fn drive_name(&self) -> &'static str {
+        ["master", "slave"][self.selected()]
+    }
+
+    /// A sector command's starting address and count, for logs.
+    fn describe_range(&self, ext: bool) -> String {
+        let mode = if ext {
+            "lba48"
+        } else if self.device & DEV_LBA != 0 {
+            "lba28"
+        } else {
+            "chs"
+        };
+        match self.address(ext) {
+            Some(lba) => format!("{mode} lba {lba} count {}", self.count(ext)),
+            None => format!("{mode} bad address, count {}", self.count(ext)),
+        }
+    }
+
     fn selected(&self) -> usize {
         usize::from(self.device & DEV_DEV != 0)
     }
@@ -403,7 +473,16 @@ impl IdeChannel {
     fn write_control(&mut self, value: u8, irq: &mut impl Irq) {
         let was_reset = self.control & DC_SRST != 0;
         self.control = value;
+        if value & DC_NIEN != self.control & DC_NIEN && value & DC_SRST == 0 {
+            log::debug!(
+                target: "ide",
+                "{}: interrupts {}",
+                self.chan(),
+                if value & DC_NIEN != 0 { "disabled" } else { "enabled" }
+            );
+        }
         if value & DC_SRST != 0 && !was_reset {
+            log::debug!(target: "ide", "{}: software reset", self.chan());
             self.xfer = None;
             self.intrq = false;
         } else if value & DC_SRST == 0 && was_reset {
@@ -437,8 +516,26 @@ impl IdeChannel {
         // An absent device does not respond; the present one ignores commands not
         // addressed to it.
         if self.disks[sel].is_none() {
+            log::debug!(
+                target: "ide",
+                "{} {}: command {cmd:#04x} to absent drive ignored",
+                self.chan(),
+                self.drive_name()
+            );
             return;
         }
+        log::debug!(
+            target: "ide",
+            "{} {}: command {cmd:#04x} ({}){}",
+            self.chan(),
+            self.drive_name(),
+            command_info(cmd).0,
+            match command_info(cmd).1 {
+                Some(ext) => format!(" {}", self.describe_range(ext)),
+                None if cmd == 0xC6 || cmd == 0x91 => format!(" count {}", self.cur[R_NSECT]),
+                None => String::new(),
+            }
+        );
         self.intrq = false;
         self.xfer = None;
         if let Some(d) = self.disks[sel].as_mut() {
@@ -534,6 +631,13 @@ impl IdeChannel {
 
     fn abort(&mut self, error: u8) {
         let sel = self.selected();
+        log::debug!(
+            target: "ide",
+            "{} {}: command failed, error {error:#04x} ({})",
+            self.chan(),
+            self.drive_name(),
+            if error == ER_IDNF { "idnf" } else { "abrt" }
+        );
         if let Some(d) = self.disks[sel].as_mut() {
             d.error = error;
             d.status = ST_READY | ST_ERR;
@@ -672,6 +776,17 @@ impl IdeChannel {
             // Data-out interrupts after every block, including the last.
             self.intrq = true;
         }
+        log::trace!(
+            target: "ide",
+            "{}: {} block of {n} sectors at lba {} done",
+            self.chan(),
+            match x.kind {
+                Kind::Identify => "identify",
+                Kind::Read => "read",
+                Kind::Write => "write",
+            },
+            x.lba
+        );
         x.lba = x.lba.wrapping_add(u64::from(n));
         x.remaining = x.remaining.saturating_sub(n);
         if x.kind == Kind::Identify || x.remaining == 0 {

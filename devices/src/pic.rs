@@ -5,6 +5,8 @@
 //! edge and level triggering (with the ELCR registers at 0x4D0/0x4D1 as on PCI-era
 //! chipsets), automatic EOI, and the spurious IRQ 7/15 when a request vanishes before
 //! the acknowledge.
+//!
+//! Log target: `pic`.
 
 /// One 8259A.
 #[derive(Clone, Debug, Default)]
@@ -113,9 +115,17 @@ impl Chip {
         self.priority_order().find(|&i| self.isr & (1 << i) != 0)
     }
 
-    fn write(&mut self, a0: bool, v: u8) {
+    /// `name` ("master" or "slave") only labels log messages.
+    fn write(&mut self, name: &str, a0: bool, v: u8) {
         if !a0 {
             if v & 0x10 != 0 {
+                log::debug!(
+                    target: "pic",
+                    "{name}: icw1 {v:#04x} ({}, {}, icw4 {})",
+                    if v & 8 != 0 { "level" } else { "edge" },
+                    if v & 2 != 0 { "single" } else { "cascade" },
+                    if v & 1 != 0 { "needed" } else { "not needed" },
+                );
                 // ICW1 starts initialisation: clears IMR and ISR, IRQ 7 lowest priority.
                 self.icw_step = 2;
                 self.icw4_needed = v & 1 != 0;
@@ -132,6 +142,7 @@ impl Chip {
             }
             if v & 0x08 != 0 {
                 // OCW3
+                log::trace!(target: "pic", "{name}: ocw3 {v:#04x}");
                 if v & 0x02 != 0 {
                     self.read_isr = v & 1 != 0;
                 }
@@ -142,6 +153,7 @@ impl Chip {
                 return;
             }
             // OCW2: R, SL, EOI in bits 7–5, level in bits 2–0.
+            log::trace!(target: "pic", "{name}: ocw2 {v:#04x}");
             let level = v & 7;
             match v >> 5 {
                 0b001 => {
@@ -170,6 +182,7 @@ impl Chip {
         match self.icw_step {
             2 => {
                 self.base = v & 0xF8;
+                log::debug!(target: "pic", "{name}: icw2 vector base {:#04x}", self.base);
                 self.icw_step = if self.single {
                     if self.icw4_needed {
                         4
@@ -179,13 +192,29 @@ impl Chip {
                 } else {
                     3
                 };
+                if self.icw_step == 0 {
+                    log::debug!(target: "pic", "{name}: initialised");
+                }
             }
-            3 => self.icw_step = if self.icw4_needed { 4 } else { 0 },
+            3 => {
+                log::debug!(target: "pic", "{name}: icw3 {v:#04x}");
+                self.icw_step = if self.icw4_needed { 4 } else { 0 };
+            }
             4 => {
                 self.auto_eoi = v & 2 != 0;
                 self.icw_step = 0;
+                log::debug!(
+                    target: "pic",
+                    "{name}: icw4 {v:#04x} (auto eoi {}), initialised",
+                    self.auto_eoi
+                );
             }
-            _ => self.imr = v,
+            _ => {
+                if self.imr != v {
+                    log::debug!(target: "pic", "{name}: mask {:#04x} -> {v:#04x}", self.imr);
+                }
+                self.imr = v;
+            }
         }
     }
 
@@ -263,7 +292,7 @@ impl Pic {
     }
 
     pub fn read(&mut self, port: u16) -> u8 {
-        match port {
+        let v = match port {
             0x20 | 0x21 => self.master.read(port & 1 != 0),
             0xA0 | 0xA1 => {
                 let v = self.slave.read(port & 1 != 0);
@@ -273,19 +302,28 @@ impl Pic {
             0x4D0 => self.master.elcr,
             0x4D1 => self.slave.elcr,
             _ => 0xFF,
-        }
+        };
+        log::trace!(target: "pic", "read {port:#06x} -> {v:#04x}");
+        v
     }
 
     pub fn write(&mut self, port: u16, v: u8) {
+        log::trace!(target: "pic", "write {port:#06x} <- {v:#04x}");
         match port {
-            0x20 | 0x21 => self.master.write(port & 1 != 0, v),
+            0x20 | 0x21 => self.master.write("master", port & 1 != 0, v),
             0xA0 | 0xA1 => {
-                self.slave.write(port & 1 != 0, v);
+                self.slave.write("slave", port & 1 != 0, v);
                 self.update_cascade();
             }
             // IRQ 0, 1, 2, 8 and 13 are always edge-triggered on a PIIX.
-            0x4D0 => self.master.elcr = v & 0xF8,
-            0x4D1 => self.slave.elcr = v & 0xDE,
+            0x4D0 => {
+                self.master.elcr = v & 0xF8;
+                log::debug!(target: "pic", "master: elcr {:#04x}", self.master.elcr);
+            }
+            0x4D1 => {
+                self.slave.elcr = v & 0xDE;
+                log::debug!(target: "pic", "slave: elcr {:#04x}", self.slave.elcr);
+            }
             _ => {}
         }
     }

@@ -7,6 +7,8 @@
 //!
 //! Counters are evaluated lazily from virtual time: a counter remembers the PIT tick at
 //! which it was loaded, and its count and OUT level are computed when read.
+//!
+//! Log target: `pit`.
 
 use crate::{Irq, Nanos};
 
@@ -232,6 +234,12 @@ impl Pit {
     }
 
     pub fn read(&mut self, port: u16, now: Nanos) -> u8 {
+        let v = self.read_port(port, now);
+        log::trace!(target: "pit", "read {port:#06x} -> {v:#04x}");
+        v
+    }
+
+    fn read_port(&mut self, port: u16, now: Nanos) -> u8 {
         let t = tick_at(now);
         match port {
             0x40..=0x42 => {
@@ -276,18 +284,19 @@ impl Pit {
     }
 
     pub fn write(&mut self, port: u16, v: u8, now: Nanos, irq: &mut impl Irq) {
+        log::trace!(target: "pit", "write {port:#06x} <- {v:#04x}");
         let t = tick_at(now);
         match port {
             0x40..=0x42 => {
-                let c = &mut self.counters[(port - 0x40) as usize];
-                match c.rw {
-                    1 => c.load(v as u16, t),
-                    2 => c.load((v as u16) << 8, t),
+                let i = port - 0x40;
+                let c = &mut self.counters[i as usize];
+                let loaded = match c.rw {
+                    1 => Some(v as u16),
+                    2 => Some((v as u16) << 8),
                     _ => {
                         if c.write_msb_next {
-                            let value = (v as u16) << 8 | c.low_byte as u16;
                             c.write_msb_next = false;
-                            c.load(value, t);
+                            Some((v as u16) << 8 | c.low_byte as u16)
                         } else {
                             c.low_byte = v;
                             c.write_msb_next = true;
@@ -295,8 +304,19 @@ impl Pit {
                             if c.mode == 0 {
                                 c.start = None;
                             }
+                            None
                         }
                     }
+                };
+                if let Some(value) = loaded {
+                    c.load(value, t);
+                    log::debug!(
+                        target: "pit",
+                        "counter {i}: reload {value:#06x} ({} ticks, {:.3} hz) mode {}",
+                        c.reload,
+                        PIT_HZ as f64 / c.reload as f64,
+                        c.mode
+                    );
                 }
             }
             0x43 => self.control(v, t),
@@ -344,6 +364,12 @@ impl Pit {
         if mode > 5 {
             mode -= 4; // 6 and 7 alias modes 2 and 3
         }
+        log::debug!(
+            target: "pit",
+            "counter {sc}: control {v:#04x} mode {mode} access {} {}",
+            ["latch", "lsb", "msb", "lsb/msb"][rw as usize],
+            if v & 1 != 0 { "bcd" } else { "binary" }
+        );
         *c = Counter {
             rw,
             mode,

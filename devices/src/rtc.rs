@@ -12,6 +12,8 @@
 //! The clock counts in virtual time: at virtual time 0 it shows the Unix time handed to
 //! [`Rtc::new`], and a second later it shows one second more. Nothing happens between
 //! calls; flags and interrupts due in between are worked out when the next call arrives.
+//!
+//! Log target: `rtc`.
 
 use crate::{Irq, Nanos};
 
@@ -251,6 +253,16 @@ impl Rtc {
     }
 
     pub fn read(&mut self, port: u16, now: Nanos, irq: &mut impl Irq) -> u8 {
+        let v = self.read_port(port, now, irq);
+        log::trace!(
+            target: "rtc",
+            "read {port:#06x} (index {:#04x}) -> {v:#04x}",
+            self.index & 0x7F
+        );
+        v
+    }
+
+    fn read_port(&mut self, port: u16, now: Nanos, irq: &mut impl Irq) -> u8 {
         if port & 1 == 0 {
             // The AT's index latch is write-only; reads float.
             return 0xFF;
@@ -278,7 +290,15 @@ impl Rtc {
     }
 
     pub fn write(&mut self, port: u16, value: u8, now: Nanos, irq: &mut impl Irq) {
+        log::trace!(
+            target: "rtc",
+            "write {port:#06x} (index {:#04x}) <- {value:#04x}",
+            self.index & 0x7F
+        );
         if port & 1 == 0 {
+            if (value & 0x80 != 0) != self.nmi_masked {
+                log::debug!(target: "rtc", "nmi masked: {}", value & 0x80 != 0);
+            }
             self.index = value & 0x7F;
             self.nmi_masked = value & 0x80 != 0;
             return;
@@ -553,6 +573,15 @@ impl Rtc {
         let t = self.now_secs(now);
         let was_running = self.running();
         self.reg_a = value & !A_UIP;
+        log::debug!(
+            target: "rtc",
+            "register a {value:#04x}: divider {}, periodic rate {}",
+            (value & A_DV_MASK) >> 4,
+            match self.period_ticks() {
+                Some(p) => format!("{} hz", XTAL_HZ / p),
+                None => "off".to_string(),
+            }
+        );
         if !was_running && self.running() {
             // Half a second into a second: the first update comes 500 ms after release.
             self.anchor = i128::from(now) + RESTART_NS - NS_PER_SEC;
@@ -569,6 +598,17 @@ impl Rtc {
             self.secs = self.now_secs(now);
             value &= !B_UIE;
         }
+        log::debug!(
+            target: "rtc",
+            "register b {value:#04x}: {}{}{}{}{}{}, {}h",
+            if value & B_SET != 0 { "set, " } else { "" },
+            if value & B_PIE != 0 { "pie, " } else { "" },
+            if value & B_AIE != 0 { "aie, " } else { "" },
+            if value & B_UIE != 0 { "uie, " } else { "" },
+            if value & 0x08 != 0 { "sqwe, " } else { "" },
+            if value & B_DM_BINARY != 0 { "binary" } else { "bcd" },
+            if value & B_24H != 0 { 24 } else { 12 }
+        );
         self.reg_b = value;
         if old & B_SET != 0 && value & B_SET == 0 {
             let t = self.parse_time_regs();

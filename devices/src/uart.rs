@@ -11,6 +11,8 @@
 //! queue the frontend drains, so THR and the transmitter are always empty. Received bytes
 //! come from the frontend; the character timeout is timed in virtual time from the
 //! divisor latch and line format.
+//!
+//! Log target: `uart`.
 
 use std::collections::VecDeque;
 
@@ -200,14 +202,19 @@ impl Uart {
             _ => self.scr,
         };
         self.update_irq(irq);
+        log::trace!(target: "uart", "read {port:#06x} -> {v:#04x}");
         v
     }
 
     pub fn write(&mut self, port: u16, value: u8, now: Nanos, irq: &mut impl Irq) {
+        log::trace!(target: "uart", "write {port:#06x} <- {value:#04x}");
         self.sync(now);
         let dlab = self.lcr & LCR_DLAB != 0;
         match port & 7 {
-            0 if dlab => self.dll = value,
+            0 if dlab => {
+                self.dll = value;
+                self.log_divisor(port);
+            }
             0 => {
                 // The write empties nothing visible (the byte leaves at once), but the
                 // THRE source drops and comes back, which an edge-triggered PIC sees.
@@ -221,7 +228,10 @@ impl Uart {
                 }
                 self.thre_pending = true;
             }
-            1 if dlab => self.dlm = value,
+            1 if dlab => {
+                self.dlm = value;
+                self.log_divisor(port);
+            }
             1 => {
                 let old = self.ier;
                 self.ier = value & 0x0F;
@@ -230,9 +240,47 @@ impl Uart {
                     self.thre_pending = true;
                 }
             }
-            2 => self.write_fcr(value),
-            3 => self.lcr = value,
+            2 => {
+                self.write_fcr(value);
+                log::debug!(
+                    target: "uart",
+                    "{port:#06x}: fcr {value:#04x}, fifos {}, rx trigger {}",
+                    if self.fifos { "on" } else { "off" },
+                    self.rx_trigger
+                );
+            }
+            3 => {
+                if value & !LCR_DLAB != self.lcr & !LCR_DLAB {
+                    log::debug!(
+                        target: "uart",
+                        "{port:#06x}: line control {value:#04x}: {}{}{}{}",
+                        5 + (value & 3),
+                        match (value >> 3) & 7 {
+                            1 => 'o',
+                            3 => 'e',
+                            5 => 'm',
+                            7 => 's',
+                            _ => 'n',
+                        },
+                        match (value & 4 != 0, value & 3) {
+                            (false, _) => "1",
+                            (true, 0) => "1.5",
+                            (true, _) => "2",
+                        },
+                        if value & 0x40 != 0 { ", break" } else { "" }
+                    );
+                }
+                self.lcr = value;
+            }
             4 => {
+                if value & 0x1F != self.mcr {
+                    log::debug!(
+                        target: "uart",
+                        "{port:#06x}: modem control {:#04x}{}",
+                        value & 0x1F,
+                        if value & MCR_LOOP != 0 { " (loopback)" } else { "" }
+                    );
+                }
                 self.mcr = value & 0x1F;
                 self.refresh_msr();
             }
@@ -316,11 +364,7 @@ impl Uart {
 
     /// Four character times at the programmed divisor and line format.
     fn timeout_ns(&self) -> Nanos {
-        let divisor = match u16::from_le_bytes([self.dll, self.dlm]) {
-            // A zero divisor counts a full 2^16 in the 16-bit divider.
-            0 => 65_536,
-            d => u128::from(d),
-        };
+        let divisor = self.divisor();
         let data_bits = 5 + u128::from(self.lcr & 3);
         let parity = u128::from(self.lcr & 0x08 != 0);
         // In half bits, for the 1.5 stop bits of 5-bit characters.
@@ -333,6 +377,24 @@ impl Uart {
         // 4 chars × half_bits / 2 × 16 clocks × divisor.
         let ns = 4 * half_bits * 8 * divisor * 1_000_000_000 / CLOCK_HZ;
         u64::try_from(ns).unwrap_or(u64::MAX)
+    }
+
+    fn log_divisor(&self, port: u16) {
+        log::debug!(
+            target: "uart",
+            "{port:#06x}: divisor {} ({} baud)",
+            self.divisor(),
+            CLOCK_HZ / 16 / self.divisor()
+        );
+    }
+
+    /// The divisor latch value.
+    fn divisor(&self) -> u128 {
+        match u16::from_le_bytes([self.dll, self.dlm]) {
+            // A zero divisor counts a full 2^16 in the 16-bit divider.
+            0 => 65_536,
+            d => u128::from(d),
+        }
     }
 
     fn write_fcr(&mut self, value: u8) {

@@ -30,19 +30,20 @@ enum Cmd {
     ///
     /// Example: x86 sst ../shared/testdata/sst-80286-real
     Sst {
-        /// Test files or directories of test files.
+        /// Test files or directories of test files. Example: x86 sst tests/00.json.gz
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Print the first failures of each file in detail.
+        /// Print the first failures of each file in detail. Example: -v
         #[arg(short, long)]
         verbose: bool,
-        /// How many failures per file `-v` details.
+        /// How many failures per file `-v` details. Example: --details 10
         #[arg(long, default_value_t = 3)]
         details: usize,
-        /// Exit with status 0 even when tests fail.
+        /// Exit with status 0 even when tests fail. Example: --allow-fail
         #[arg(long)]
         allow_fail: bool,
         /// Exit with status 0 when at least this percentage of the counted tests pass.
+        /// Example: --min-pass-rate 99.5
         #[arg(long, value_name = "PERCENT")]
         min_pass_rate: Option<f64>,
     },

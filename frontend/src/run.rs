@@ -17,91 +17,107 @@ pub const EXIT_TIMEOUT: u8 = 124;
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// A disk image to boot: a floppy if its size is a floppy format, else a hard disk.
+    /// Example: x86 run freedos.img
     pub image: Option<PathBuf>,
     /// Floppy image for drive A: (360K, 720K, 1.2M, 1.44M or 2.88M).
+    /// Example: --fda freedos-1.44M.img
     #[arg(long, value_name = "IMG")]
     pub fda: Option<PathBuf>,
-    /// Floppy image for drive B:.
+    /// Floppy image for drive B:. Example: --fdb data.img
     #[arg(long, value_name = "IMG")]
     pub fdb: Option<PathBuf>,
-    /// Hard-disk image for the first fixed disk (BIOS drive 80h).
+    /// Hard-disk image for the first fixed disk (BIOS drive 80h, IDE primary master).
+    /// Example: --hda linux-disk.img
     #[arg(long, value_name = "IMG")]
     pub hda: Option<PathBuf>,
-    /// Hard-disk image for the second fixed disk (81h).
+    /// Hard-disk image for the second fixed disk (81h, IDE primary slave).
+    /// Example: --hdb scratch.img
     #[arg(long, value_name = "IMG")]
     pub hdb: Option<PathBuf>,
     /// Boot device: `a` (floppy first) or `c` (hard disk first). Default: a floppy if one
-    /// is attached, else the hard disk.
+    /// is attached, else the hard disk. Example: --boot c
     #[arg(long, value_name = "a|c")]
     pub boot: Option<String>,
     /// Keep disk writes in memory only; image files are never modified.
+    /// Example: --hda disk.img --snapshot
     #[arg(long)]
     pub snapshot: bool,
     /// Raw 64/128/256 KB system-BIOS image, mapped at the top of the first megabyte and
     /// below 4 GB (like QEMU's -bios), instead of the built-in BIOS.
+    /// Example: --bios test386.bin
     #[arg(long, value_name = "ROM")]
     pub bios: Option<PathBuf>,
     /// Run without a window: for scripts and CI (see --serial, --keys, --until,
     /// --screen-text, --screenshot). Without it a window shows the screen.
+    /// Example: --headless --serial stdio
     #[arg(long)]
     pub headless: bool,
     /// Window size as a multiple of the display (720×400 in text modes), 1–8.
+    /// Example: --scale 1
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub scale: usize,
     /// `realtime` keeps guest time at wall-clock speed (the window's default); `max`
-    /// runs as fast as the host allows (the headless default).
+    /// runs as fast as the host allows (the headless default). Example: --pace max
     #[arg(long, value_name = "realtime|max", value_parser = ["realtime", "max"])]
     pub pace: Option<String>,
     /// Write the screen as a PNG to FILE at exit (shaped as a monitor shows it: 720×400
     /// for text, 640×400 for mode 13h). Example: --screenshot screen.png
     #[arg(long, value_name = "FILE.png")]
     pub screenshot: Option<PathBuf>,
-    /// Where COM1 goes: `stdio`, a file, or `none`.
+    /// Where COM1 goes: `stdio`, a file, or `none`. Example: --serial com1.log
     #[arg(long, value_name = "stdio|FILE|none", default_value = "none")]
     pub serial: String,
     /// Start the real-time clock at this time (`YYYY-MM-DDTHH:MM:SS` UTC or Unix
     /// seconds) instead of the host clock, for reproducible runs.
+    /// Example: --rtc 2026-01-01T00:00:00
     #[arg(long, value_name = "TIME")]
     pub rtc: Option<String>,
-    /// Where bytes written to port 0xE9 go: `stdio` or a file.
+    /// Where bytes written to port 0xE9 go: `stdio` or a file. Example: --debugcon e9.txt
     #[arg(long, value_name = "stdio|FILE", default_value = "stdio")]
     pub debugcon: String,
     /// Record every POST code written to ports 0x80/0x190: `stderr` or a file.
+    /// Example: --post stderr
     #[arg(long, value_name = "stderr|FILE")]
     pub post: Option<String>,
-    /// Write the 80×25 text screen (code page 437 as UTF-8) to FILE at exit.
+    /// Write the text screen (code page 437 as UTF-8) to FILE at exit.
+    /// Example: --screen-text screen.txt
     #[arg(long, value_name = "FILE")]
     pub screen_text: Option<PathBuf>,
     /// Type keys: text, `{enter}`, `{esc}`, `{tab}`, `{backspace}`, `{f1}`, `{ctrl+c}`,
     /// `{wait 500ms}`, `{wait 2s}`, `{wait-screen "C:\>"}`, `{wait-serial "login:"}`,
-    /// `{screenshot "shot.png"}`, `{quit}` (stop, status 0). Example: --keys '{wait-screen "A:\>"}dir{enter}'
+    /// `{screenshot "shot.png"}`, `{quit}` (stop, status 0).
+    /// Example: --keys '{wait-screen "A:\>"}dir{enter}'
     #[arg(long, value_name = "SCRIPT")]
     pub keys: Option<String>,
-    /// Stop with status 0 when TEXT appears on the debug console or the text screen.
+    /// Stop with status 0 when TEXT appears on COM1, the debug console or the text
+    /// screen. Example: --until 'A:\>'
     #[arg(long, value_name = "TEXT")]
     pub until: Option<String>,
-    /// Stop after this many seconds of wall time (exit status 124).
+    /// Stop after this many seconds of wall time (exit status 124). Example: --timeout 60
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
-    /// Stop on a triple fault (exit status 4) instead of resetting.
+    /// Stop on a triple fault (exit status 4) instead of resetting. Example: --no-reboot
     #[arg(long)]
     pub no_reboot: bool,
-    /// Guest RAM in MB (1–3072).
+    /// Guest RAM in MB (1–3072). Example: --memory 128
     #[arg(long, default_value_t = 32, value_name = "MB")]
     pub memory: u32,
     /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or per-target
-    /// levels, e.g. `bios=debug,ports=info`. Default `warn` (unimplemented instructions
-    /// and ports are reported once each).
+    /// levels; targets: cpu, bios, ports, machine, window, pic, pit, rtc, i8042, uart,
+    /// ide, vga, fdc, dma. Default `warn` (unimplemented instructions and ports are
+    /// reported once each). Example: --log ide=debug,pic=trace
     #[arg(long, value_name = "SPEC")]
     pub log: Option<String>,
-    /// Write the log to FILE instead of stderr.
+    /// Write the log to FILE instead of stderr. Example: --log-file x86.log
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
     /// Write a CPU trace to FILE: one line per instruction with CS:EIP, the bytes, the
     /// instruction and the registers. Slow; costs nothing when off.
+    /// Example: --trace trace.txt
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Print instructions executed, wall time, virtual time and MIPS at exit.
+    /// Example: --stats
     #[arg(long)]
     pub stats: bool,
 }

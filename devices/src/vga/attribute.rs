@@ -2,6 +2,8 @@
 //! sixteen palette registers, mode control, colour plane enable, horizontal pel panning
 //! and colour select that turn 4-bit pixel values into 8-bit DAC indexes. FreeVGA
 //! "Attribute Controller Registers"; IBM VGA Technical Reference, "Attribute Controller".
+//!
+//! Log target: `vga`.
 
 pub(super) const AC_MODE: usize = 0x10;
 pub(super) const AC_PLANE_ENABLE: usize = 0x12;
@@ -33,7 +35,11 @@ impl Attribute {
     /// A 3C0h write: alternately index and data.
     pub fn write(&mut self, v: u8) {
         if self.flip_flop {
-            if let Some(r) = self.regs.get_mut((self.index & 0x1F) as usize) {
+            let i = (self.index & 0x1F) as usize;
+            if let Some(r) = self.regs.get_mut(i) {
+                if i == AC_MODE && *r != v {
+                    log::debug!(target: "vga", "attribute mode control {:#04x} -> {v:#04x}", *r);
+                }
                 *r = v;
             }
         } else {

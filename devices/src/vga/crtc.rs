@@ -2,6 +2,8 @@
 //! cursor, scan-line layout and the memory address mapping of the display fetch.
 //! FreeVGA "CRT Controller Registers"; IBM VGA Technical Reference, "CRT Controller
 //! Registers". Field widths spill into the overflow register (07h) and max scan line (09h).
+//!
+//! Log target: `vga`.
 
 pub(super) const CR_H_TOTAL: usize = 0x00;
 pub(super) const CR_H_DISPLAY_END: usize = 0x01;
@@ -49,6 +51,45 @@ const MC_COUNT_BY_2: u8 = 0x08;
 const MC_ADDRESS_WRAP: u8 = 0x20;
 const MC_BYTE_MODE: u8 = 0x40;
 
+/// Whether CRTC register `i` shapes the display (timing, layout, addressing) rather than
+/// moving the picture or cursor (start address, cursor, preset row scan, line compare),
+/// which guests rewrite every frame or keystroke.
+fn is_geometry(i: usize) -> bool {
+    matches!(i, 0x00..=0x07 | CR_MAX_SCAN | 0x10..=CR_UNDERLINE | 0x15..=CR_MODE)
+}
+
+/// CRTC register names for logs.
+fn crtc_name(i: usize) -> &'static str {
+    const NAMES: [&str; CRTC_COUNT] = [
+        "horizontal total",
+        "horizontal display end",
+        "start horizontal blanking",
+        "end horizontal blanking",
+        "start horizontal retrace",
+        "end horizontal retrace",
+        "vertical total",
+        "overflow",
+        "preset row scan",
+        "maximum scan line",
+        "cursor start",
+        "cursor end",
+        "start address high",
+        "start address low",
+        "cursor location high",
+        "cursor location low",
+        "vertical retrace start",
+        "vertical retrace end",
+        "vertical display end",
+        "offset",
+        "underline location",
+        "start vertical blanking",
+        "end vertical blanking",
+        "mode control",
+        "line compare",
+    ];
+    NAMES.get(i).copied().unwrap_or("unknown")
+}
+
 #[derive(Clone, Debug, Default)]
 pub(super) struct Crtc {
     pub index: u8,
@@ -72,10 +113,24 @@ impl Crtc {
         if self.regs[CR_V_RETRACE_END] & VRE_PROTECT != 0 && i <= CR_OVERFLOW {
             // The protect bit exists so old EGA software cannot reprogram VGA timing; the
             // line compare bit 8 in the overflow register stays writable.
+            log::debug!(
+                target: "vga",
+                "crtc {} {v:#04x} write-protected{}",
+                crtc_name(i),
+                if i == CR_OVERFLOW { " (line compare bit 8 taken)" } else { "" }
+            );
             if i == CR_OVERFLOW {
                 self.regs[i] = (self.regs[i] & !OV_LC8) | (v & OV_LC8);
             }
             return;
+        }
+        if self.regs[i] != v && is_geometry(i) {
+            log::debug!(
+                target: "vga",
+                "crtc {} {:#04x} -> {v:#04x}",
+                crtc_name(i),
+                self.regs[i]
+            );
         }
         self.regs[i] = v;
     }

@@ -2,6 +2,8 @@
 //! write index 3C8h, data 3C9h as three 6-bit components per entry with index
 //! auto-increment. FreeVGA "DAC Registers"; IBM VGA Technical Reference, "Video DAC".
 //! Also the BIOS default palettes, generated from their documented structure.
+//!
+//! Log target: `vga`.
 
 /// 3C7h read: 0 after a write index was set, 3 after a read index was set.
 const STATE_WRITE: u8 = 0x00;

@@ -6,6 +6,8 @@
 //!
 //! Plane data travels as a `u32` with plane p in byte p, so the latches and every
 //! per-plane operation work on all four planes at once.
+//!
+//! Log target: `vga`.
 
 pub(super) const GC_SET_RESET: usize = 0x00;
 pub(super) const GC_ENABLE_SET_RESET: usize = 0x01;
@@ -60,7 +62,17 @@ impl Graphics {
     }
 
     pub fn write_data(&mut self, v: u8) {
-        if let Some(r) = self.regs.get_mut(self.index as usize) {
+        let i = self.index as usize;
+        if let Some(r) = self.regs.get_mut(i) {
+            // The rest (set/reset, rotate, read map, bit mask...) are drawing state.
+            if *r != v && (i == GC_MODE || i == GC_MISC) {
+                log::debug!(
+                    target: "vga",
+                    "graphics {} {:#04x} -> {v:#04x}",
+                    if i == GC_MODE { "mode" } else { "misc" },
+                    *r
+                );
+            }
             *r = v;
         }
     }

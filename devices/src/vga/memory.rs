@@ -6,6 +6,8 @@
 //! sits at offset A & !3 of plane A & 3, odd/even byte A at offset A & !1), as on the IBM
 //! VGA; the CRTC's double-word/word address rotation makes the display fetch match, and
 //! mode 13h therefore uses only every fourth byte of each plane.
+//!
+//! Log target: `vga`.
 
 use super::graphics::{lanes, splat};
 use super::{Vga, MISC_RAM_ENABLE, PLANE_SIZE};

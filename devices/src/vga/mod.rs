@@ -9,6 +9,8 @@
 //!
 //! Plane storage is one `u32` per plane offset with plane p in byte p, so a latch load is
 //! one read and a write-mode result is one masked store.
+//!
+//! Log target: `vga`.
 
 mod attribute;
 mod crtc;
@@ -99,6 +101,12 @@ impl Vga {
 
     /// I/O ports 3B0h-3DFh.
     pub fn port_read(&mut self, port: u16, now: Nanos) -> u8 {
+        let v = self.read_port(port, now);
+        log::trace!(target: "vga", "read {port:#06x} -> {v:#04x}");
+        v
+    }
+
+    fn read_port(&mut self, port: u16, now: Nanos) -> u8 {
         match port {
             0x3C0 => self.ac.index,
             0x3C1 => self.ac.read_data(),
@@ -129,11 +137,29 @@ impl Vga {
     }
 
     pub fn port_write(&mut self, port: u16, v: u8) {
+        log::trace!(target: "vga", "write {port:#06x} <- {v:#04x}");
         self.version += 1;
         match port {
             0x3C0 => self.ac.write(v),
-            0x3C2 => self.misc = v,
-            0x3C3 => self.enable = v & 1,
+            0x3C2 => {
+                if v != self.misc {
+                    log::debug!(
+                        target: "vga",
+                        "misc output {:#04x} -> {v:#04x} (crtc at {}, ram {}, clock {})",
+                        self.misc,
+                        if v & MISC_COLOR_IO != 0 { "3dxh" } else { "3bxh" },
+                        if v & MISC_RAM_ENABLE != 0 { "on" } else { "off" },
+                        (v >> 2) & 3
+                    );
+                }
+                self.misc = v;
+            }
+            0x3C3 => {
+                if v & 1 != self.enable {
+                    log::debug!(target: "vga", "video subsystem enable {}", v & 1);
+                }
+                self.enable = v & 1;
+            }
             0x3C4 => self.seq.write_index(v),
             0x3C5 => self.seq.write_data(v),
             0x3C6 => self.dac.pel_mask = v,

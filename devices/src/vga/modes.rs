@@ -1,6 +1,8 @@
 //! Standard VGA BIOS video modes: the register values of IBM's VGA BIOS parameter tables
 //! (IBM VGA Technical Reference, "BIOS video parameter table"; same values as FreeVGA's
 //! mode listings), the default palettes, and INT 10h AH=11h font loading into plane 2.
+//!
+//! Log target: `vga`.
 
 use super::crtc::{CR_CURSOR_END, CR_CURSOR_START, CR_UNDERLINE, CR_V_RETRACE_END};
 use super::dac::{default_palette, Palette};
@@ -148,8 +150,10 @@ impl Vga {
     /// memory if `clear`. Returns false, changing nothing, for an unknown mode.
     pub fn set_mode(&mut self, mode: u8, clear: bool) -> bool {
         let Some(t) = mode_table(mode) else {
+            log::debug!(target: "vga", "set mode {mode:#04x}: unknown mode");
             return false;
         };
+        log::debug!(target: "vga", "set mode {mode:#04x} (clear memory: {clear})");
         self.seq.regs[SEQ_RESET] = 0x03;
         self.seq.regs[1..].copy_from_slice(&t.seq);
         self.misc = t.misc;
@@ -186,6 +190,12 @@ impl Vga {
     /// vertical display end and cursor shape as INT 10h AX=1111h/1112h/1114h do.
     pub fn load_font(&mut self, block: u8, first: u8, glyphs: &[u8], height: u8, set_height: bool) {
         let h = height as usize;
+        log::debug!(
+            target: "vga",
+            "load font block {block}, {} glyphs from {first:#04x}, height {height}{}",
+            glyphs.len() / h.max(1),
+            if set_height { ", set character height" } else { "" }
+        );
         if h == 0 {
             return;
         }

@@ -8,6 +8,8 @@
 //! The frame is reported at the mode's logical resolution: pixel doubling (halved dot
 //! clock, 256-colour pairing) and line repetition (double scan, graphics character rows
 //! without row-scan addressing) are undone; the frontend scales for aspect.
+//!
+//! Log target: `vga`.
 
 use super::attribute::{MODE_BLINK, MODE_LINE_GRAPHICS, MODE_PAN_COMPAT};
 use super::graphics::{GC_MODE, MODE_SHIFT_256, MODE_SHIFT_INTERLEAVE};

@@ -1,6 +1,8 @@
 //! VGA sequencer (index 3C4h, data 3C5h): reset, clocking mode, map mask, character map
 //! select and memory mode. FreeVGA "Sequencer Registers"; IBM VGA Technical Reference,
 //! "Sequencer Registers".
+//!
+//! Log target: `vga`.
 
 pub(super) const SEQ_RESET: usize = 0x00;
 pub(super) const SEQ_CLOCKING: usize = 0x01;
@@ -42,7 +44,18 @@ impl Sequencer {
     }
 
     pub fn write_data(&mut self, v: u8) {
-        if let Some(r) = self.regs.get_mut(self.index as usize) {
+        let i = self.index as usize;
+        if let Some(r) = self.regs.get_mut(i) {
+            // The map mask changes with every planar drawing operation: trace only.
+            if *r != v && i != SEQ_MAP_MASK {
+                log::debug!(
+                    target: "vga",
+                    "sequencer {} {:#04x} -> {v:#04x}",
+                    ["reset", "clocking mode", "map mask", "character map select", "memory mode"]
+                        [i],
+                    *r
+                );
+            }
             *r = v;
         }
     }

@@ -2,6 +2,8 @@
 //! output bits 2-3 (25.175 or 28.322 MHz), divided into character clocks, scan lines and
 //! frames by the CRTC totals. Drives input status 1 (3BAh/3DAh, FreeVGA "Input Status #1")
 //! and the text blink phases (cursor every 16 frames, character blink every 32).
+//!
+//! Log target: `vga`.
 
 use super::Vga;
 use crate::Nanos;
