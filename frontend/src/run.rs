@@ -425,7 +425,13 @@ impl Session {
             let len = std::fs::metadata(img)
                 .map_err(|e| format!("cannot read disk image {}: {e}", img.display()))?
                 .len();
-            if machine::floppy_size(len) {
+            // Floppy formats by size, unless the first sector is a partition table.
+            let mut first = vec![0u8; 512];
+            let mbr = std::fs::File::open(img)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut first))
+                .is_ok()
+                && machine::is_mbr(&first);
+            if machine::floppy_size(len) && !mbr {
                 fda = fda.or(Some(img.clone()));
             } else {
                 hda = hda.or(Some(img.clone()));

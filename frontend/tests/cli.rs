@@ -186,7 +186,7 @@ fn a_silent_guest_times_out_with_status_124() {
     let rom = rom_with(&[0xEB, 0xFE]);
     let start = std::time::Instant::now();
     let out = x86()
-        .args(["run", "--headless", "--timeout", "1", "--bios"])
+        .args(["run", "--headless", "--timeout", "5", "--bios"])
         .arg(&rom)
         .output()
         .unwrap();

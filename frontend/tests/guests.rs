@@ -109,6 +109,45 @@ fn keys_typed_at_the_freedos_prompt_run_dir() {
 }
 
 #[test]
+fn ver_typed_at_the_prompt_until_freecom() {
+    // The frontend issue's acceptance command, exactly.
+    let out = x86()
+        .args(["run", "--headless", "--snapshot", "--timeout", "60"])
+        .args([
+            "--keys",
+            "{wait-screen \"A:\\>\"}ver{enter}",
+            "--until",
+            "FreeCom",
+        ])
+        .arg(shared().join("guests/freedos/freedos-1.44M.img"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // And with the command's output itself checked: after AUTOEXEC has cleared the
+    // screen, `ver` prints FreeCOM's version line below the typed command.
+    let screen = temp("ver.txt");
+    let out = x86()
+        .args([
+            "run",
+            "--headless",
+            "--snapshot",
+            "--timeout",
+            "60",
+            "--keys",
+        ])
+        .arg("{wait-screen \"A:\\>\"}{wait 2s}ver{enter}{wait-screen \"FreeCom version\"}{quit}")
+        .arg("--screen-text")
+        .arg(&screen)
+        .arg(shared().join("guests/freedos/freedos-1.44M.img"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&screen).unwrap();
+    let at = text.find("A:\\>ver").unwrap_or_else(|| panic!("{text}"));
+    assert!(text[at..].contains("FreeCom version 0.82"), "{text}");
+}
+
+#[test]
 fn bench_guest_prints_the_reference_checksums() {
     let out = x86()
         .args([

@@ -3,6 +3,25 @@
 //! 360 KB–2.88 MB formats); hard disks get the usual 16 heads × 63 sectors translation.
 //! The machine never touches files: the frontend reads the image in and writes it back.
 
+/// Whether a first sector is a hard disk's master boot record rather than a floppy's
+/// boot sector: a floppy-sized image may still be a tiny partitioned disk. An MBR has
+/// the 55AAh signature, four partition entries with status 00h or 80h, at least one of
+/// them used (a type, a start and a length), and no BIOS parameter block (a FAT boot
+/// sector starts with a jump and says 512 bytes per sector at offset 11).
+pub fn is_mbr(sector: &[u8]) -> bool {
+    if sector.len() < 512 || sector[510..512] != [0x55, 0xAA] {
+        return false;
+    }
+    let bpb = matches!(sector[0], 0xEB | 0xE9) && sector[11..13] == [0x00, 0x02];
+    let entries: Vec<&[u8]> = sector[0x1BE..0x1FE].chunks(16).collect();
+    let statuses_ok = entries.iter().all(|e| e[0] == 0 || e[0] == 0x80);
+    let le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let used = entries
+        .iter()
+        .any(|e| e[4] != 0 && le(&e[8..12]) != 0 && le(&e[12..16]) != 0);
+    !bpb && statuses_ok && used
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiskKind {
     Floppy,
@@ -153,6 +172,29 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mbr_or_floppy_boot_sector() {
+        let mut mbr = vec![0u8; 512];
+        mbr[510] = 0x55;
+        mbr[511] = 0xAA;
+        assert!(!is_mbr(&mbr), "no partition used");
+        // One active FAT16 partition at LBA 63, 2000 sectors long.
+        mbr[0x1BE] = 0x80;
+        mbr[0x1BE + 4] = 0x06;
+        mbr[0x1BE + 8] = 63;
+        mbr[0x1BE + 12..0x1BE + 14].copy_from_slice(&2000u16.to_le_bytes());
+        assert!(is_mbr(&mbr));
+        // The same bytes behind a FAT BPB (jmp short, 512 bytes per sector) are a floppy.
+        let mut fat = mbr.clone();
+        fat[0] = 0xEB;
+        fat[11] = 0x00;
+        fat[12] = 0x02;
+        assert!(!is_mbr(&fat));
+        let mut bad = mbr.clone();
+        bad[0x1BE] = 0x12;
+        assert!(!is_mbr(&bad), "status must be 00h or 80h");
+    }
 
     #[test]
     fn floppy_geometry_by_size() {

@@ -15,7 +15,7 @@ mod bios;
 mod disk;
 pub mod keymap;
 
-pub use disk::{Disk, DiskKind};
+pub use disk::{is_mbr, Disk, DiskKind};
 
 use cpu::{Bus, Cpu, Stop};
 use devices::{
