@@ -57,7 +57,12 @@ pub(crate) struct BlockCache {
     /// One bit per 4 KB physical page: does it hold cached code?
     code: Vec<u64>,
     /// Per code page, one bit per byte of cached code.
-    code_bytes: Map<u32, Box<[u64; 64]>>,
+    /// Indexed by page number: 1 + the page's entry in `code_bytes`, or 0. A vector,
+    /// not a map, because writes next to code look here often; zero-filled, so the
+    /// allocator hands it out as untouched pages.
+    code_slot: Vec<u32>,
+    code_bytes: Vec<[u64; 64]>,
+    free_slots: Vec<u32>,
 }
 
 impl BlockCache {
@@ -67,7 +72,9 @@ impl BlockCache {
             map: Map::default(),
             pages: Map::default(),
             code: vec![0; (1 << 20) / 64],
-            code_bytes: Map::default(),
+            code_slot: vec![0; 1 << 20],
+            code_bytes: Vec::new(),
+            free_slots: Vec::new(),
         }
     }
 
@@ -79,8 +86,12 @@ impl BlockCache {
     pub fn flush(&mut self) {
         self.l1.iter_mut().for_each(|e| *e = (u64::MAX, None));
         self.map.clear();
-        self.pages.clear();
+        for &page in self.pages.keys() {
+            self.code_slot[page as usize & 0xF_FFFF] = 0;
+        }
         self.code_bytes.clear();
+        self.free_slots.clear();
+        self.pages.clear();
         self.code.iter_mut().for_each(|w| *w = 0);
     }
 
@@ -116,13 +127,16 @@ impl BlockCache {
 
     fn page_written(&mut self, page: u32, off: u32, len: u32) -> bool {
         let hit = self.is_code(page)
-            && self.code_bytes.get(&page).is_some_and(|bits| {
-                // A write is at most 4 bytes, so it spans at most two words.
-                let first = (64 - (off & 63)).min(len);
-                bits[off as usize >> 6] & Self::byte_mask(off, first) != 0
-                    || (first < len
-                        && bits[(off as usize >> 6) + 1] & Self::byte_mask(0, len - first) != 0)
-            });
+            && Some(self.code_slot[page as usize & 0xF_FFFF])
+                .filter(|&slot| slot != 0)
+                .map(|slot| &self.code_bytes[slot as usize - 1])
+                .is_some_and(|bits| {
+                    // A write is at most 4 bytes, so it spans at most two words.
+                    let first = (64 - (off & 63)).min(len);
+                    bits[off as usize >> 6] & Self::byte_mask(off, first) != 0
+                        || (first < len
+                            && bits[(off as usize >> 6) + 1] & Self::byte_mask(0, len - first) != 0)
+                });
         if hit {
             self.invalidate_page(page);
             return true;
@@ -134,7 +148,11 @@ impl BlockCache {
         if !self.is_code(page) {
             return;
         }
-        self.code_bytes.remove(&page);
+        let slot = std::mem::take(&mut self.code_slot[page as usize & 0xF_FFFF]);
+        if slot != 0 {
+            self.code_bytes[slot as usize - 1] = [0; 64];
+            self.free_slots.push(slot);
+        }
         let p = page as usize & 0xF_FFFF;
         self.code[p >> 6] &= !(1 << (p & 63));
         if let Some(keys) = self.pages.remove(&page) {
@@ -171,10 +189,14 @@ impl BlockCache {
             self.flush();
         }
         let page = phys >> 12;
-        let bits = self
-            .code_bytes
-            .entry(page)
-            .or_insert_with(|| Box::new([0; 64]));
+        let p = page as usize & 0xF_FFFF;
+        if self.code_slot[p] == 0 {
+            self.code_slot[p] = self.free_slots.pop().unwrap_or_else(|| {
+                self.code_bytes.push([0; 64]);
+                self.code_bytes.len() as u32
+            });
+        }
+        let bits = &mut self.code_bytes[self.code_slot[p] as usize - 1];
         let (mut off, mut left) = (phys & 0xFFF, len.clamp(1, 0x1000 - (phys & 0xFFF)));
         while left > 0 {
             let n = (64 - (off & 63)).min(left);

@@ -713,8 +713,8 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
     if !args.headless {
         return crate::window::run(s, &args);
     }
-    // Slices of 1 ms of virtual time (at the default clock) keep key scripts and --until
-    // responsive without costing throughput.
+    // Slices of 100,000 instructions (1 ms at the default clock, at most 10 ms of virtual
+    // time) keep key scripts and --until responsive without costing throughput.
     let realtime = args.pace.as_deref() == Some("realtime");
     let mut pacer = crate::pace::Pacer::new(realtime);
     loop {

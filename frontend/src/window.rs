@@ -259,8 +259,8 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
             win.set_title(&format!("x86 — {name} — {state} — {mips:.0} MIPS{grab}"));
         }
         let left = frame_end.saturating_duration_since(Instant::now());
-        if paused || !realtime {
-            std::thread::sleep(if paused { left } else { Duration::ZERO });
+        if paused {
+            std::thread::sleep(left);
         } else {
             pacer.wait_max(&s.pc, left);
         }
