@@ -215,3 +215,103 @@ fn trace_starts_at_the_reset_vector() {
     assert!(lines[1].starts_with("f000:0000fff1 f4 "), "{text}");
     assert!(lines[1].contains("hlt"), "{text}");
 }
+
+/// A 1.44 MB floppy whose boot sector runs `code` (loaded at 0000:7C00 by the BIOS).
+fn boot_floppy(code: &[u8]) -> std::path::PathBuf {
+    let mut img = vec![0u8; 1_474_560];
+    img[..code.len()].copy_from_slice(code);
+    img[510] = 0x55;
+    img[511] = 0xAA;
+    let tag = code.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    let p = std::env::temp_dir().join(format!("x86-fd-{}-{tag:016x}.img", std::process::id()));
+    std::fs::write(&p, img).unwrap();
+    p
+}
+
+fn read_png(p: &std::path::Path) -> (Vec<u8>, usize, usize) {
+    let mut r = png::Decoder::new(std::fs::File::open(p).unwrap())
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (buf, info.width as usize, info.height as usize)
+}
+
+#[test]
+fn mode_13h_through_the_bios_reaches_the_screenshot() {
+    // mov ax,0013h; int 10h            — 320×200, 256 colours (BIOS sets the default DAC)
+    // mov ax,0A000h; mov es,ax
+    // mov di,100*320+50; mov al,4; stosb   — pixel (50,100) in colour 4
+    // mov ax,0C01h; mov cx,10; mov dx,20; int 10h  — pixel (10,20) in colour 1 via the BIOS
+    // cli; hlt
+    let code = [
+        0xB8, 0x13, 0x00, 0xCD, 0x10, 0xB8, 0x00, 0xA0, 0x8E, 0xC0, 0xBF, 0x32, 0x7D, 0xB0, 0x04,
+        0xAA, 0xB8, 0x01, 0x0C, 0xB9, 0x0A, 0x00, 0xBA, 0x14, 0x00, 0xCD, 0x10, 0xFA, 0xF4,
+    ];
+    let fd = boot_floppy(&code);
+    let shot = fd.with_extension("png");
+    let out = x86()
+        .args(["run", "--headless", "--timeout", "30", "--screenshot"])
+        .arg(&shot)
+        .arg(&fd)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (rgb, w, h) = read_png(&shot);
+    let _ = std::fs::remove_file(&fd);
+    let _ = std::fs::remove_file(&shot);
+    // 320×200 is shown doubled in both directions, as a VGA monitor shows mode 13h.
+    assert_eq!((w, h), (640, 400));
+    let px = |x: usize, y: usize| {
+        let i = ((y * 2) * w + x * 2) * 3;
+        [rgb[i], rgb[i + 1], rgb[i + 2]]
+    };
+    // The default VGA palette's first 16 entries are the EGA colours: 1 is blue
+    // (0,0,2Ah), 4 red (2Ah,0,0) in 6-bit DAC units, 2Ah scaling to AAh in 8 bits.
+    assert_eq!(px(50, 100), [0xAA, 0, 0]);
+    assert_eq!(px(10, 20), [0, 0, 0xAA]);
+    assert_eq!(px(0, 0), [0, 0, 0], "cleared to colour 0");
+}
+
+#[test]
+fn mode_12h_planar_pixel_through_the_bios() {
+    // mov ax,0012h; int 10h; mov ax,0C0Eh; xor bx,bx; mov cx,639; mov dx,479; int 10h;
+    // cli; hlt — the bottom-right pixel of 640×480×16 in colour 14.
+    let code = [
+        0xB8, 0x12, 0x00, 0xCD, 0x10, 0xB8, 0x0E, 0x0C, 0x31, 0xDB, 0xB9, 0x7F, 0x02, 0xBA, 0xDF,
+        0x01, 0xCD, 0x10, 0xFA, 0xF4,
+    ];
+    let fd = boot_floppy(&code);
+    let shot = fd.with_extension("png");
+    let out = x86()
+        .args(["run", "--headless", "--timeout", "30", "--screenshot"])
+        .arg(&shot)
+        .arg(&fd)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (rgb, w, h) = read_png(&shot);
+    let _ = std::fs::remove_file(&fd);
+    let _ = std::fs::remove_file(&shot);
+    assert_eq!((w, h), (640, 480));
+    let px = |x: usize, y: usize| {
+        let i = (y * w + x) * 3;
+        [rgb[i], rgb[i + 1], rgb[i + 2]]
+    };
+    // EGA colour 14 (yellow) is DAC (3Fh,3Fh,15h): FFh,FFh,55h in 8 bits.
+    assert_eq!(px(639, 479), [0xFF, 0xFF, 0x55]);
+    assert_eq!(px(638, 479), [0, 0, 0]);
+}
