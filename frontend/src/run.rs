@@ -64,7 +64,8 @@ pub struct RunArgs {
     /// for text, 640×400 for mode 13h). Example: --screenshot screen.png
     #[arg(long, value_name = "FILE.png")]
     pub screenshot: Option<PathBuf>,
-    /// Where COM1 goes: `stdio`, a file, or `none`. Example: --serial com1.log
+    /// Where COM1 goes: `stdio` (output to stdout, input from stdin), a file, or `none`.
+    /// Example: --serial com1.log
     #[arg(long, value_name = "stdio|FILE|none", default_value = "none")]
     pub serial: String,
     /// Start the real-time clock at this time (`YYYY-MM-DDTHH:MM:SS` UTC or Unix
@@ -404,6 +405,10 @@ pub struct Session {
     key_ready_at: u64,
     debugcon: Sink,
     serial: Option<Sink>,
+    /// Host bytes for COM1's receiver (`--serial stdio`), read by a thread, and those
+    /// waiting for room in the UART's FIFO.
+    serial_in: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
+    serial_pending: std::collections::VecDeque<u8>,
     post: Option<Sink>,
     until: Option<String>,
     seen_console: Vec<u8>,
@@ -504,6 +509,19 @@ impl Session {
             "none" => None,
             s => Some(Sink::open(s, "serial")?),
         };
+        let serial_in = (args.serial == "stdio").then(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 256];
+                let mut stdin = std::io::stdin();
+                while let Ok(n) = std::io::Read::read(&mut stdin, &mut buf) {
+                    if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        });
         let post = match &args.post {
             Some(s) => Some(Sink::open(s, "POST")?),
             None => None,
@@ -527,6 +545,8 @@ impl Session {
             key_ready_at: 0,
             debugcon,
             serial,
+            serial_in,
+            serial_pending: Default::default(),
             post,
             until: args.until.clone(),
             seen_console: Vec::new(),
@@ -573,6 +593,18 @@ impl Session {
             }
             if let Some(s) = self.serial.as_mut() {
                 s.write(&ser);
+            }
+        }
+        if let Some(rx) = &self.serial_in {
+            while let Ok(bytes) = rx.try_recv() {
+                // A terminal sends LF for Enter; a serial console expects CR.
+                self.serial_pending
+                    .extend(bytes.iter().map(|&b| if b == b'\n' { b'\r' } else { b }));
+            }
+            let room = pc.bus.com[0].rx_free().min(self.serial_pending.len());
+            if room > 0 {
+                let chunk: Vec<u8> = self.serial_pending.drain(..room).collect();
+                pc.bus.com[0].push_input(&chunk, &mut pc.bus.pic);
             }
         }
         let codes = std::mem::take(&mut pc.bus.post);

@@ -315,3 +315,48 @@ fn mode_12h_planar_pixel_through_the_bios() {
     assert_eq!(px(639, 479), [0xFF, 0xFF, 0x55]);
     assert_eq!(px(638, 479), [0, 0, 0]);
 }
+
+#[test]
+fn serial_stdio_feeds_stdin_to_com1() {
+    // At F000:0000: wait for COM1's receiver (LSR bit 0), echo each byte to port 0xE9,
+    // stop through port 0xF4 after '!'. The reset vector jumps there.
+    let code = [
+        0xBA, 0xFD, 0x03, // mov dx,3FDh
+        0xEC, // in al,dx
+        0xA8, 0x01, // test al,1
+        0x74, 0xFB, // jz -5
+        0xBA, 0xF8, 0x03, // mov dx,3F8h
+        0xEC, // in al,dx
+        0xE6, 0xE9, // out 0E9h,al
+        0x3C, b'!', // cmp al,'!'
+        0x75, 0xEE, // jne 0
+        0xB0, 0x00, 0xE6, 0xF4, // mov al,0; out 0F4h,al
+    ];
+    let mut rom = vec![0xF4u8; 64 << 10];
+    rom[..code.len()].copy_from_slice(&code);
+    rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
+    let p = std::env::temp_dir().join(format!("x86-serial-in-{}.bin", std::process::id()));
+    std::fs::write(&p, rom).unwrap();
+    let mut child = x86()
+        .args([
+            "run",
+            "--headless",
+            "--serial",
+            "stdio",
+            "--timeout",
+            "30",
+            "--bios",
+        ])
+        .arg(&p)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"hi\n!").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&p);
+    // Status (0 << 1) | 1 from port 0xF4; Enter's LF reaches the guest as CR.
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"hi\r!");
+}
