@@ -240,18 +240,10 @@ fn read_png(p: &std::path::Path) -> (Vec<u8>, usize, usize) {
     (buf, info.width as usize, info.height as usize)
 }
 
-#[test]
-fn mode_13h_through_the_bios_reaches_the_screenshot() {
-    // mov ax,0013h; int 10h            — 320×200, 256 colours (BIOS sets the default DAC)
-    // mov ax,0A000h; mov es,ax
-    // mov di,100*320+50; mov al,4; stosb   — pixel (50,100) in colour 4
-    // mov ax,0C01h; mov cx,10; mov dx,20; int 10h  — pixel (10,20) in colour 1 via the BIOS
-    // cli; hlt
-    let code = [
-        0xB8, 0x13, 0x00, 0xCD, 0x10, 0xB8, 0x00, 0xA0, 0x8E, 0xC0, 0xBF, 0x32, 0x7D, 0xB0, 0x04,
-        0xAA, 0xB8, 0x01, 0x0C, 0xB9, 0x0A, 0x00, 0xBA, 0x14, 0x00, 0xCD, 0x10, 0xFA, 0xF4,
-    ];
-    let fd = boot_floppy(&code);
+/// Boots `code` from a floppy headless, expects it to halt (status 0), and returns the
+/// `--screenshot` taken at exit as RGB bytes with its size.
+fn screenshot_after(code: &[u8]) -> (Vec<u8>, usize, usize) {
+    let fd = boot_floppy(code);
     let shot = fd.with_extension("png");
     let out = x86()
         .args(["run", "--headless", "--timeout", "30", "--screenshot"])
@@ -265,9 +257,24 @@ fn mode_13h_through_the_bios_reaches_the_screenshot() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (rgb, w, h) = read_png(&shot);
+    let png = read_png(&shot);
     let _ = std::fs::remove_file(&fd);
     let _ = std::fs::remove_file(&shot);
+    png
+}
+
+#[test]
+fn mode_13h_through_the_bios_reaches_the_screenshot() {
+    // mov ax,0013h; int 10h            — 320×200, 256 colours (BIOS sets the default DAC)
+    // mov ax,0A000h; mov es,ax
+    // mov di,100*320+50; mov al,4; stosb   — pixel (50,100) in colour 4
+    // mov ax,0C01h; mov cx,10; mov dx,20; int 10h  — pixel (10,20) in colour 1 via the BIOS
+    // cli; hlt
+    let code = [
+        0xB8, 0x13, 0x00, 0xCD, 0x10, 0xB8, 0x00, 0xA0, 0x8E, 0xC0, 0xBF, 0x32, 0x7D, 0xB0, 0x04,
+        0xAA, 0xB8, 0x01, 0x0C, 0xB9, 0x0A, 0x00, 0xBA, 0x14, 0x00, 0xCD, 0x10, 0xFA, 0xF4,
+    ];
+    let (rgb, w, h) = screenshot_after(&code);
     // 320×200 is shown doubled in both directions, as a VGA monitor shows mode 13h.
     assert_eq!((w, h), (640, 400));
     let px = |x: usize, y: usize| {
@@ -289,23 +296,7 @@ fn mode_12h_planar_pixel_through_the_bios() {
         0xB8, 0x12, 0x00, 0xCD, 0x10, 0xB8, 0x0E, 0x0C, 0x31, 0xDB, 0xB9, 0x7F, 0x02, 0xBA, 0xDF,
         0x01, 0xCD, 0x10, 0xFA, 0xF4,
     ];
-    let fd = boot_floppy(&code);
-    let shot = fd.with_extension("png");
-    let out = x86()
-        .args(["run", "--headless", "--timeout", "30", "--screenshot"])
-        .arg(&shot)
-        .arg(&fd)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (rgb, w, h) = read_png(&shot);
-    let _ = std::fs::remove_file(&fd);
-    let _ = std::fs::remove_file(&shot);
+    let (rgb, w, h) = screenshot_after(&code);
     assert_eq!((w, h), (640, 480));
     let px = |x: usize, y: usize| {
         let i = (y * w + x) * 3;
