@@ -25,6 +25,7 @@
 //!
 //! Log target: `fdc`.
 
+use crate::block::{BlockDevice, BlockError};
 use crate::dma::{Dma, DmaMemory};
 use crate::{Irq, Nanos};
 
@@ -85,11 +86,14 @@ const ST0_EQUIPMENT_CHECK: u8 = 0x10;
 const ST0_HEAD: u8 = 0x04;
 
 const ST1_END_OF_CYLINDER: u8 = 0x80;
+/// CRC error: what a sector the image's backend could not read or write reports.
+const ST1_DATA_ERROR: u8 = 0x20;
 const ST1_OVERRUN: u8 = 0x10;
 const ST1_NO_DATA: u8 = 0x04;
 const ST1_NOT_WRITABLE: u8 = 0x02;
 const ST1_MISSING_AM: u8 = 0x01;
 
+const ST2_DATA_ERROR_IN_DATA: u8 = 0x20;
 const ST2_WRONG_CYLINDER: u8 = 0x10;
 const ST2_BAD_CYLINDER: u8 = 0x02;
 
@@ -153,15 +157,14 @@ const fn fmt(size: usize, cyls: u8, heads: u8, spt: u8, rates: &'static [u8]) ->
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Disk {
-    image: Vec<u8>,
+    image: Box<dyn BlockDevice>,
     cyls: u8,
     heads: u8,
     spt: u8,
     rates: &'static [u8],
     write_protected: bool,
-    dirty: bool,
 }
 
 impl Disk {
@@ -182,12 +185,20 @@ impl Disk {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 struct Drive {
     disk: Option<Disk>,
     /// The disk change line (DIR bit 7): set on power-up and when a disk is removed,
     /// cleared by a step with a disk in the drive.
     changed: bool,
+}
+
+/// DE in ST1 and DD in ST2: the data field's CRC did not check.
+const fn data_error() -> Fault {
+    Fault {
+        st2: ST2_DATA_ERROR_IN_DATA,
+        ..st1(ST1_DATA_ERROR)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,7 +277,7 @@ enum Phase {
 }
 
 /// The floppy controller and its two drives.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Fdc {
     drives: [Drive; DRIVES],
     /// Present cylinder number of drives 0–3 (the drive's head sits there).
@@ -360,7 +371,7 @@ impl Fdc {
     pub fn attach(
         &mut self,
         drive: usize,
-        image: Vec<u8>,
+        image: Box<dyn BlockDevice>,
         write_protected: bool,
     ) -> Result<(), String> {
         let Some(d) = self.drives.get_mut(drive) else {
@@ -368,12 +379,14 @@ impl Fdc {
                 "no floppy drive {drive}; drives are 0 (A:) and 1 (B:)"
             ));
         };
-        let Some(f) = FORMATS.iter().find(|f| f.size == image.len()) else {
+        let len = image.sectors().saturating_mul(SECTOR as u64);
+        let Some(f) = FORMATS.iter().find(|f| f.size as u64 == len) else {
             return Err(format!(
                 "floppy image is {} bytes; expected 160K, 180K, 320K, 360K, 720K, 1.2M, 1.44M, 1.68M (DMF) or 2.88M (163840, 184320, 327680, 368640, 737280, 1228800, 1474560, 1720320 or 2949120 bytes)",
-                image.len()
+                len
             ));
         };
+        let write_protected = write_protected || image.read_only();
         d.disk = Some(Disk {
             image,
             cyls: f.cyls,
@@ -381,14 +394,13 @@ impl Fdc {
             spt: f.spt,
             rates: f.rates,
             write_protected,
-            dirty: false,
         });
         d.changed = true;
         Ok(())
     }
 
     /// Removes a drive's disk and returns its image; the disk change line goes active.
-    pub fn eject(&mut self, drive: usize) -> Option<Vec<u8>> {
+    pub fn eject(&mut self, drive: usize) -> Option<Box<dyn BlockDevice>> {
         let d = self.drives.get_mut(drive)?;
         d.changed = true;
         d.disk.take().map(|d| d.image)
@@ -402,8 +414,9 @@ impl Fdc {
         self.drives.get_mut(drive)?.disk.as_mut()
     }
 
-    pub fn image(&self, drive: usize) -> Option<&[u8]> {
-        self.disk(drive).map(|d| d.image.as_slice())
+    /// Whether a disk is in `drive`.
+    pub fn present(&self, drive: usize) -> bool {
+        self.disk(drive).is_some()
     }
 
     /// (cylinders, heads, sectors per track) of the disk in `drive`.
@@ -411,9 +424,17 @@ impl Fdc {
         self.disk(drive).map(|d| (d.cyls, d.heads, d.spt))
     }
 
+    /// Flushes the backend of the disk in `drive` (nothing to do without a disk).
+    pub fn flush(&mut self, drive: usize) -> Result<(), BlockError> {
+        match self.disk_mut(drive) {
+            Some(d) => d.image.flush(),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the disk has been written since it was attached.
     pub fn dirty(&self, drive: usize) -> bool {
-        self.disk(drive).is_some_and(|d| d.dirty)
+        self.disk(drive).is_some_and(|d| d.image.dirty())
     }
 
     pub fn write_protected(&self, drive: usize) -> bool {
@@ -434,14 +455,14 @@ impl Fdc {
 
     /// `count` sectors from `lba`, for the BIOS's INT 13h; None past the end or without
     /// a disk.
-    pub fn read_sectors(&self, drive: usize, lba: u64, count: u64) -> Option<Vec<u8>> {
-        let d = self.disk(drive)?;
-        let end = lba.checked_add(count)?;
-        if end > d.sectors() {
+    pub fn read_sectors(&mut self, drive: usize, lba: u64, count: u64) -> Option<Vec<u8>> {
+        let d = self.disk_mut(drive)?;
+        if lba.checked_add(count)? > d.sectors() {
             return None;
         }
-        let (a, b) = (lba as usize * SECTOR, end as usize * SECTOR);
-        d.image.get(a..b).map(<[u8]>::to_vec)
+        let mut buf = vec![0; usize::try_from(count).ok()?.checked_mul(SECTOR)?];
+        d.image.read(lba, &mut buf).ok()?;
+        Some(buf)
     }
 
     /// Writes whole sectors from `lba` and marks the disk dirty. False without a disk,
@@ -457,15 +478,7 @@ impl Fdc {
         {
             return false;
         }
-        let a = lba as usize * SECTOR;
-        match d.image.get_mut(a..a + data.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(data);
-                d.dirty = true;
-                true
-            }
-            None => false,
-        }
+        d.image.write(lba, data).is_ok()
     }
 
     /// When [`Fdc::tick`] next has work: a seek ending, a command executing, the
@@ -904,18 +917,26 @@ impl Fdc {
         disk.offset(track, op.head, op.r).ok_or(st1(ST1_NO_DATA))
     }
 
-    fn sector(&self, op: &Op, off: usize) -> Vec<u8> {
-        let img = self.disk(op.drive).map_or(&[][..], |d| &d.image);
-        img.get(off..off + SECTOR).unwrap_or(&[0; SECTOR]).to_vec()
+    /// The sector at byte offset `off`; a backend failure reads as a data CRC error.
+    fn sector(&mut self, op: &Op, off: usize) -> Result<Vec<u8>, Fault> {
+        let mut buf = vec![0; SECTOR];
+        let d = self.disk_mut(op.drive).ok_or(st1(ST1_MISSING_AM))?;
+        d.image.read((off / SECTOR) as u64, &mut buf).map_err(|e| {
+            log::warn!(target: "fdc", "read of sector {} failed: {e}", off / SECTOR);
+            data_error()
+        })?;
+        Ok(buf)
     }
 
-    fn store(&mut self, drive: usize, off: usize, data: &[u8]) {
-        if let Some(d) = self.disk_mut(drive) {
-            if let Some(dst) = d.image.get_mut(off..off + data.len()) {
-                dst.copy_from_slice(data);
-                d.dirty = true;
+    fn store(&mut self, drive: usize, off: usize, data: &[u8]) -> Result<(), Fault> {
+        let d = self.disk_mut(drive).ok_or(st1(ST1_MISSING_AM))?;
+        d.image.write((off / SECTOR) as u64, data).map_err(|e| {
+            log::warn!(target: "fdc", "write of sector {} failed: {e}", off / SECTOR);
+            match e {
+                BlockError::ReadOnly => st1(ST1_NOT_WRITABLE),
+                _ => data_error(),
             }
-        }
+        })
     }
 
     /// The execution phase of a data command, EXEC_NS after its last byte.
@@ -966,10 +987,15 @@ impl Fdc {
                 }
                 // TC inside a sector: the rest of the data field is written as zeros.
                 data.resize(SECTOR, 0);
-                self.store(op.drive, off, &data);
+                if let Err(f) = self.store(op.drive, off, &data) {
+                    return self.finish(&op, f);
+                }
                 tc
             } else {
-                let data = self.sector(&op, off);
+                let data = match self.sector(&op, off) {
+                    Ok(d) => d,
+                    Err(f) => return self.finish(&op, f),
+                };
                 let (moved, tc) = dma.write_to_memory(DMA_CHANNEL, &data, mem);
                 if moved < SECTOR && !tc {
                     return self.finish(&op, st1(ST1_OVERRUN));
@@ -1012,7 +1038,9 @@ impl Fdc {
                 .disk(op.drive)
                 .and_then(|d| d.offset(track, op.head, id[2]));
             if let (Some(off), SECTOR_N) = (off, id[3]) {
-                self.store(op.drive, off, &[op.fill; SECTOR]);
+                if let Err(f) = self.store(op.drive, off, &[op.fill; SECTOR]) {
+                    return self.finish(&op, f);
+                }
             }
             (last.c, last.h, last.r, last.n) = (id[0], id[1], id[2], id[3]);
         }
@@ -1029,10 +1057,13 @@ impl Fdc {
             _ => match self.locate(&op) {
                 Err(f) => return self.finish(&op, f),
                 Ok(_) if op.kind == Kind::Write => self.buf_len = SECTOR,
-                Ok(off) => {
-                    self.buf = self.sector(&op, off);
-                    self.buf_len = SECTOR;
-                }
+                Ok(off) => match self.sector(&op, off) {
+                    Ok(data) => {
+                        self.buf = data;
+                        self.buf_len = SECTOR;
+                    }
+                    Err(f) => return self.finish(&op, f),
+                },
             },
         }
         if self.buf_len == 0 {
@@ -1066,9 +1097,8 @@ impl Fdc {
             }
             Kind::Write => {
                 let data = std::mem::take(&mut self.buf);
-                match self.locate(&op) {
-                    Ok(off) => self.store(op.drive, off, &data),
-                    Err(f) => return self.finish(&op, f),
+                if let Err(f) = self.locate(&op).and_then(|off| self.store(op.drive, off, &data)) {
+                    return self.finish(&op, f);
                 }
             }
             _ => {}
@@ -1158,8 +1188,20 @@ mod tests {
         s
     }
 
-    fn image(size: usize) -> Vec<u8> {
-        (0..size / SECTOR).flat_map(sector_bytes).collect()
+    fn image(size: usize) -> Box<dyn BlockDevice> {
+        Box::new(crate::block::MemDisk::new(
+            (0..size / SECTOR).flat_map(sector_bytes).collect(),
+        ))
+    }
+
+    fn zeros(size: usize) -> Box<dyn BlockDevice> {
+        Box::new(crate::block::MemDisk::new(vec![0; size]))
+    }
+
+    /// Every sector of the disk in `drive`, read back through the BIOS path.
+    fn contents(fdc: &mut Fdc, drive: usize) -> Vec<u8> {
+        let n = fdc.geometry(drive).map_or(0, |(c, h, s)| c as u64 * h as u64 * s as u64);
+        fdc.read_sectors(drive, 0, n).unwrap()
     }
 
     struct Rig {
@@ -1482,14 +1524,14 @@ mod tests {
         assert_eq!(r, [0x04, 0, 0, 4, 1, 7, 2]);
         assert!(t.fdc.dirty(0));
         let at = lba(4, 1, 5) * SECTOR;
-        let img = t.fdc.image(0).unwrap();
+        let img = contents(&mut t.fdc, 0);
         assert_eq!(&img[at..at + 1024], t.mem(0, 1024));
         assert_eq!(img[at + 1024..at + 1536], sector_bytes(lba(4, 1, 7))[..]);
         // TC half-way through a sector: the rest of it is written as zeros.
         t.dma(DMA_READ_MEM, 256);
         t.command(&[WRITE, 0x00, 4, 0, 1, 2, 18, 0x1B, 0xFF]);
         let at = lba(4, 0, 1) * SECTOR;
-        let img = t.fdc.image(0).unwrap();
+        let img = contents(&mut t.fdc, 0);
         assert_eq!(&img[at..at + 256], t.mem(0, 256));
         assert!(img[at + 256..at + 512].iter().all(|&b| b == 0));
     }
@@ -1503,7 +1545,7 @@ mod tests {
         let r = t.command(&[WRITE, 0x00, 0, 0, 1, 2, 18, 0x1B, 0xFF]);
         assert_eq!(r, [0x40, 0x02, 0, 0, 0, 1, 2]);
         assert!(!t.fdc.dirty(0));
-        assert_eq!(t.fdc.image(0).unwrap()[..512], sector_bytes(0)[..]);
+        assert_eq!(contents(&mut t.fdc, 0)[..512], sector_bytes(0)[..]);
         assert_eq!(
             t.command(&[0x04, 0x00]),
             [0x78],
@@ -1586,7 +1628,7 @@ mod tests {
             t.out(FIFO, i as u8 ^ 0x5A);
         }
         assert_eq!(t.results(), [0x40, 0x80, 0, 1, 0, 1, 2]);
-        let img = t.fdc.image(0).unwrap();
+        let img = contents(&mut t.fdc, 0);
         assert!((0..512).all(|i| img[512 + i] == i as u8 ^ 0x5A));
         assert!(t.fdc.dirty(0));
     }
@@ -1602,7 +1644,7 @@ mod tests {
         t.dma(DMA_READ_MEM, 18 * 4);
         let r = t.command(&[0x4D, 0x04, 2, 18, 0x54, 0xE5]);
         assert_eq!(r[..3], [0x04, 0, 0]);
-        let img = t.fdc.image(0).unwrap();
+        let img = contents(&mut t.fdc, 0);
         let track = lba(10, 1, 1) * SECTOR;
         assert!(img[track..track + 18 * SECTOR].iter().all(|&b| b == 0xE5));
         assert_eq!(img[track - SECTOR..track], sector_bytes(lba(10, 0, 18))[..]);
@@ -1675,12 +1717,12 @@ mod tests {
             (1_720_320, (80, 2, 21)),
             (2_949_120, (80, 2, 36)),
         ] {
-            f.attach(1, vec![0; size], false).unwrap();
+            f.attach(1, zeros(size), false).unwrap();
             assert_eq!(f.geometry(1), Some(g));
         }
-        let e = f.attach(0, vec![0; 1000], false).unwrap_err();
-        assert!(e.contains("1000 bytes") && !e.contains('\n'));
-        assert!(f.attach(2, vec![0; 368_640], false).is_err());
+        let e = f.attach(0, zeros(1024), false).unwrap_err();
+        assert!(e.contains("1024 bytes") && !e.contains('\n'));
+        assert!(f.attach(2, zeros(368_640), false).is_err());
         assert_eq!(f.geometry(0), None);
         assert!(f.eject(0).is_none());
     }

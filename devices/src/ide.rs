@@ -9,11 +9,14 @@
 //! of each data-in DRQ block, after each data-out block).
 //!
 //! Only PIO is modelled and every transfer completes at once in virtual time, so BSY is
-//! only ever seen while SRST is held. Completed commands do not rewrite the address
+//! only ever seen while SRST is held. The image is a [`BlockDevice`] read and written a
+//! block at a time; a backend failure is the command's error (UNC on a read, ABRT on a
+//! write or FLUSH CACHE), as a drive reports a medium or write fault. Completed commands do not rewrite the address
 //! registers (ATA-6 lists them as "na" in the normal outputs).
 //!
 //! Log target: `ide`.
 
+use crate::block::{BlockDevice, BlockError};
 use crate::{Irq, Nanos};
 
 const SECTOR: usize = 512;
@@ -27,15 +30,14 @@ const MAX_DEFAULT_CYLS: u64 = 16383;
 const ST_ERR: u8 = 0x01;
 const ST_DRQ: u8 = 0x08;
 const ST_DSC: u8 = 0x10;
-/// Device fault; never raised, the backing image cannot fail.
-#[allow(dead_code)]
-const ST_DF: u8 = 0x20;
 const ST_DRDY: u8 = 0x40;
 const ST_BSY: u8 = 0x80;
 const ST_READY: u8 = ST_DRDY | ST_DSC;
 
 const ER_ABRT: u8 = 0x04;
 const ER_IDNF: u8 = 0x10;
+/// Uncorrectable data: what a read that the backend could not complete reports.
+const ER_UNC: u8 = 0x40;
 
 const DC_NIEN: u8 = 0x02;
 const DC_SRST: u8 = 0x04;
@@ -55,11 +57,10 @@ const R_LBA_HIGH: usize = 5;
 const MODEL: &[u8; 40] = b"PCEMU ATA HARD DISK                     ";
 const FIRMWARE: &[u8; 8] = b"1.0     ";
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Disk {
-    image: Vec<u8>,
+    image: Box<dyn BlockDevice>,
     sectors: u64,
-    dirty: bool,
     /// Current CHS translation (INITIALIZE DEVICE PARAMETERS).
     heads: u8,
     spt: u8,
@@ -70,12 +71,11 @@ struct Disk {
 }
 
 impl Disk {
-    fn new(image: Vec<u8>) -> Self {
-        let sectors = (image.len() / SECTOR) as u64;
+    fn new(image: Box<dyn BlockDevice>) -> Self {
+        let sectors = image.sectors();
         Disk {
             image,
             sectors,
-            dirty: false,
             heads: DEFAULT_HEADS,
             spt: DEFAULT_SPT,
             multiple: 0,
@@ -101,15 +101,10 @@ impl Disk {
         }
     }
 
-    /// Byte range of `n` sectors from `lba`, if it lies in the image.
-    fn range(&self, lba: u64, n: u32) -> Option<std::ops::Range<usize>> {
-        let end = lba.checked_add(u64::from(n))?;
-        if end > self.sectors {
-            return None;
-        }
-        let start = usize::try_from(lba).ok()?.checked_mul(SECTOR)?;
-        let end = usize::try_from(end).ok()?.checked_mul(SECTOR)?;
-        Some(start..end)
+    /// Whether `n` sectors from `lba` lie in the image.
+    fn in_range(&self, lba: u64, n: u32) -> bool {
+        lba.checked_add(u64::from(n))
+            .is_some_and(|end| end <= self.sectors)
     }
 
     fn identify(&self, slot: usize) -> [u16; 256] {
@@ -225,7 +220,7 @@ struct Transfer {
 }
 
 /// One IDE channel with up to two disks.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct IdeChannel {
     irq_line: u8,
     line: bool,
@@ -259,8 +254,8 @@ impl IdeChannel {
         }
     }
 
-    /// Attaches a raw image of 512-byte sectors as master (0) or slave (1).
-    pub fn attach(&mut self, slot: usize, image: Vec<u8>) {
+    /// Attaches an image of 512-byte sectors as master (0) or slave (1).
+    pub fn attach(&mut self, slot: usize, image: Box<dyn BlockDevice>) {
         if let Some(d) = self.disks.get_mut(slot) {
             *d = Some(Disk::new(image));
             if self.xfer.is_some_and(|x| x.drive == slot) {
@@ -270,33 +265,49 @@ impl IdeChannel {
     }
 
     /// Detaches and returns a disk's image.
-    pub fn take_image(&mut self, slot: usize) -> Option<Vec<u8>> {
+    pub fn take_image(&mut self, slot: usize) -> Option<Box<dyn BlockDevice>> {
         if self.xfer.is_some_and(|x| x.drive == slot) {
             self.xfer = None;
         }
         self.disks.get_mut(slot)?.take().map(|d| d.image)
     }
 
-    pub fn image(&self, slot: usize) -> Option<&[u8]> {
-        self.disks.get(slot)?.as_ref().map(|d| d.image.as_slice())
+    fn backend(&mut self, slot: usize) -> Result<&mut dyn BlockDevice, BlockError> {
+        match self.disks.get_mut(slot).and_then(Option::as_mut) {
+            Some(d) => Ok(d.image.as_mut()),
+            None => Err(BlockError::OutOfRange),
+        }
     }
 
-    /// Writes `bytes` at byte `offset` of a disk's image (the BIOS's INT 13h path shares
-    /// the drive with the controller); marks the disk dirty. `false` if out of range.
-    pub fn write_image(&mut self, slot: usize, offset: usize, bytes: &[u8]) -> bool {
-        let Some(d) = self.disks.get_mut(slot).and_then(Option::as_mut) else {
-            return false;
-        };
-        match offset
-            .checked_add(bytes.len())
-            .and_then(|end| d.image.get_mut(offset..end))
-        {
-            Some(dst) => {
-                dst.copy_from_slice(bytes);
-                d.dirty = true;
-                true
-            }
-            None => false,
+    /// Whether a disk is attached as master (0) or slave (1).
+    pub fn present(&self, slot: usize) -> bool {
+        self.disks.get(slot).is_some_and(Option::is_some)
+    }
+
+    /// Size of a disk in sectors (0 without one).
+    pub fn sectors(&self, slot: usize) -> u64 {
+        self.disks
+            .get(slot)
+            .and_then(Option::as_ref)
+            .map_or(0, |d| d.sectors)
+    }
+
+    /// Reads whole sectors of a disk's image (the BIOS's INT 13h path shares the
+    /// drive with the controller).
+    pub fn read_sectors(&mut self, slot: usize, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        self.backend(slot)?.read(lba, buf)
+    }
+
+    /// Writes whole sectors of a disk's image, as [`IdeChannel::read_sectors`].
+    pub fn write_sectors(&mut self, slot: usize, lba: u64, data: &[u8]) -> Result<(), BlockError> {
+        self.backend(slot)?.write(lba, data)
+    }
+
+    /// Flushes a disk's backend (nothing to do without a disk).
+    pub fn flush(&mut self, slot: usize) -> Result<(), BlockError> {
+        match self.disks.get_mut(slot).and_then(Option::as_mut) {
+            Some(d) => d.image.flush(),
+            None => Ok(()),
         }
     }
 
@@ -305,7 +316,7 @@ impl IdeChannel {
         self.disks
             .get(slot)
             .and_then(Option::as_ref)
-            .is_some_and(|d| d.dirty)
+            .is_some_and(|d| d.image.dirty())
     }
 
     /// Transfers complete instantly, so the channel never needs time.
@@ -609,8 +620,16 @@ impl IdeChannel {
                 self.cur[R_NSECT] = 0xFF;
                 self.complete();
             }
-            // RECALIBRATE, SET FEATURES, IDLE/STANDBY, FLUSH CACHE (EXT): nothing to do.
-            0x10..=0x1F | 0xEF | 0xE0..=0xE4 | 0xE7 | 0xEA => self.complete(),
+            // FLUSH CACHE (EXT): every completed write reaches stable storage first.
+            0xE7 | 0xEA => match self.backend(sel).and_then(|d| d.flush()) {
+                Ok(()) => self.complete(),
+                Err(e) => {
+                    log::warn!(target: "ide", "{} {}: flush cache failed: {e}", self.chan(), self.drive_name());
+                    self.abort(ER_ABRT)
+                }
+            },
+            // RECALIBRATE, SET FEATURES, IDLE/STANDBY: nothing to do.
+            0x10..=0x1F | 0xEF | 0xE0..=0xE4 => self.complete(),
             // IDENTIFY PACKET DEVICE and everything else: not supported.
             _ => self.abort(ER_ABRT),
         }
@@ -636,7 +655,11 @@ impl IdeChannel {
             "{} {}: command failed, error {error:#04x} ({})",
             self.chan(),
             self.drive_name(),
-            if error == ER_IDNF { "idnf" } else { "abrt" }
+            match error {
+                ER_IDNF => "idnf",
+                ER_UNC => "unc",
+                _ => "abrt",
+            }
         );
         if let Some(d) = self.disks[sel].as_mut() {
             d.error = error;
@@ -703,7 +726,7 @@ impl IdeChannel {
         let count = self.count(ext);
         let ok = self
             .address(ext)
-            .filter(|&lba| self.disk().and_then(|d| d.range(lba, count)).is_some());
+            .filter(|&lba| self.disk().is_some_and(|d| d.in_range(lba, count)));
         if ok.is_none() {
             self.abort(ER_IDNF);
         }
@@ -737,44 +760,51 @@ impl IdeChannel {
             block,
         };
         self.xfer = Some(x);
-        self.load_block(x);
+        if !self.load_block(x) {
+            return;
+        }
         self.set_status(ST_READY | ST_DRQ);
         // Data-in interrupts as each block becomes ready; data-out waits for the data.
         self.intrq = kind == Kind::Read;
     }
 
-    /// Fills (read) or sizes (write) the buffer for the next block of `x`.
-    fn load_block(&mut self, x: Transfer) {
+    /// Fills (read) or sizes (write) the buffer for the next block of `x`; false (and
+    /// the command aborted with UNC) when the backend cannot read it.
+    fn load_block(&mut self, x: Transfer) -> bool {
         let n = x.remaining.min(x.block);
         self.pos = 0;
-        let Some(d) = self.disks[x.drive].as_ref() else {
-            self.buf.clear();
-            return;
-        };
-        let range = d.range(x.lba, n);
-        match (x.kind, range) {
-            (Kind::Read, Some(r)) => {
-                self.buf.clear();
-                self.buf.extend_from_slice(d.image.get(r).unwrap_or(&[]));
-            }
-            _ => self.buf = vec![0; n as usize * SECTOR],
+        self.buf.clear();
+        self.buf.resize(n as usize * SECTOR, 0);
+        if x.kind != Kind::Read {
+            return true;
         }
+        let Some(d) = self.disks[x.drive].as_mut() else {
+            return true;
+        };
+        if let Err(e) = d.image.read(x.lba, &mut self.buf) {
+            log::warn!(target: "ide", "{}: read of lba {} failed: {e}", self.chan(), x.lba);
+            self.abort(ER_UNC);
+            return false;
+        }
+        true
     }
 
     /// The guest has moved the last word of the buffered block.
     fn block_done(&mut self, mut x: Transfer, irq: &mut impl Irq) {
         let n = x.remaining.min(x.block);
         if x.kind == Kind::Write {
-            if let Some(d) = self.disks[x.drive].as_mut() {
-                if let Some(dst) = d.range(x.lba, n).and_then(|r| d.image.get_mut(r)) {
-                    if dst.len() == self.buf.len() {
-                        dst.copy_from_slice(&self.buf);
-                        d.dirty = true;
-                    }
-                }
-            }
             // Data-out interrupts after every block, including the last.
             self.intrq = true;
+            if let Some(d) = self.disks[x.drive].as_mut() {
+                if let Err(e) = d.image.write(x.lba, &self.buf) {
+                    log::warn!(target: "ide", "{}: write of lba {} failed: {e}", self.chan(), x.lba);
+                    self.abort(ER_ABRT);
+                    self.buf.clear();
+                    self.pos = 0;
+                    self.update_irq(irq);
+                    return;
+                }
+            }
         }
         log::trace!(
             target: "ide",
@@ -798,8 +828,7 @@ impl IdeChannel {
             }
         } else {
             self.xfer = Some(x);
-            self.load_block(x);
-            if x.kind == Kind::Read {
+            if self.load_block(x) && x.kind == Kind::Read {
                 self.intrq = true;
             }
         }
@@ -822,13 +851,24 @@ mod tests {
         s
     }
 
+    fn mem(v: Vec<u8>) -> Box<dyn BlockDevice> {
+        Box::new(crate::block::MemDisk::new(v))
+    }
+
+    /// Every sector of a disk, read back through the channel's BIOS path.
+    fn contents(c: &mut IdeChannel, slot: usize) -> Vec<u8> {
+        let mut v = vec![0; c.sectors(slot) as usize * SECTOR];
+        c.read_sectors(slot, 0, &mut v).unwrap();
+        v
+    }
+
     fn image(sectors: usize) -> Vec<u8> {
         (0..sectors).flat_map(sector_bytes).collect()
     }
 
     fn channel() -> (IdeChannel, IrqLog) {
         let mut c = IdeChannel::new(IRQ);
-        c.attach(0, image(SECTORS));
+        c.attach(0, mem(image(SECTORS)));
         (c, IrqLog::default())
     }
 
@@ -899,7 +939,7 @@ mod tests {
     #[test]
     fn identify_large_disk_caps() {
         // Not allocated as a real image: check the arithmetic on a Disk directly.
-        let mut d = Disk::new(Vec::new());
+        let mut d = Disk::new(mem(Vec::new()));
         d.sectors = 0x1_2345_6789;
         let w = d.identify(1);
         assert_eq!(w[1], 16383);
@@ -955,6 +995,102 @@ mod tests {
         c.write(7, 0x20, &mut irq);
         assert_eq!(c.read(7, &mut irq), ST_READY | ST_ERR);
         assert_eq!(c.read(1, &mut irq), ER_IDNF);
+    }
+
+    /// A backend that fails the way a host file can: reads of one sector, writes once
+    /// the host disk is full, and flushes, counting the flushes it is asked for.
+    struct Failing {
+        inner: crate::block::MemDisk,
+        bad_read: u64,
+        full: bool,
+        flushes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl BlockDevice for Failing {
+        fn sectors(&self) -> u64 {
+            self.inner.sectors()
+        }
+        fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+            if (lba..lba + (buf.len() / SECTOR) as u64).contains(&self.bad_read) {
+                return Err(BlockError::Io("Input/output error".into()));
+            }
+            self.inner.read(lba, buf)
+        }
+        fn write(&mut self, lba: u64, data: &[u8]) -> Result<(), BlockError> {
+            if self.full {
+                return Err(BlockError::Io("No space left on device".into()));
+            }
+            self.inner.write(lba, data)
+        }
+        fn flush(&mut self) -> Result<(), BlockError> {
+            self.flushes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.full {
+                return Err(BlockError::Io("No space left on device".into()));
+            }
+            Ok(())
+        }
+        fn dirty(&self) -> bool {
+            self.inner.dirty()
+        }
+    }
+
+    #[test]
+    fn backend_failures_are_command_errors_and_flush_reaches_the_backend() {
+        let flushes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut c = IdeChannel::new(IRQ);
+        let mut irq = IrqLog::default();
+        c.attach(
+            0,
+            Box::new(Failing {
+                inner: crate::block::MemDisk::new(image(64)),
+                bad_read: 9,
+                full: false,
+                flushes: flushes.clone(),
+            }),
+        );
+        // FLUSH CACHE and FLUSH CACHE EXT (ATA-6 8.13/8.14) complete after the backend
+        // has flushed.
+        for cmd in [0xE7, 0xEA] {
+            c.write(7, cmd, &mut irq);
+            assert_eq!(c.read(7, &mut irq), ST_READY);
+        }
+        assert_eq!(flushes.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A read whose sector cannot be read: ERR with UNC, no data phase.
+        lba28(&mut c, &mut irq, 9, 1, 0x20);
+        assert_eq!(c.read(7, &mut irq), ST_READY | ST_ERR);
+        assert_eq!(c.read(1, &mut irq), ER_UNC);
+        assert_eq!(c.read16(&mut irq), 0xFFFF);
+        // Two sectors: the good first block is transferred, then the command fails.
+        lba28(&mut c, &mut irq, 8, 2, 0x20);
+        assert_eq!(c.read(7, &mut irq), ST_READY | ST_DRQ);
+        assert_eq!(read_block(&mut c, &mut irq, SECTOR), sector_bytes(8));
+        assert_eq!(c.read(7, &mut irq), ST_READY | ST_ERR);
+        assert_eq!(c.read(1, &mut irq), ER_UNC);
+        // Sectors around it still read.
+        lba28(&mut c, &mut irq, 10, 1, 0x20);
+        assert_eq!(read_block(&mut c, &mut irq, SECTOR), sector_bytes(10));
+        // Host disk full: the data-out block ends with ERR/ABRT, not a silent success.
+        let mut c = IdeChannel::new(IRQ);
+        c.attach(
+            0,
+            Box::new(Failing {
+                inner: crate::block::MemDisk::new(image(64)),
+                bad_read: u64::MAX,
+                full: true,
+                flushes: flushes.clone(),
+            }),
+        );
+        lba28(&mut c, &mut irq, 3, 1, 0x30);
+        assert_eq!(c.read(7, &mut irq), ST_READY | ST_DRQ);
+        for _ in 0..256 {
+            c.write16(0x1111, &mut irq);
+        }
+        assert_eq!(c.read(7, &mut irq), ST_READY | ST_ERR);
+        assert_eq!(c.read(1, &mut irq), ER_ABRT);
+        assert!(!c.dirty(0));
+        c.write(7, 0xE7, &mut irq);
+        assert_eq!(c.read(7, &mut irq), ST_READY | ST_ERR, "flush of a full disk fails");
     }
 
     #[test]
@@ -1017,7 +1153,7 @@ mod tests {
         assert_eq!(irq.rises(IRQ), 2);
         assert_eq!(c.read(7, &mut irq), ST_READY);
         assert!(c.dirty(0));
-        let img = c.image(0).unwrap();
+        let img = contents(&mut c, 0);
         assert_eq!(&img[10 * SECTOR..10 * SECTOR + 4], &[0, 0, 3, 0]);
         assert_eq!(&img[12 * SECTOR..13 * SECTOR], &sector_bytes(12)[..]);
         lba28(&mut c, &mut irq, 11, 1, 0x20);
@@ -1027,8 +1163,8 @@ mod tests {
             .collect();
         assert_eq!(back, want);
         let taken = c.take_image(0).unwrap();
-        assert_eq!(taken.len(), SECTORS * SECTOR);
-        assert!(c.image(0).is_none());
+        assert_eq!(taken.sectors(), SECTORS as u64);
+        assert!(!c.present(0));
         assert!(!c.dirty(0));
     }
 
@@ -1046,7 +1182,7 @@ mod tests {
         }
         assert_eq!(c.read(7, &mut irq), ST_READY);
         assert_eq!(
-            &c.image(0).unwrap()[7 * SECTOR..7 * SECTOR + 2],
+            &contents(&mut c, 0)[7 * SECTOR..7 * SECTOR + 2],
             &[0x34, 0x12]
         );
     }
@@ -1091,7 +1227,7 @@ mod tests {
         }
         assert_eq!(irq.rises(IRQ), base + 2);
         assert_eq!(c.read(7, &mut irq), ST_READY);
-        let img = c.image(0).unwrap();
+        let img = contents(&mut c, 0);
         assert!(img[200 * SECTOR..206 * SECTOR]
             .chunks(2)
             .all(|p| p == [0xEF, 0xBE]));
@@ -1185,7 +1321,7 @@ mod tests {
         c.write(6, 0xA0, &mut irq);
         assert_eq!(c.read(7, &mut irq), ST_READY);
         // A slave attached later answers.
-        c.attach(1, image(4));
+        c.attach(1, mem(image(4)));
         c.write(6, 0xB0, &mut irq);
         assert_eq!(c.read(7, &mut irq), ST_READY);
         c.write(2, 1, &mut irq);
@@ -1201,7 +1337,7 @@ mod tests {
     #[test]
     fn srst_signature() {
         let (mut c, mut irq) = channel();
-        c.attach(1, image(4));
+        c.attach(1, mem(image(4)));
         lba28(&mut c, &mut irq, 5, 3, 0x20);
         c.write(6, 0xB0, &mut irq);
         c.write(8, DC_SRST, &mut irq);
@@ -1235,9 +1371,9 @@ mod tests {
             let mut irq = IrqLog::default();
             // Odd sizes: empty, partial sectors, a few sectors, two cylinders.
             let sizes = [0, 700, 3 * SECTOR, 2017 * SECTOR + 3];
-            c.attach(0, vec![0x5A; sizes[round % 4]]);
+            c.attach(0, mem(vec![0x5A; sizes[round % 4]]));
             if round % 3 == 0 {
-                c.attach(1, vec![0; sizes[(round / 4) % 4]]);
+                c.attach(1, mem(vec![0; sizes[(round / 4) % 4]]));
             }
             for _ in 0..20_000 {
                 let r = next();

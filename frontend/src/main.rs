@@ -1,5 +1,6 @@
 //! The `x86` command: runs guests and CPU test suites.
 
+mod disk;
 mod frame;
 mod pace;
 mod run;

@@ -3,9 +3,12 @@
 //! demo guest from `test-roms`. Files are read and written here; the machine only sees
 //! bytes.
 
+use crate::disk::Drive;
 use machine::{BootOrder, Config, Exit, Pc};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Exit statuses of `x86 run` (the README's table).
@@ -393,6 +396,35 @@ pub enum Outcome {
     Timeout,
     /// The user closed the window or pressed the quit shortcut.
     Quit,
+    /// SIGINT, SIGTERM or SIGHUP (the signal number): the run ends as an orderly one.
+    Signal(usize),
+}
+
+/// Arms SIGINT, SIGTERM and SIGHUP to end the run at the next slice, through the same
+/// orderly end as any other (disks flushed, dumps written). A second SIGINT or SIGTERM
+/// while that is pending exits at once: every completed guest write is already in the
+/// image files, so nothing is lost either way.
+fn catch_signals() -> Result<Arc<AtomicUsize>, String> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let caught = Arc::new(AtomicUsize::new(0));
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        let e = |e: std::io::Error| format!("cannot handle signal {sig}: {e}");
+        signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, armed.clone())
+            .map_err(e)?;
+        signal_hook::flag::register(sig, armed.clone()).map_err(e)?;
+        signal_hook::flag::register_usize(sig, caught.clone(), sig as usize).map_err(e)?;
+    }
+    Ok(caught)
+}
+
+fn signal_name(sig: usize) -> &'static str {
+    match sig as i32 {
+        signal_hook::consts::SIGINT => "SIGINT",
+        signal_hook::consts::SIGTERM => "SIGTERM",
+        signal_hook::consts::SIGHUP => "SIGHUP",
+        _ => "a signal",
+    }
 }
 
 /// One guest run: the machine plus everything around it that both the headless loop
@@ -400,7 +432,7 @@ pub enum Outcome {
 /// conditions, the files to write back.
 pub struct Session {
     pub pc: Pc,
-    files: Vec<(PathBuf, bool, usize)>,
+    files: Vec<(PathBuf, Drive)>,
     keys: std::collections::VecDeque<KeyStep>,
     key_ready_at: u64,
     debugcon: Sink,
@@ -416,10 +448,11 @@ pub struct Session {
     trace: Option<std::io::BufWriter<std::fs::File>>,
     pub start: Instant,
     deadline: Option<Instant>,
+    /// The number of a terminating signal caught, or 0.
+    signal: Arc<AtomicUsize>,
     screenshot: Option<PathBuf>,
     screen_text: Option<PathBuf>,
     stats: bool,
-    snapshot: bool,
 }
 
 impl Session {
@@ -427,12 +460,15 @@ impl Session {
         let mut fda = args.fda.clone();
         let mut hda = args.hda.clone();
         if let Some(img) = &args.image {
-            let len = std::fs::metadata(img)
-                .map_err(|e| format!("cannot read disk image {}: {e}", img.display()))?
-                .len();
+            let meta = std::fs::metadata(img)
+                .map_err(|e| format!("cannot read disk image {}: {e}", img.display()))?;
+            // Nothing is read from a FIFO or device (it could block or never end):
+            // crate::disk::open refuses it with its message.
+            let len = if meta.is_file() { meta.len() } else { 0 };
             // Floppy formats by size, unless the first sector is a partition table.
             let mut first = vec![0u8; 512];
-            let mbr = std::fs::File::open(img)
+            let mbr = meta.is_file()
+                && std::fs::File::open(img)
                 .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut first))
                 .is_ok()
                 && machine::is_mbr(&first);
@@ -468,26 +504,39 @@ impl Session {
             Some(p) => format!("{}: {e}", p.display()),
             None => e,
         })?;
-        let mut files: Vec<(PathBuf, bool, usize)> = Vec::new();
-        for (i, p) in [&fda, &args.fdb].into_iter().enumerate() {
-            if let Some(p) = p {
-                pc.attach_floppy(i, read_file(p, "floppy image")?)
-                    .map_err(|e| format!("{}: {e}", p.display()))?;
-                files.push((p.clone(), false, i));
+        let mut files: Vec<(PathBuf, Drive)> = Vec::new();
+        let mut seen: Vec<((u64, u64), Drive)> = Vec::new();
+        let drives = [
+            (&fda, Drive::Floppy(0)),
+            (&args.fdb, Drive::Floppy(1)),
+            (&hda, Drive::Hard(0)),
+            (&args.hdb, Drive::Hard(1)),
+        ];
+        for (p, drive) in drives {
+            let Some(p) = p else { continue };
+            let d = crate::disk::open(p, drive, args.snapshot)?;
+            if let Some(id) = d.identity() {
+                if let Some((_, other)) = seen.iter().find(|(i, _)| *i == id) {
+                    return Err(format!(
+                        "{} is given twice ({} and {}); a disk can be in one drive only",
+                        p.display(),
+                        other.flag(),
+                        drive.flag()
+                    ));
+                }
+                seen.push((id, drive));
             }
-        }
-        for (i, p) in [&hda, &args.hdb].into_iter().enumerate() {
-            if let Some(p) = p {
-                let data = read_file(p, "hard-disk image")?;
-                pc.attach_hard_disk(i, data)
-                    .map_err(|e| format!("{}: {e}", p.display()))?;
-                files.push((p.clone(), true, i));
+            match drive {
+                Drive::Floppy(i) => pc.attach_floppy(i, Box::new(d)),
+                Drive::Hard(i) => pc.attach_hard_disk(i, Box::new(d)),
             }
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+            files.push((p.clone(), drive));
         }
         // No disk and no BIOS image: boot the built-in demo floppy.
         let demo = !any_disk && args.bios.is_none();
         if demo {
-            pc.attach_floppy(0, test_roms::demo_floppy())?;
+            pc.attach_floppy(0, Box::new(machine::MemDisk::new(test_roms::demo_floppy())))?;
         }
         pc.boot_order = match args.boot.as_deref() {
             Some("a") | Some("A") => BootOrder::Floppy,
@@ -537,8 +586,10 @@ impl Session {
                 return Err(format!("--timeout {t}: expected a number of seconds"));
             }
         }
+        let signal = catch_signals()?;
         let start = Instant::now();
         Ok(Session {
+            signal,
             pc,
             files,
             keys,
@@ -557,7 +608,6 @@ impl Session {
             screenshot: args.screenshot.clone(),
             screen_text: args.screen_text.clone(),
             stats: args.stats,
-            snapshot: args.snapshot,
         })
     }
 
@@ -629,7 +679,10 @@ impl Session {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Some(Outcome::Timeout));
         }
-        Ok(None)
+        match self.signal.load(Ordering::Relaxed) {
+            0 => Ok(None),
+            sig => Ok(Some(Outcome::Signal(sig))),
+        }
     }
 
     /// Advances the `--keys` script by at most one step; true when it says `{quit}`.
@@ -671,9 +724,21 @@ impl Session {
         crate::frame::write_png(path, &pixels, w, h)
     }
 
-    /// Stats, dumps and write-back at the end of a run; returns the exit status.
+    /// Disks first, then stats and dumps at the end of a run; returns the exit status.
     pub fn finish(mut self, outcome: Outcome) -> Result<u8, String> {
         let elapsed = self.start.elapsed().as_secs_f64();
+        // The guest's writes are already in the image files; make them durable before
+        // anything else can fail. Each disk is flushed whatever happens to the others.
+        let failed = self.pc.flush_disks();
+        for (floppy, slot, e) in &failed {
+            let drive = if *floppy { Drive::Floppy(*slot) } else { Drive::Hard(*slot) };
+            let name = self
+                .files
+                .iter()
+                .find(|(_, d)| *d == drive)
+                .map_or(drive.flag().to_string(), |(p, _)| p.display().to_string());
+            eprintln!("x86: {name}: {e}");
+        }
         let pc = &mut self.pc;
         if self.stats {
             let n = pc.instructions();
@@ -690,20 +755,10 @@ impl Session {
         if let Some(p) = self.screenshot.clone() {
             self.save_screenshot(&p)?;
         }
-        let pc = &mut self.pc;
-        if !self.snapshot {
-            for (path, hard, i) in &self.files {
-                let image = if *hard {
-                    pc.hard_disk_image(*i)
-                } else {
-                    pc.floppy_image(*i)
-                };
-                if let Some(data) = image.filter(|(_, dirty)| *dirty).map(|(d, _)| d) {
-                    std::fs::write(path, data)
-                        .map_err(|e| format!("cannot write back {}: {e}", path.display()))?;
-                }
-            }
+        if !failed.is_empty() {
+            return Err("not every disk could be saved (see above)".into());
         }
+        let pc = &mut self.pc;
         let last_post = pc
             .bus
             .last_post
@@ -720,7 +775,7 @@ impl Session {
                 let disks: Vec<String> = self
                     .files
                     .iter()
-                    .map(|(p, _, _)| p.display().to_string())
+                    .map(|(p, _)| p.display().to_string())
                     .collect();
                 eprintln!(
                     "x86: not bootable: {} (no 55AAh boot signature at the end of the first sector)",
@@ -735,6 +790,13 @@ impl Session {
             Outcome::Timeout => {
                 eprintln!("x86: timeout after {elapsed:.1} s; last POST code {last_post}");
                 EXIT_TIMEOUT
+            }
+            Outcome::Signal(sig) => {
+                eprintln!(
+                    "x86: stopped by {} after {elapsed:.1} s; disks saved",
+                    signal_name(sig)
+                );
+                (128 + sig) as u8
             }
         })
     }

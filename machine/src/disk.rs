@@ -1,7 +1,9 @@
 //! Disk images as the BIOS sees them: a byte image plus the CHS geometry a PC/AT BIOS
 //! would report. Floppy geometries are detected from the image size (the standard
 //! 360 KB–2.88 MB formats); hard disks get the usual 16 heads × 63 sectors translation.
-//! The machine never touches files: the frontend reads the image in and writes it back.
+//! The machine never touches files: the images are [`BlockDevice`]s the frontend hands in.
+//!
+//! [`BlockDevice`]: devices::block::BlockDevice
 
 /// Whether a first sector is a hard disk's master boot record rather than a floppy's
 /// boot sector: a floppy-sized image may still be a tiny partitioned disk. An MBR has
@@ -63,110 +65,33 @@ impl DiskInfo {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct Disk {
-    pub data: Vec<u8>,
-    pub kind: DiskKind,
-    pub cylinders: u32,
-    pub heads: u32,
-    pub spt: u32,
-    /// Set by any write, so the frontend knows whether to save the image.
-    pub dirty: bool,
-    /// Floppy BIOS type for CMOS byte 0x10 and INT 13h AH=08h (1 = 360K … 5 = 2.88M).
-    pub floppy_type: u8,
+/// The standard PC/AT floppy formats, by image size.
+const FLOPPY_SIZES: [u64; 5] = [368_640, 737_280, 1_228_800, 1_474_560, 2_949_120];
+
+/// Checks a floppy image size: it must be one of the standard formats.
+pub fn check_floppy_size(len: u64) -> Result<(), String> {
+    if FLOPPY_SIZES.contains(&len) {
+        return Ok(());
+    }
+    Err(format!(
+        "floppy image is {len} bytes; expected 360K, 720K, 1.2M, 1.44M or 2.88M (368640, 737280, 1228800, 1474560 or 2949120 bytes)"
+    ))
 }
 
-impl Disk {
-    /// A floppy image: its size must be one of the standard formats.
-    pub fn floppy(data: Vec<u8>) -> Result<Disk, String> {
-        let (c, h, s, t) = match data.len() {
-            368_640 => (40, 2, 9, 1),
-            737_280 => (80, 2, 9, 3),
-            1_228_800 => (80, 2, 15, 2),
-            1_474_560 => (80, 2, 18, 4),
-            2_949_120 => (80, 2, 36, 5),
-            n => {
-                return Err(format!(
-                    "floppy image is {n} bytes; expected 360K, 720K, 1.2M, 1.44M or 2.88M (368640, 737280, 1228800, 1474560 or 2949120 bytes)"
-                ))
-            }
-        };
-        Ok(Disk {
-            data,
-            kind: DiskKind::Floppy,
-            cylinders: c,
-            heads: h,
-            spt: s,
-            dirty: false,
-            floppy_type: t,
-        })
-    }
+/// The most sectors an ATA disk addresses: 48-bit LBA (ATA-6 6.2.1).
+pub const MAX_HARD_DISK_SECTORS: u64 = 1 << 48;
 
-    /// A hard-disk image: a whole number of 512-byte sectors, at least one.
-    pub fn hard(data: Vec<u8>) -> Result<Disk, String> {
-        if data.is_empty() || !data.len().is_multiple_of(512) {
-            return Err(format!(
-                "hard-disk image is {} bytes; it must be a non-zero multiple of 512",
-                data.len()
-            ));
-        }
-        let sectors = (data.len() / 512) as u32;
-        let (heads, spt) = (16, 63);
-        let cylinders = sectors.div_ceil(heads * spt).clamp(1, 1024);
-        Ok(Disk {
-            data,
-            kind: DiskKind::Hard,
-            cylinders,
-            heads,
-            spt,
-            dirty: false,
-            floppy_type: 0,
-        })
+/// Checks a hard disk's size in sectors: at least one, at most what 48-bit LBA reaches.
+pub fn check_hard_disk_sectors(sectors: u64) -> Result<(), String> {
+    if sectors == 0 {
+        return Err("hard-disk image is empty; it must hold at least one 512-byte sector".into());
     }
-
-    pub fn sectors(&self) -> u64 {
-        self.data.len() as u64 / 512
+    if sectors > MAX_HARD_DISK_SECTORS {
+        return Err(format!(
+            "hard-disk image has {sectors} sectors; an ATA disk addresses at most 2^48"
+        ));
     }
-
-    pub fn info(&self) -> DiskInfo {
-        DiskInfo {
-            kind: self.kind,
-            cylinders: self.cylinders,
-            heads: self.heads,
-            spt: self.spt,
-            sectors: self.sectors(),
-            floppy_type: self.floppy_type,
-        }
-    }
-
-    /// LBA of a CHS address, if it is inside the geometry (sectors count from 1).
-    pub fn chs_to_lba(&self, c: u32, h: u32, s: u32) -> Option<u64> {
-        if s == 0 || s > self.spt || h >= self.heads || c >= self.cylinders {
-            return None;
-        }
-        Some(((c * self.heads + h) * self.spt + s - 1) as u64)
-    }
-
-    pub fn read(&self, lba: u64, count: u64) -> Option<&[u8]> {
-        let start = lba.checked_mul(512)? as usize;
-        let end = start.checked_add(count as usize * 512)?;
-        self.data.get(start..end)
-    }
-
-    pub fn write(&mut self, lba: u64, bytes: &[u8]) -> bool {
-        let start = match lba.checked_mul(512) {
-            Some(s) => s as usize,
-            None => return false,
-        };
-        match self.data.get_mut(start..start + bytes.len()) {
-            Some(d) => {
-                d.copy_from_slice(bytes);
-                self.dirty = true;
-                true
-            }
-            None => false,
-        }
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -197,15 +122,26 @@ mod tests {
     }
 
     #[test]
-    fn floppy_geometry_by_size() {
-        let d = Disk::floppy(vec![0; 1_474_560]).unwrap();
-        assert_eq!((d.cylinders, d.heads, d.spt, d.floppy_type), (80, 2, 18, 4));
-        assert!(Disk::floppy(vec![0; 1000]).is_err());
+    fn image_sizes() {
+        assert!(check_floppy_size(1_474_560).is_ok());
+        assert!(check_floppy_size(1000).is_err());
+        assert!(check_hard_disk_sectors(0).is_err());
+        assert!(check_hard_disk_sectors(1).is_ok());
+        assert!(check_hard_disk_sectors(1 << 48).is_ok());
+        assert!(check_hard_disk_sectors((1 << 48) + 1).is_err());
     }
 
     #[test]
     fn chs_translation() {
-        let d = Disk::floppy(vec![0; 1_474_560]).unwrap();
+        // 1.44 MB: 80 cylinders × 2 heads × 18 sectors.
+        let d = DiskInfo {
+            kind: DiskKind::Floppy,
+            cylinders: 80,
+            heads: 2,
+            spt: 18,
+            sectors: 2880,
+            floppy_type: 4,
+        };
         // C/H/S 1/0/1 is LBA 36 (2 heads × 18 sectors per cylinder).
         assert_eq!(d.chs_to_lba(1, 0, 1), Some(36));
         assert_eq!(d.chs_to_lba(0, 1, 18), Some(35));
@@ -216,8 +152,7 @@ mod tests {
     #[test]
     fn hard_disk_geometry() {
         // 1 MB = 2048 sectors: 16 × 63 = 1008 per cylinder → 3 cylinders (rounded up).
-        let d = Disk::hard(vec![0; 1 << 20]).unwrap();
+        let d = DiskInfo::hard(2048);
         assert_eq!((d.cylinders, d.heads, d.spt), (3, 16, 63));
-        assert!(Disk::hard(vec![0; 100]).is_err());
     }
 }

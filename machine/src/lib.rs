@@ -15,7 +15,8 @@ mod bios;
 mod disk;
 pub mod keymap;
 
-pub use disk::{is_mbr, Disk, DiskKind};
+pub use devices::block::{check_range, BlockDevice, BlockError, MemDisk};
+pub use disk::{check_floppy_size, check_hard_disk_sectors, is_mbr, DiskKind};
 
 use cpu::{Bus, Cpu, Stop};
 use devices::{
@@ -503,7 +504,7 @@ fn cp437(b: u8) -> char {
 
 /// Whether an image of `len` bytes is a standard floppy format (360K–2.88M).
 pub fn floppy_size(len: u64) -> bool {
-    matches!(len, 368_640 | 737_280 | 1_228_800 | 1_474_560 | 2_949_120)
+    disk::check_floppy_size(len).is_ok()
 }
 
 /// The key id [`Pc::key_event`] takes for Pause (its set-1 code 45h with the E0 flag,
@@ -643,40 +644,57 @@ impl Pc {
 
     /// Attaches a hard-disk image as the primary IDE channel's master (0) or slave (1):
     /// BIOS drive 80h/81h, reachable through INT 13h and the ATA registers alike.
-    pub fn attach_hard_disk(&mut self, slot: usize, data: Vec<u8>) -> Result<(), String> {
-        let d = Disk::hard(data)?;
+    pub fn attach_hard_disk(
+        &mut self,
+        slot: usize,
+        image: Box<dyn BlockDevice>,
+    ) -> Result<(), String> {
+        disk::check_hard_disk_sectors(image.sectors())?;
         if slot > 1 {
             return Err(format!(
                 "hard disk slot {slot}: only 0 (master) and 1 (slave) exist"
             ));
         }
-        self.bus.ide[0].attach(slot, d.data);
+        self.bus.ide[0].attach(slot, image);
         Ok(())
     }
 
-    /// A hard disk's image and whether the guest wrote to it.
-    pub fn hard_disk_image(&self, slot: usize) -> Option<(&[u8], bool)> {
-        let c = &self.bus.ide[0];
-        c.image(slot).map(|d| (d, c.dirty(slot)))
-    }
-
     /// Inserts a floppy image in drive A: (0) or B: (1); its size must be a standard
-    /// format.
-    pub fn attach_floppy(&mut self, drive: usize, data: Vec<u8>) -> Result<(), String> {
+    /// format. A read-only image is a write-protected disk.
+    pub fn attach_floppy(&mut self, drive: usize, image: Box<dyn BlockDevice>) -> Result<(), String> {
         if drive > 1 {
             return Err(format!(
                 "floppy drive {drive}: only 0 (A:) and 1 (B:) exist"
             ));
         }
         // The machine's own check gives the message listing the PC/AT formats.
-        Disk::floppy(data.clone())?;
-        self.bus.fdc.attach(drive, data, false)
+        disk::check_floppy_size(image.sectors().saturating_mul(512))?;
+        self.bus.fdc.attach(drive, image, false)
     }
 
-    /// A floppy's image and whether the guest wrote to it.
-    pub fn floppy_image(&self, drive: usize) -> Option<(&[u8], bool)> {
-        let f = &self.bus.fdc;
-        f.image(drive).map(|d| (d, f.dirty(drive)))
+    /// Makes every completed guest write durable on every attached disk (the end of a
+    /// run). Each disk is flushed even if another fails; the failures are returned as
+    /// (floppy?, slot, error).
+    pub fn flush_disks(&mut self) -> Vec<(bool, usize, BlockError)> {
+        let mut failed = Vec::new();
+        for slot in 0..2 {
+            if let Err(e) = self.bus.fdc.flush(slot) {
+                failed.push((true, slot, e));
+            }
+            if let Err(e) = self.bus.ide[0].flush(slot) {
+                failed.push((false, slot, e));
+            }
+        }
+        failed
+    }
+
+    /// Whether the guest wrote to a hard disk (0/1) or, with `floppy`, a floppy drive.
+    pub fn disk_dirty(&self, floppy: bool, slot: usize) -> bool {
+        if floppy {
+            self.bus.fdc.dirty(slot)
+        } else {
+            self.bus.ide[0].dirty(slot)
+        }
     }
 
     /// A physical key pressed or released: `code` is its set-1 make code, `extended`
@@ -845,7 +863,8 @@ mod tests {
             rtc_epoch: 0,
         })
         .unwrap();
-        pc.attach_hard_disk(0, img.clone()).unwrap();
+        pc.attach_hard_disk(0, Box::new(MemDisk::new(img.clone())))
+            .unwrap();
         // READ SECTORS, LBA 7, one sector, on the primary master (ATA-6 §8.27).
         for (port, v) in [
             (0x1F6, 0xE0),
@@ -863,7 +882,7 @@ mod tests {
             got.extend_from_slice(&(pc.bus.io_read(0x1F0, 2) as u16).to_le_bytes());
         }
         assert_eq!(got, &img[512 * 7..512 * 8]);
-        assert!(pc.hard_disk_image(1).is_none(), "no slave attached");
+        assert!(!pc.bus.ide[0].present(1), "no slave attached");
     }
 
     #[test]

@@ -225,10 +225,7 @@ impl Pc {
         let ext_kb = (self.bus.ram_size() / 1024).saturating_sub(1024) as u32;
         let ft = |pc: &Pc, d| pc.floppy_info(d).map_or(0, |i| i.floppy_type);
         let (fa, fb) = (ft(self, 0), ft(self, 1));
-        let (h0, h1) = (
-            self.bus.ide[0].image(0).is_some(),
-            self.bus.ide[0].image(1).is_some(),
-        );
+        let (h0, h1) = (self.bus.ide[0].present(0), self.bus.ide[0].present(1));
         self.bus.rtc.set_config(640, ext_kb, fa, fb, h0, h1);
         // PIC: vectors 08h and 70h, slave on IR2; PIT counter 0 at 18.2 Hz.
         for (p, v) in [
@@ -258,7 +255,7 @@ impl Pc {
             crate::BootOrder::HardDisk => vec![(0x80, true), (0x00, false)],
         };
         for (drive, _hard) in order {
-            let Some(sector) = self.disk_read(drive, 0, 1) else {
+            let Ok(sector) = self.disk_read(drive, 0, 1) else {
                 continue;
             };
             // The IBM PC BIOS booted any floppy; like later BIOSes we want the
@@ -293,39 +290,64 @@ impl Pc {
     fn disk(&self, drive: u8) -> Option<DiskInfo> {
         match drive {
             0x00 | 0x01 => self.floppy_info(drive as usize),
-            0x80 | 0x81 => self.bus.ide[0]
-                .image((drive - 0x80) as usize)
-                .map(|d| DiskInfo::hard(d.len() as u64 / 512)),
-            _ => None,
-        }
-    }
-
-    fn disk_read(&self, drive: u8, lba: u64, count: u64) -> Option<Vec<u8>> {
-        match drive {
-            0x00 | 0x01 => self.bus.fdc.read_sectors(drive as usize, lba, count),
-            0x80 | 0x81 => {
-                let img = self.bus.ide[0].image((drive - 0x80) as usize)?;
-                let start = usize::try_from(lba.checked_mul(512)?).ok()?;
-                img.get(start..start.checked_add(count as usize * 512)?)
-                    .map(<[u8]>::to_vec)
-            }
-            _ => None,
-        }
-    }
-
-    fn disk_write(&mut self, drive: u8, lba: u64, bytes: &[u8]) -> bool {
-        match drive {
-            0x00 | 0x01 => self.bus.fdc.write_sectors(drive as usize, lba, bytes),
-            0x80 | 0x81 => match lba.checked_mul(512).and_then(|o| usize::try_from(o).ok()) {
-                Some(off) => self.bus.ide[0].write_image((drive - 0x80) as usize, off, bytes),
-                None => false,
+            0x80 | 0x81 => match self.bus.ide[0].sectors((drive - 0x80) as usize) {
+                0 => None,
+                n => Some(DiskInfo::hard(n)),
             },
-            _ => false,
+            _ => None,
+        }
+    }
+
+    /// `count` sectors from `lba`, or the INT 13h status of the failure: 04h for a
+    /// range outside the disk, 10h (uncorrectable data) when the image cannot be read.
+    fn disk_read(&mut self, drive: u8, lba: u64, count: u64) -> Result<Vec<u8>, u8> {
+        let sectors = self.disk(drive).ok_or(0x01u8)?.sectors;
+        if lba.checked_add(count).is_none_or(|end| end > sectors) {
+            return Err(0x04);
+        }
+        match drive {
+            0x00 | 0x01 => self.bus.fdc.read_sectors(drive as usize, lba, count).ok_or(0x10),
+            _ => {
+                let mut buf = vec![0; count as usize * 512];
+                self.bus.ide[0]
+                    .read_sectors((drive - 0x80) as usize, lba, &mut buf)
+                    .map_err(|_| 0x10)?;
+                Ok(buf)
+            }
+        }
+    }
+
+    /// Writes whole sectors at `lba`; the INT 13h status of a failure: 03h write
+    /// protected, 04h outside the disk, CCh (write fault) when the host cannot store it.
+    fn disk_write(&mut self, drive: u8, lba: u64, bytes: &[u8]) -> Result<(), u8> {
+        let sectors = self.disk(drive).ok_or(0x01u8)?.sectors;
+        let count = (bytes.len() / 512) as u64;
+        if lba.checked_add(count).is_none_or(|end| end > sectors) {
+            return Err(0x04);
+        }
+        match drive {
+            0x00 | 0x01 => {
+                if self.bus.fdc.write_protected(drive as usize) {
+                    return Err(0x03);
+                }
+                self.bus
+                    .fdc
+                    .write_sectors(drive as usize, lba, bytes)
+                    .then_some(())
+                    .ok_or(0x20)
+            }
+            _ => self.bus.ide[0]
+                .write_sectors((drive - 0x80) as usize, lba, bytes)
+                .map_err(|e| match e {
+                    devices::block::BlockError::ReadOnly => 0x03,
+                    devices::block::BlockError::OutOfRange => 0x04,
+                    devices::block::BlockError::Io(_) => 0xCC,
+                }),
         }
     }
 
     fn floppy_count(&self) -> u8 {
-        (0..2).filter(|&d| self.bus.fdc.image(d).is_some()).count() as u8
+        (0..2).filter(|&d| self.bus.fdc.present(d)).count() as u8
     }
 
     /// A floppy's geometry, from the controller's drive, with the CMOS/INT 13h drive
@@ -350,9 +372,7 @@ impl Pc {
     }
 
     fn hard_disk_count(&self) -> u8 {
-        (0..2)
-            .filter(|&i| self.bus.ide[0].image(i).is_some())
-            .count() as u8
+        (0..2).filter(|&i| self.bus.ide[0].present(i)).count() as u8
     }
 
     fn service(&mut self, n: u8) -> After {
@@ -539,7 +559,8 @@ impl Pc {
         let Some(d) = self.disk(drive) else {
             return 0x01;
         };
-        if count == 0 || lba + count as u64 > d.sectors {
+        // An LBA near 2^64 from an EDD packet must not wrap past the end check.
+        if count == 0 || lba.checked_add(count as u64).is_none_or(|end| end > d.sectors) {
             return 0x04;
         }
         if verify {
@@ -551,11 +572,14 @@ impl Pc {
             for i in 0..count * 512 {
                 buf.push(self.bus.read8(base + (off as u32 + i) % 0x10000));
             }
-            if !self.disk_write(drive, lba, &buf) {
-                return 0x04;
+            if let Err(status) = self.disk_write(drive, lba, &buf) {
+                return status;
             }
         } else {
-            let data = self.disk_read(drive, lba, count as u64).unwrap_or_default();
+            let data = match self.disk_read(drive, lba, count as u64) {
+                Ok(d) => d,
+                Err(status) => return status,
+            };
             for (i, b) in data.iter().enumerate() {
                 self.bus
                     .write8(base + (off as u32 + i as u32) % 0x10000, *b);
