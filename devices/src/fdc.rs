@@ -1536,6 +1536,40 @@ mod tests {
         assert!(img[at + 256..at + 512].iter().all(|&b| b == 0));
     }
 
+    /// A disk whose backend fails every access, as a host file on a dead disk would.
+    struct Broken(u64);
+
+    impl BlockDevice for Broken {
+        fn sectors(&self) -> u64 {
+            self.0
+        }
+        fn read(&mut self, _: u64, _: &mut [u8]) -> Result<(), BlockError> {
+            Err(BlockError::Io("Input/output error".into()))
+        }
+        fn write(&mut self, _: u64, _: &[u8]) -> Result<(), BlockError> {
+            Err(BlockError::Io("No space left on device".into()))
+        }
+        fn dirty(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn backend_failures_end_the_command_with_a_data_error() {
+        let mut t = Rig::new();
+        t.fdc.attach(0, Box::new(Broken(2880)), false).unwrap();
+        t.seek(0, 0, 0);
+        // 82077AA result phase: ST0 IC=01 (abnormal), ST1 DE (bit 5), ST2 DD (bit 5).
+        t.dma(DMA_WRITE_MEM, 512);
+        let r = t.command(&[READ, 0x00, 0, 0, 1, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r[..3], [0x40, 0x20, 0x20]);
+        t.dma(DMA_READ_MEM, 512);
+        let r = t.command(&[WRITE, 0x00, 0, 0, 1, 2, 18, 0x1B, 0xFF]);
+        assert_eq!(r[..3], [0x40, 0x20, 0x20]);
+        assert_eq!(t.fdc.read_sectors(0, 0, 1), None);
+        assert!(!t.fdc.write_sectors(0, 0, &[0; 512]));
+    }
+
     #[test]
     fn write_protected_disk() {
         let mut t = Rig::new();

@@ -508,3 +508,50 @@ fn pointing_device_interface_calls_the_handler_with_packets() {
         "stack balanced after INT 74h"
     );
 }
+
+/// INT 13h AH=42h (EDD extended read) with the packet at 0600h and its buffer at
+/// 0800h, storing AX at 0500h and FLAGS at 0502h. Returns (AH, CF, packet count after).
+fn edd_read(pc: &mut Pc, lba: u64, count: u16) -> (u8, bool, u16) {
+    #[rustfmt::skip]
+    const CODE: &[u8] = &[
+        0xB4, 0x42,             // mov ah, 42h
+        0xB2, 0x80,             // mov dl, 80h
+        0xBE, 0x00, 0x06,       // mov si, 0600h
+        0xCD, 0x13,             // int 13h
+        0x9C,                   // pushf
+        0x8F, 0x06, 0x02, 0x05, // pop word [0502h]
+        0xA3, 0x00, 0x05,       // mov [0500h], ax
+        0xEB, 0xFE,             // jmp $
+    ];
+    let mut packet = vec![16u8, 0];
+    packet.extend(count.to_le_bytes());
+    packet.extend([0x00, 0x08, 0x00, 0x00]);
+    packet.extend(lba.to_le_bytes());
+    load(pc, 0x600, &packet);
+    pc.bus.write32(0x500, 0xFFFF_FFFF);
+    start(pc, 0x7C00, CODE);
+    pc.run(10_000);
+    let ax = pc.bus.read32(0x500) as u16;
+    let flags = (pc.bus.read32(0x500) >> 16) as u16;
+    let left = pc.bus.read32(0x602) as u16;
+    ((ax >> 8) as u8, flags & CF as u16 != 0, left)
+}
+
+#[test]
+fn edd_reads_past_the_end_fail_even_when_lba_plus_count_overflows() {
+    let mut pc = pc();
+    let mut img = vec![0u8; 100 * 512];
+    img[99 * 512..].fill(0x99);
+    pc.attach_hard_disk(0, Box::new(machine::MemDisk::new(img)))
+        .unwrap();
+    // The last sector reads (status 00h, CF clear) and lands in the buffer.
+    assert_eq!(edd_read(&mut pc, 99, 1), (0x00, false, 1));
+    assert_eq!(pc.bus.read8(0x800), 0x99);
+    // One sector too many, and LBAs whose LBA + count wraps past 2^64: errors, and the
+    // packet's count says no block moved (EDD 3.0, function 42h).
+    for (lba, count) in [(99, 2), (u64::MAX, 1), (u64::MAX - 1, 3), (1 << 63, 2)] {
+        let (ah, cf, left) = edd_read(&mut pc, lba, count);
+        assert!(cf && ah != 0, "lba {lba:#x} count {count}: AH {ah:#04x} CF {cf}");
+        assert_eq!(left, 0);
+    }
+}
