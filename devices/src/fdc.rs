@@ -1097,7 +1097,10 @@ impl Fdc {
             }
             Kind::Write => {
                 let data = std::mem::take(&mut self.buf);
-                if let Err(f) = self.locate(&op).and_then(|off| self.store(op.drive, off, &data)) {
+                if let Err(f) = self
+                    .locate(&op)
+                    .and_then(|off| self.store(op.drive, off, &data))
+                {
                     return self.finish(&op, f);
                 }
             }
@@ -1200,7 +1203,9 @@ mod tests {
 
     /// Every sector of the disk in `drive`, read back through the BIOS path.
     fn contents(fdc: &mut Fdc, drive: usize) -> Vec<u8> {
-        let n = fdc.geometry(drive).map_or(0, |(c, h, s)| c as u64 * h as u64 * s as u64);
+        let n = fdc
+            .geometry(drive)
+            .map_or(0, |(c, h, s)| c as u64 * h as u64 * s as u64);
         fdc.read_sectors(drive, 0, n).unwrap()
     }
 

@@ -294,7 +294,12 @@ impl IdeChannel {
 
     /// Reads whole sectors of a disk's image (the BIOS's INT 13h path shares the
     /// drive with the controller).
-    pub fn read_sectors(&mut self, slot: usize, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+    pub fn read_sectors(
+        &mut self,
+        slot: usize,
+        lba: u64,
+        buf: &mut [u8],
+    ) -> Result<(), BlockError> {
         self.backend(slot)?.read(lba, buf)
     }
 
@@ -1090,7 +1095,11 @@ mod tests {
         assert_eq!(c.read(1, &mut irq), ER_ABRT);
         assert!(!c.dirty(0));
         c.write(7, 0xE7, &mut irq);
-        assert_eq!(c.read(7, &mut irq), ST_READY | ST_ERR, "flush of a full disk fails");
+        assert_eq!(
+            c.read(7, &mut irq),
+            ST_READY | ST_ERR,
+            "flush of a full disk fails"
+        );
     }
 
     #[test]

@@ -134,7 +134,8 @@ pub fn open(path: &Path, drive: Drive, snapshot: bool) -> Result<FileDisk, Strin
 }
 
 fn is_read_only_error(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30) // EROFS
+    e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30)
+    // EROFS
 }
 
 /// Who holds the lock on the file `meta` describes, from /proc/locks (Linux): flock
@@ -273,7 +274,10 @@ mod tests {
         let f = std::fs::read(&p).unwrap();
         assert_eq!(f.len(), 8 * SECTOR);
         assert!(f[3 * SECTOR..4 * SECTOR].iter().all(|&b| b == 0xA5));
-        assert!(f[..3 * SECTOR].iter().chain(&f[4 * SECTOR..]).all(|&b| b == 0));
+        assert!(f[..3 * SECTOR]
+            .iter()
+            .chain(&f[4 * SECTOR..])
+            .all(|&b| b == 0));
         // A change made outside shows through: nothing is cached in memory.
         std::fs::write(&p, [0x11u8; 8 * SECTOR]).unwrap();
         let mut buf = [0u8; SECTOR];
@@ -305,11 +309,17 @@ mod tests {
         assert!(e.contains("is in use by"), "{e}");
         // The holder is named from /proc/locks: this very process.
         assert!(e.contains(&format!("pid {}", std::process::id())), "{e}");
-        assert!(open(&p, Drive::Hard(1), true).is_err(), "a writer excludes readers");
+        assert!(
+            open(&p, Drive::Hard(1), true).is_err(),
+            "a writer excludes readers"
+        );
         drop(first);
         let a = open(&p, Drive::Hard(0), true).unwrap();
         let b = open(&p, Drive::Hard(1), true).unwrap();
-        assert!(open(&p, Drive::Hard(0), false).is_err(), "readers exclude a writer");
+        assert!(
+            open(&p, Drive::Hard(0), false).is_err(),
+            "readers exclude a writer"
+        );
         drop((a, b));
         assert!(open(&p, Drive::Hard(0), false).is_ok());
     }
@@ -317,11 +327,21 @@ mod tests {
     #[test]
     fn refusals_from_stat() {
         let p = temp("odd.img", &[0u8; 1000]);
-        assert!(open(&p, Drive::Hard(0), true).err().unwrap().contains("multiple of 512"));
-        assert!(open(&p, Drive::Floppy(0), true).err().unwrap().contains("expected 360K"));
-        let e = open(Path::new("/dev/zero"), Drive::Hard(0), true).err().unwrap();
+        assert!(open(&p, Drive::Hard(0), true)
+            .err()
+            .unwrap()
+            .contains("multiple of 512"));
+        assert!(open(&p, Drive::Floppy(0), true)
+            .err()
+            .unwrap()
+            .contains("expected 360K"));
+        let e = open(Path::new("/dev/zero"), Drive::Hard(0), true)
+            .err()
+            .unwrap();
         assert!(e.contains("not a regular file"), "{e}");
-        let e = open(&std::env::temp_dir(), Drive::Hard(0), true).err().unwrap();
+        let e = open(&std::env::temp_dir(), Drive::Hard(0), true)
+            .err()
+            .unwrap();
         assert!(e.contains("directory"), "{e}");
     }
 

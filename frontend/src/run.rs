@@ -469,8 +469,8 @@ impl Session {
             let mut first = vec![0u8; 512];
             let mbr = meta.is_file()
                 && std::fs::File::open(img)
-                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut first))
-                .is_ok()
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut first))
+                    .is_ok()
                 && machine::is_mbr(&first);
             if machine::floppy_size(len) && !mbr {
                 fda = fda.or(Some(img.clone()));
@@ -731,7 +731,11 @@ impl Session {
         // anything else can fail. Each disk is flushed whatever happens to the others.
         let failed = self.pc.flush_disks();
         for (floppy, slot, e) in &failed {
-            let drive = if *floppy { Drive::Floppy(*slot) } else { Drive::Hard(*slot) };
+            let drive = if *floppy {
+                Drive::Floppy(*slot)
+            } else {
+                Drive::Hard(*slot)
+            };
             let name = self
                 .files
                 .iter()

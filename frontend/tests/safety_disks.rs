@@ -92,7 +92,10 @@ fn guest_floppy(name: &str, defines: &[(&str, u32)]) -> PathBuf {
     for (k, v) in defines {
         nasm.arg(format!("-D{k}={v}"));
     }
-    let st = nasm.arg(&src).status().expect("nasm (apt-get install nasm)");
+    let st = nasm
+        .arg(&src)
+        .status()
+        .expect("nasm (apt-get install nasm)");
     assert!(st.success());
     let mut img = std::fs::read(&bin).unwrap();
     assert_eq!(img.len(), SECTOR);
@@ -133,7 +136,10 @@ fn start(args: &[&str], paths: &[(&str, &Path)], debugcon: &Path) -> Child {
         c.arg(flag).arg(p);
     }
     c.arg("--debugcon").arg(debugcon);
-    c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+    c.stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Waits until the debug console shows `n` completed rounds of writes.
@@ -179,7 +185,10 @@ fn sigterm_sigint_and_sighup_end_the_run_and_keep_the_guests_writes() {
         signal(&child, sig);
         let (code, err) = stderr_of(child);
         assert_eq!(code, Some(status), "{err}");
-        assert!(err.contains("stopped by SIG") && err.contains("disks saved"), "{err}");
+        assert!(
+            err.contains("stopped by SIG") && err.contains("disks saved"),
+            "{err}"
+        );
         assert!(written_sectors(&hd, 1024 * SECTOR) >= 3);
     }
 }
@@ -194,7 +203,11 @@ fn sigkill_leaves_old_content_plus_whole_written_sectors() {
         wait_for_rounds(&mut child, &con, 20 + 40 * round);
         child.kill().unwrap();
         child.wait().unwrap();
-        let rounds = std::fs::read(&con).unwrap().iter().filter(|&&b| b == b'w').count();
+        let rounds = std::fs::read(&con)
+            .unwrap()
+            .iter()
+            .filter(|&&b| b == b'w')
+            .count();
         // Every write the guest saw complete is in the file, whole.
         assert!(written_sectors(&hd, 1024 * SECTOR) >= rounds.min(255));
     }
@@ -259,14 +272,27 @@ fn read_only_images_fifos_and_devices_are_refused_at_start() {
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
     let fifo = tmp("fifo.img");
     let _ = std::fs::remove_file(&fifo);
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
         (vec!["--hda".as_ref(), ro.as_os_str()], "read-only"),
-        (vec!["--hda".as_ref(), fifo.as_os_str()], "not a regular file"),
+        (
+            vec!["--hda".as_ref(), fifo.as_os_str()],
+            "not a regular file",
+        ),
         (vec![fifo.as_os_str()], "not a regular file"),
-        (vec!["--hda".as_ref(), "/dev/zero".as_ref()], "not a regular file"),
+        (
+            vec!["--hda".as_ref(), "/dev/zero".as_ref()],
+            "not a regular file",
+        ),
         (vec!["/dev/zero".as_ref()], "not a regular file"),
-        (vec!["--fda".as_ref(), "/dev/zero".as_ref()], "not a regular file"),
+        (
+            vec!["--fda".as_ref(), "/dev/zero".as_ref()],
+            "not a regular file",
+        ),
     ];
     for (args, want) in cases {
         let t = Instant::now();
@@ -288,19 +314,35 @@ fn read_only_images_fifos_and_devices_are_refused_at_start() {
         let (code, err) = stderr_of(child);
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("x86: ") && err.contains(want), "{args:?}: {err}");
+        assert!(
+            err.starts_with("x86: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
     }
     // With --snapshot the read-only image runs, its writes kept in memory.
     let fd = guest_floppy("ro", &[("TWO", 0), ("ONCE", 1)]);
     let out = x86()
-        .args(["run", "--headless", "--snapshot", "--boot", "a", "--timeout", "60"])
+        .args([
+            "run",
+            "--headless",
+            "--snapshot",
+            "--boot",
+            "a",
+            "--timeout",
+            "60",
+        ])
         .arg("--fda")
         .arg(&fd)
         .arg("--hda")
         .arg(&ro)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!out.stdout.contains(&b'E'), "writes succeed in the overlay");
     assert_eq!(std::fs::read(&ro).unwrap(), vec![0u8; 1024 * SECTOR]);
 }
@@ -330,7 +372,11 @@ fn an_8_gib_image_costs_memory_only_for_what_the_guest_touches() {
     f.set_len(8 << 30).unwrap();
     drop(f);
     let con = tmp("big.txt");
-    let mut child = start(&["--memory", "16"], &[("--fda", &fd), ("--hda", &big)], &con);
+    let mut child = start(
+        &["--memory", "16"],
+        &[("--fda", &fd), ("--hda", &big)],
+        &con,
+    );
     let peak = peak_rss_kb(&mut child);
     let (code, err) = stderr_of(child);
     assert_eq!(code, Some(1), "{err}");
@@ -360,19 +406,36 @@ fn a_full_host_disk_is_reported_in_one_line_and_other_disks_are_saved() {
         return;
     }
     let small = mnt.join("sparse.img");
-    std::fs::File::create(&small).unwrap().set_len(1024 * SECTOR as u64).unwrap();
+    std::fs::File::create(&small)
+        .unwrap()
+        .set_len(1024 * SECTOR as u64)
+        .unwrap();
     let other = zero_disk("full-other.img", 1024);
     let fd = guest_floppy("full", &[("TWO", 1), ("ONCE", 1)]);
     let con = tmp("full.txt");
-    let child = start(&[], &[("--fda", &fd), ("--hda", &small), ("--hdb", &other)], &con);
+    let child = start(
+        &[],
+        &[("--fda", &fd), ("--hda", &small), ("--hdb", &other)],
+        &con,
+    );
     let (code, err) = stderr_of(child);
     let written = written_sectors(&small, 1024 * SECTOR);
     let _ = Command::new("umount").arg(&mnt).status();
     assert_eq!(code, Some(1), "the guest saw errors and went on: {err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].starts_with("x86: ") && lines[0].contains("No space left"), "{err}");
+    assert!(
+        lines[0].starts_with("x86: ") && lines[0].contains("No space left"),
+        "{err}"
+    );
     assert!(written > 0 && written < 255, "{written} sectors fit");
-    assert!(std::fs::read(&con).unwrap().contains(&b'E'), "the guest saw the error");
-    assert_eq!(written_sectors(&other, 1024 * SECTOR), 255, "the other disk has all");
+    assert!(
+        std::fs::read(&con).unwrap().contains(&b'E'),
+        "the guest saw the error"
+    );
+    assert_eq!(
+        written_sectors(&other, 1024 * SECTOR),
+        255,
+        "the other disk has all"
+    );
 }

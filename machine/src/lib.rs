@@ -661,7 +661,11 @@ impl Pc {
 
     /// Inserts a floppy image in drive A: (0) or B: (1); its size must be a standard
     /// format. A read-only image is a write-protected disk.
-    pub fn attach_floppy(&mut self, drive: usize, image: Box<dyn BlockDevice>) -> Result<(), String> {
+    pub fn attach_floppy(
+        &mut self,
+        drive: usize,
+        image: Box<dyn BlockDevice>,
+    ) -> Result<(), String> {
         if drive > 1 {
             return Err(format!(
                 "floppy drive {drive}: only 0 (A:) and 1 (B:) exist"

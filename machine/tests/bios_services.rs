@@ -551,7 +551,10 @@ fn edd_reads_past_the_end_fail_even_when_lba_plus_count_overflows() {
     // packet's count says no block moved (EDD 3.0, function 42h).
     for (lba, count) in [(99, 2), (u64::MAX, 1), (u64::MAX - 1, 3), (1 << 63, 2)] {
         let (ah, cf, left) = edd_read(&mut pc, lba, count);
-        assert!(cf && ah != 0, "lba {lba:#x} count {count}: AH {ah:#04x} CF {cf}");
+        assert!(
+            cf && ah != 0,
+            "lba {lba:#x} count {count}: AH {ah:#04x} CF {cf}"
+        );
         assert_eq!(left, 0);
     }
 }

@@ -36,7 +36,8 @@ fn random_code_with_bios_services_and_devices_never_panics() {
             rtc_epoch: 0,
         })
         .unwrap();
-        pc.attach_floppy(0, Box::new(machine::MemDisk::new(fd))).unwrap();
+        pc.attach_floppy(0, Box::new(machine::MemDisk::new(fd)))
+            .unwrap();
         pc.attach_hard_disk(0, Box::new(machine::MemDisk::new(hd)))
             .unwrap();
         // POST runs and jumps to the (random) boot sector.

@@ -306,7 +306,11 @@ impl Pc {
             return Err(0x04);
         }
         match drive {
-            0x00 | 0x01 => self.bus.fdc.read_sectors(drive as usize, lba, count).ok_or(0x10),
+            0x00 | 0x01 => self
+                .bus
+                .fdc
+                .read_sectors(drive as usize, lba, count)
+                .ok_or(0x10),
             _ => {
                 let mut buf = vec![0; count as usize * 512];
                 self.bus.ide[0]
@@ -560,7 +564,11 @@ impl Pc {
             return 0x01;
         };
         // An LBA near 2^64 from an EDD packet must not wrap past the end check.
-        if count == 0 || lba.checked_add(count as u64).is_none_or(|end| end > d.sectors) {
+        if count == 0
+            || lba
+                .checked_add(count as u64)
+                .is_none_or(|end| end > d.sectors)
+        {
             return 0x04;
         }
         if verify {
