@@ -13,6 +13,7 @@ impl Cpu {
     /// Runs until `budget` instructions have retired or something stops the CPU.
     pub fn run<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Stop {
         let end = self.icount.saturating_add(budget);
+        self.end = end;
         while self.icount < end {
             let shadowed = std::mem::take(&mut self.shadow);
             if !shadowed && self.eflags & IF != 0 && bus.irq_pending() {

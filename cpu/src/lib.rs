@@ -180,6 +180,9 @@ pub struct Cpu {
     /// page holding cached code, and by taken conditional branches (blocks run on past
     /// not-taken ones).
     pub(crate) smc: bool,
+    /// The instruction count at which the current [`Cpu::run`] ends: a repeated string
+    /// instruction stops there and restarts in the next run.
+    pub(crate) end: u64,
     /// The bus asked to stop after the current instruction.
     pub(crate) host_stop: bool,
     /// PAE page-directory-pointer entries, loaded with CR3.
@@ -230,6 +233,7 @@ impl Cpu {
             shadow: false,
             smc: false,
             host_stop: false,
+            end: 0,
             pdpte: [0; 4],
             rsvd_fault: false,
             cache: block::BlockCache::new(),

@@ -1413,6 +1413,46 @@ fn rep_movs() {
 }
 
 #[test]
+fn rep_stos_stops_at_the_budget_and_resumes() {
+    // SDM Vol. 2 "REP": a repeated string instruction may be interrupted between
+    // iterations with ECX/EDI updated and EIP still on it, and then restarts where it
+    // left off. A run budget must therefore bound even a 1 MB REP STOSB.
+    const N: u32 = 0x10_0000;
+    let (mut c, mut b, ips) = prepare(32, |a| {
+        let mut rep = a.create_label();
+        a.cld()?;
+        a.set_label(&mut rep)?;
+        a.rep().stosb()?;
+        Ok(vec![rep])
+    });
+    set(&mut c, &[(EDI, DATA), (ECX, N), (EAX, 0xA5)]);
+    let mut stops = 0;
+    loop {
+        let before = c.icount;
+        match c.run(&mut b, 1000) {
+            cpu::Stop::Budget => {}
+            cpu::Stop::Halt => break,
+            s => panic!("unexpected stop {s:?}"),
+        }
+        stops += 1;
+        assert!(stops < 2 * N / 1000, "REP STOSB does not progress");
+        assert_eq!(c.icount - before, 1000, "a slice retires its whole budget");
+        assert_eq!(c.eip, ips[0], "EIP stays on the interrupted REP STOSB");
+        let done = c.regs[EDI] - DATA;
+        assert!(done > 0 && done < N);
+        assert_eq!(c.regs[ECX], N - done, "ECX counts the stores still to do");
+        assert_eq!(b.mem[(DATA + done - 1) as usize], 0xA5);
+        assert_eq!(b.mem[(DATA + done) as usize], 0, "nothing stored past EDI");
+    }
+    assert!(stops > 100, "stopped only {stops} times");
+    assert_eq!((c.regs[ECX], c.regs[EDI]), (0, DATA + N));
+    let d = DATA as usize;
+    assert!(b.mem[d..d + N as usize].iter().all(|&x| x == 0xA5));
+    assert_eq!(b.mem[d + N as usize], 0);
+    assert_eq!(b.mem[d - 1], 0);
+}
+
+#[test]
 fn stosw_with_df_set() {
     // DF = 1: each STOSW stores at EDI then decrements it by 2.
     let (c, b) = go32(
