@@ -720,8 +720,16 @@ pub fn translate(ins: &Instruction) -> Entry {
         M::Wrmsr => Op::Wrmsr,
         M::Clts => Op::Clts,
         M::Wait => Op::Wait,
-        M::Lgdt => Op::Lgdt,
-        M::Lidt => Op::Lidt,
+        M::Lgdt | M::Lidt => {
+            // The operand size decides how much of the 6-byte image's base is loaded.
+            let o16 = matches!(ins.code(), Code::Lgdt_m1632_16 | Code::Lidt_m1632_16);
+            e.size = if o16 { 2 } else { 4 };
+            if ins.mnemonic() == M::Lgdt {
+                Op::Lgdt
+            } else {
+                Op::Lidt
+            }
+        }
         M::Sgdt => Op::Sgdt,
         M::Sidt => Op::Sidt,
         M::Lldt => Op::Lldt,

@@ -13,6 +13,7 @@ impl Cpu {
     /// Runs until `budget` instructions have retired or something stops the CPU.
     pub fn run<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Stop {
         let end = self.icount.saturating_add(budget);
+        self.end = end;
         while self.icount < end {
             let shadowed = std::mem::take(&mut self.shadow);
             if !shadowed && self.eflags & IF != 0 && bus.irq_pending() {
@@ -171,6 +172,21 @@ impl Cpu {
             a &= 0xFFFF;
         }
         a
+    }
+
+    /// The offset `k` bytes past `a` in the instruction's address size. The parts of a
+    /// multi-part memory operand (a far pointer's selector, BOUND's upper bound, the base
+    /// in a descriptor-table image, the fields of an x87 environment) are addressed like
+    /// any effective address, which a 16-bit address size computes modulo 64 KB: with
+    /// the operand at FFFEh its second word is at 0000h, not at 10000h past the limit.
+    #[inline]
+    pub(crate) fn ea_add(e: &Entry, a: u32, k: u32) -> u32 {
+        let v = a.wrapping_add(k);
+        if e.asz32 {
+            v
+        } else {
+            v & 0xFFFF
+        }
     }
 
     #[inline(always)]
@@ -741,7 +757,7 @@ impl Cpu {
                 let a = self.ea(e);
                 let lo = sext(self.rd(bus, e.seg as usize, a, size)?, size) as i32;
                 let hi = sext(
-                    self.rd(bus, e.seg as usize, a.wrapping_add(size), size)?,
+                    self.rd(bus, e.seg as usize, Self::ea_add(e, a, size), size)?,
                     size,
                 ) as i32;
                 if idx < lo || idx > hi {
@@ -995,12 +1011,7 @@ impl Cpu {
         }
         let a = self.ea(e);
         let off = self.rd(bus, e.seg as usize, a, size)?;
-        let sel = self.rd(
-            bus,
-            e.seg as usize,
-            a.wrapping_add(size) & if e.asz32 { !0 } else { 0xFFFF },
-            2,
-        )?;
+        let sel = self.rd(bus, e.seg as usize, Self::ea_add(e, a, size), 2)?;
         Ok((sel as u16, off))
     }
 

@@ -372,6 +372,34 @@ impl Cpu {
         self.probe_write(bus, lin, len)
     }
 
+    /// The offset of field `k` of an environment or save image at `off`: fields are
+    /// addressed separately, so with a 16-bit address size the image wraps at 64 KB.
+    fn m_field(e: &Entry, off: u32, k: u32) -> u32 {
+        Self::ea_add(e, off, k)
+    }
+
+    /// Checks every field of an FSTENV/FSAVE image at `off` before anything is stored:
+    /// the seven environment words or dwords, then (`regs`) the eight 10-byte registers.
+    fn m_probe_image<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        e: &Entry,
+        off: u32,
+        is32: bool,
+        regs: bool,
+    ) -> Res<()> {
+        let (step, base) = if is32 { (4, 28) } else { (2, 14) };
+        for k in 0..7 {
+            self.m_probe(bus, e, Self::m_field(e, off, step * k), step)?;
+        }
+        if regs {
+            for k in 0..8 {
+                self.m_probe(bus, e, Self::m_field(e, off, base + 10 * k), 10)?;
+            }
+        }
+        Ok(())
+    }
+
     fn m_rd64<B: Bus>(&mut self, bus: &mut B, e: &Entry, off: u32) -> Res<u64> {
         let lo = self.m_rd(bus, e, off, 0, 4)? as u64;
         let hi = self.m_rd(bus, e, off, 4, 4)? as u64;
@@ -701,8 +729,7 @@ impl Cpu {
             Op::Init => self.fpu.init(),
             Op::Nop287 => {}
             Op::Stenv(is32) => {
-                let len = if is32 { 28 } else { 14 };
-                self.m_probe(bus, e, off, len)?;
+                self.m_probe_image(bus, e, off, is32, false)?;
                 self.fpu_store_env(bus, e, off, is32)?;
                 self.fpu.cw |= 0x3F;
             }
@@ -710,13 +737,12 @@ impl Cpu {
                 self.fpu_load_env(bus, e, off, is32)?;
             }
             Op::Save(is32) => {
-                let len = if is32 { 108 } else { 94 };
-                self.m_probe(bus, e, off, len)?;
+                self.m_probe_image(bus, e, off, is32, true)?;
                 self.fpu_store_env(bus, e, off, is32)?;
                 let base = if is32 { 28 } else { 14 };
                 for k in 0..8 {
                     let v = self.fpu.st(k);
-                    let o = off.wrapping_add(base + 10 * k as u32);
+                    let o = Self::m_field(e, off, base + 10 * k as u32);
                     self.m_wr(bus, e, o, 0, 4, v.m as u32)?;
                     self.m_wr(bus, e, o, 4, 4, (v.m >> 32) as u32)?;
                     self.m_wr(bus, e, o, 8, 2, v.se as u32)?;
@@ -727,7 +753,7 @@ impl Cpu {
                 let base = if is32 { 28 } else { 14 };
                 let mut st = [F80::ZERO; 8];
                 for (k, v) in st.iter_mut().enumerate() {
-                    let o = off.wrapping_add(base + 10 * k as u32);
+                    let o = Self::m_field(e, off, base + 10 * k as u32);
                     let (lo, hi) = self.m_rd80(bus, e, o)?;
                     *v = F80 { se: hi, m: lo };
                 }
@@ -1058,7 +1084,8 @@ impl Cpu {
         };
         let (step, size) = if is32 { (4, 4) } else { (2, 2) };
         for (k, w) in words.iter().enumerate() {
-            self.m_wr(bus, e, off, step * k as u32, size, *w)?;
+            let o = Self::m_field(e, off, step * k as u32);
+            self.m_wr(bus, e, o, 0, size, *w)?;
         }
         Ok(())
     }
@@ -1068,7 +1095,8 @@ impl Cpu {
         let (step, size) = if is32 { (4, 4) } else { (2, 2) };
         let mut w = [0u32; 7];
         for (k, v) in w.iter_mut().enumerate() {
-            *v = self.m_rd(bus, e, off, step * k as u32, size)?;
+            let o = Self::m_field(e, off, step * k as u32);
+            *v = self.m_rd(bus, e, o, 0, size)?;
         }
         let real = self.real_addressing();
         let f = &mut self.fpu;

@@ -156,7 +156,9 @@ pub struct Cpu {
     pub dr: [u32; 8],
     /// Current privilege level (SDM: CS.RPL in protected mode, 0 in real mode, 3 in V86).
     pub cpl: u8,
-    /// TSC = icount + tsc_offset: one clock per retired instruction.
+    /// TSC = icount + tsc_offset: one clock per retired instruction while running, plus
+    /// the clocks of the time the machine let pass while the CPU was halted (see
+    /// [`Cpu::advance_tsc`]); WRMSR 10h rewrites the offset.
     pub tsc_offset: u64,
     /// Instructions retired since reset.
     pub icount: u64,
@@ -180,6 +182,9 @@ pub struct Cpu {
     /// page holding cached code, and by taken conditional branches (blocks run on past
     /// not-taken ones).
     pub(crate) smc: bool,
+    /// The instruction count at which the current [`Cpu::run`] ends: a repeated string
+    /// instruction stops there and restarts in the next run.
+    pub(crate) end: u64,
     /// The bus asked to stop after the current instruction.
     pub(crate) host_stop: bool,
     /// PAE page-directory-pointer entries, loaded with CR3.
@@ -230,6 +235,7 @@ impl Cpu {
             shadow: false,
             smc: false,
             host_stop: false,
+            end: 0,
             pdpte: [0; 4],
             rsvd_fault: false,
             cache: block::BlockCache::new(),
@@ -329,6 +335,13 @@ impl Cpu {
     /// The time-stamp counter.
     pub fn tsc(&self) -> u64 {
         self.icount.wrapping_add(self.tsc_offset)
+    }
+
+    /// Advances the time-stamp counter by `ticks` without retiring instructions: the
+    /// machine calls it when it skips time while the CPU is halted, since the TSC of a
+    /// real CPU keeps counting in HLT (constant-rate TSC, SDM Vol. 3B §18.17).
+    pub fn advance_tsc(&mut self, ticks: u64) {
+        self.tsc_offset = self.tsc_offset.wrapping_add(ticks);
     }
 
     #[inline]

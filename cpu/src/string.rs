@@ -1,10 +1,13 @@
 //! String instructions (MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS) with REP/REPE/REPNE,
 //! both address sizes and segment overrides on the source (SDM Vol. 2 "REP").
-//! Every `REP_CHUNK` iterations a repeated instruction checks for a deliverable interrupt
-//! and, if there is one, stops with EIP on itself so the interrupt is taken between
-//! iterations as on hardware. Otherwise it keeps going with the instruction it already
-//! decoded: a REP MOVS that overwrites its own bytes (Linux's decompressor relocating
-//! itself) must finish as the CPU fetched it, not re-read the new bytes.
+//! Each iteration after the first costs one instruction of the run budget (and so of
+//! virtual time): a REP with ECX = FFFFFFFFh takes its four billion steps of guest time
+//! instead of finishing inside one. Once the budget is spent, and every `REP_CHUNK`
+//! iterations if an interrupt is deliverable, the instruction stops with EIP on itself
+//! and ECX/ESI/EDI updated, so it resumes where it left off (SDM Vol. 2 "REP": interrupts
+//! are recognised between iterations). Otherwise it keeps going with the instruction it
+//! already decoded: a REP MOVS that overwrites its own bytes (Linux's decompressor
+//! relocating itself) must finish as the CPU fetched it, not re-read the new bytes.
 
 use crate::alu;
 use crate::decode::{Entry, Op};
@@ -26,7 +29,6 @@ impl Cpu {
         if matches!(e.op, Op::Ins | Op::Outs) {
             let port = self.regs[EDX] as u16;
             self.check_io(bus, port, size)?;
-            bus.sync(self.icount);
         }
         let rep = e.rep != 0;
         if rep && self.regs[ECX] & am == 0 {
@@ -73,12 +75,14 @@ impl Cpu {
                     // The destination is checked before the port is read.
                     let lin = self.linear(ES, di, size, true)?;
                     self.probe_write(bus, lin, size)?;
+                    bus.sync(self.icount);
                     let v = bus.io_read(self.regs[EDX] as u16, size as u8);
                     self.wr(bus, ES, di, size, v)?;
                     self.adv(EDI, delta, am);
                 }
                 _ => {
                     let v = self.rd(bus, seg, si, size)?;
+                    bus.sync(self.icount);
                     bus.io_write(self.regs[EDX] as u16, size as u8, v);
                     self.adv(ESI, delta, am);
                 }
@@ -91,10 +95,17 @@ impl Cpu {
             if c == 0 || stop {
                 return Ok(());
             }
+            if self.icount >= self.end {
+                self.eip = self.eip.wrapping_sub(e.len as u32);
+                return Ok(());
+            }
+            // The next iteration is the restarted instruction as far as time goes.
+            self.icount += 1;
             n += 1;
             if n >= REP_CHUNK {
                 n = 0;
                 if self.eflags & IF != 0 && bus.irq_pending() {
+                    self.icount -= 1;
                     self.eip = self.eip.wrapping_sub(e.len as u32);
                     return Ok(());
                 }

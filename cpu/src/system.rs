@@ -447,7 +447,8 @@ impl Cpu {
                 }
                 let a = self.ea(e);
                 let limit = self.rd(bus, e.seg as usize, a, 2)? as u16;
-                let mut base = self.rd(bus, e.seg as usize, a.wrapping_add(2), 4)?;
+                let mut base = self.rd(bus, e.seg as usize, Self::ea_add(e, a, 2), 4)?;
+                // SDM LGDT/LIDT: with a 16-bit operand size only a 24-bit base is loaded.
                 if e.size == 2 {
                     base &= 0x00FF_FFFF;
                 }
@@ -468,13 +469,15 @@ impl Cpu {
                     self.idtr
                 };
                 let a = self.ea(e);
-                let base = if e.size == 2 {
-                    t.base & 0x00FF_FFFF
-                } else {
-                    t.base
-                };
+                // SDM SGDT/SIDT: the full 32-bit base is stored at either operand size
+                // (only the 286 stored 24 bits).
+                let base = t.base;
+                // Both parts are checked before either is written.
+                let hi = Self::ea_add(e, a, 2);
+                let lin = self.linear(e.seg as usize, hi, 4, true)?;
+                self.probe_write(bus, lin, 4)?;
                 self.wr(bus, e.seg as usize, a, 2, t.limit as u32)?;
-                self.wr(bus, e.seg as usize, a.wrapping_add(2), 4, base)?;
+                self.wr(bus, e.seg as usize, hi, 4, base)?;
             }
             Op::Sldt | Op::Str => {
                 self.require_pm()?;

@@ -110,10 +110,14 @@ impl Cpu {
             }
             st.ldt = rd(self, 0x60, 2)? as u16;
         } else {
+            // SDM Vol. 3A §7.6: a 16-bit TSS has no upper words, so those of EIP and EFLAGS
+            // are lost (0), and those of the general registers "are modified and not
+            // maintained": P6 processors set them to FFFFh (as Bochs does; test386
+            // checks it).
             st.eip = rd(self, 0x0E, 2)?;
-            st.eflags = rd(self, 0x10, 2)? | (self.eflags & 0xFFFF_0000 & !VM);
+            st.eflags = rd(self, 0x10, 2)?;
             for i in 0..8 {
-                st.regs[i] = (self.regs[i] & 0xFFFF_0000) | rd(self, 0x12 + 2 * i as u32, 2)?;
+                st.regs[i] = 0xFFFF_0000 | rd(self, 0x12 + 2 * i as u32, 2)?;
             }
             for i in 0..4 {
                 st.segs[i] = rd(self, 0x22 + 2 * i as u32, 2)? as u16;

@@ -1413,6 +1413,46 @@ fn rep_movs() {
 }
 
 #[test]
+fn rep_stos_stops_at_the_budget_and_resumes() {
+    // SDM Vol. 2 "REP": a repeated string instruction may be interrupted between
+    // iterations with ECX/EDI updated and EIP still on it, and then restarts where it
+    // left off. A run budget must therefore bound even a 1 MB REP STOSB.
+    const N: u32 = 0x10_0000;
+    let (mut c, mut b, ips) = prepare(32, |a| {
+        let mut rep = a.create_label();
+        a.cld()?;
+        a.set_label(&mut rep)?;
+        a.rep().stosb()?;
+        Ok(vec![rep])
+    });
+    set(&mut c, &[(EDI, DATA), (ECX, N), (EAX, 0xA5)]);
+    let mut stops = 0;
+    loop {
+        let before = c.icount;
+        match c.run(&mut b, 1000) {
+            cpu::Stop::Budget => {}
+            cpu::Stop::Halt => break,
+            s => panic!("unexpected stop {s:?}"),
+        }
+        stops += 1;
+        assert!(stops < 2 * N / 1000, "REP STOSB does not progress");
+        assert_eq!(c.icount - before, 1000, "a slice retires its whole budget");
+        assert_eq!(c.eip, ips[0], "EIP stays on the interrupted REP STOSB");
+        let done = c.regs[EDI] - DATA;
+        assert!(done > 0 && done < N);
+        assert_eq!(c.regs[ECX], N - done, "ECX counts the stores still to do");
+        assert_eq!(b.mem[(DATA + done - 1) as usize], 0xA5);
+        assert_eq!(b.mem[(DATA + done) as usize], 0, "nothing stored past EDI");
+    }
+    assert!(stops > 100, "stopped only {stops} times");
+    assert_eq!((c.regs[ECX], c.regs[EDI]), (0, DATA + N));
+    let d = DATA as usize;
+    assert!(b.mem[d..d + N as usize].iter().all(|&x| x == 0xA5));
+    assert_eq!(b.mem[d + N as usize], 0);
+    assert_eq!(b.mem[d - 1], 0);
+}
+
+#[test]
 fn stosw_with_df_set() {
     // DF = 1: each STOSW stores at EDI then decrements it by 2.
     let (c, b) = go32(
@@ -2268,4 +2308,177 @@ fn lock_with_register_destination_raises_ud() {
         a.db(&[0xF0, 0x01, 0xD8]) // LOCK ADD AX, BX
     });
     assert_eq!(c.regs[EAX] & 0xFFFF, 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Multi-part memory operands at the top of a 16-bit address space
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn operand_parts_wrap_at_64k_with_16_bit_addressing() {
+    // The second part of a multi-part operand is addressed like any effective address,
+    // modulo 64 KB with a 16-bit address size: at DS:FFFE the next word is DS:0000.
+    // (Single operands crossing FFFFh still fault: real_mode_segment_limit_raises_gp.)
+    let (c, b) = go16(
+        |c, b| {
+            c.fpu_present = true;
+            c.gdtr = cpu::TableReg {
+                base: 0x12AB_CDEF,
+                limit: 0x01FF,
+            };
+            b.load(RDATA + 0x20, &[0xAA; 0x20]);
+        },
+        |a| {
+            a.mov(bx, 0xFFFEu32)?;
+            // BOUND AX,[FFFE]: lower bound 10 at FFFE, upper bound 20 at 0000 (SDM BOUND:
+            // "the upper bound at the next word"); AX = 20 is inside.
+            a.mov(word_ptr(bx), 10u32)?;
+            a.mov(word_ptr(0u32), 20u32)?;
+            a.mov(ax, 20u32)?;
+            a.bound(ax, dword_ptr(bx))?;
+            // LES SI,[FFFE]: offset 1234h at FFFE, selector 3000h at 0000.
+            a.mov(word_ptr(bx), 0x1234u32)?;
+            a.mov(word_ptr(0u32), 0x3000u32)?;
+            a.les(si, dword_ptr(bx))?;
+            // SGDT [FFFE] (16-bit operand size): limit 01FFh at FFFE, base at 0000, all
+            // 32 bits of it (SDM SGDT: "Full 32-bit base address stored").
+            a.db(&[0x0F, 0x01, 0x07])?;
+            a.mov(ecx, dword_ptr(0u32))?;
+            a.mov(dx, word_ptr(bx))?;
+            // LGDT [FFFE]: limit 0027h at FFFE, base bytes 56 34 12 at 0000 (16-bit
+            // operand size: 24-bit base).
+            a.mov(word_ptr(bx), 0x27u32)?;
+            a.mov(dword_ptr(0u32), 0xFF12_3456u32)?;
+            a.db(&[0x0F, 0x01, 0x17])?;
+            // FNSTENV [FFF8] (16-bit real-mode image, 14 bytes): FCW at FFF8, FSW FFFA,
+            // FTW FFFC, FIP FFFE, then FOP/FIP high, FDP, FDP high at 0000, 0002, 0004.
+            a.mov(word_ptr(0x20u32), 0xAAAAu32)?;
+            a.db(&[0xDB, 0xE3])?; // FNINIT: FIP/FDP/FOP = 0
+            a.mov(bx, 0xFFF8u32)?;
+            a.db(&[0xD9, 0x37])?; // FNSTENV [BX]
+                                  // FLDENV [FFF8] reads it back through the wrap: FCW 0F7Fh.
+            a.mov(word_ptr(bx), 0x0F7Fu32)?;
+            a.db(&[0xD9, 0x27])?; // FLDENV [BX]
+            a.mov(di, 0x40u32)?;
+            a.db(&[0xD9, 0x3D]) // FNSTCW [DI]
+        },
+    );
+    let w = |a: u32| b.r16(RDATA + a);
+    assert_eq!(c.regs[EAX] & 0xFFFF, 20, "BOUND did not fault");
+    assert_eq!(c.regs[ESI] & 0xFFFF, 0x1234, "LES offset");
+    assert_eq!(c.seg[cpu::ES].selector, 0x3000, "LES selector from DS:0000");
+    assert_eq!(c.regs[EDX] & 0xFFFF, 0x01FF, "SGDT limit at FFFE");
+    assert_eq!(c.regs[ECX], 0x12AB_CDEF, "SGDT base at 0000");
+    assert_eq!((c.gdtr.limit, c.gdtr.base), (0x27, 0x12_3456), "LGDT");
+    assert_eq!(
+        (w(0xFFFA), w(0xFFFC), w(0xFFFE)),
+        (0, 0xFFFF, 0),
+        "FNSTENV FSW, FTW (all empty), FIP"
+    );
+    assert_eq!(
+        (w(0), w(2), w(4)),
+        (0, 0, 0),
+        "FNSTENV's last fields at 0000"
+    );
+    assert_eq!(w(0x40), 0x0F7F, "FCW from FLDENV");
+}
+
+#[test]
+fn fsave_image_wraps_at_64k_with_16_bit_addressing() {
+    // FNSAVE [FFC0], 16-bit real-mode image of 94 bytes: the environment at FFC0–FFCD,
+    // ST(k) at FFCE + 10k, so ST(5) is at 0000 (FFCE + 50 = 10000h → 0000).
+    let (c, b) = go16(
+        |c, b| {
+            c.fpu_present = true;
+            b.load(RDATA, &[0xAA; 0x20]);
+        },
+        |a| {
+            a.db(&[0xDB, 0xE3])?; // FNINIT
+            for _ in 0..6 {
+                a.db(&[0xD9, 0xE8])?; // FLD1
+            }
+            a.mov(bx, 0xFFC0u32)?;
+            a.db(&[0xDD, 0x37]) // FNSAVE [BX]
+        },
+    );
+    // 1.0 = sign 0, exponent 3FFFh, significand 8000000000000000h.
+    let one = [0, 0, 0, 0, 0, 0, 0, 0x80, 0xFF, 0x3F];
+    assert_eq!(&b.mem[(RDATA + 0xFFCE) as usize..][..10], &one, "ST(0)");
+    assert_eq!(
+        &b.mem[RDATA as usize..][..10],
+        &one,
+        "ST(5) wrapped to 0000"
+    );
+    // FNSAVE ends with FNINIT: FTW all empty.
+    assert_eq!(c.fpu.tag_word(), 0xFFFF);
+}
+
+#[test]
+fn a_part_crossing_ffff_faults_before_anything_is_stored() {
+    // FNSTENV [FFFF]: its first field, a word at FFFF, crosses the 64 KB limit: #GP,
+    // and nothing of the image (whose later fields would wrap to 0001…) is written.
+    let (_, b) = expect_fault16(
+        13,
+        |c, b| {
+            c.fpu_present = true;
+            b.load(RDATA, &[0xAA; 0x10]);
+        },
+        |a, l| {
+            a.mov(bx, 0xFFFFu32)?;
+            a.set_label(l)?;
+            a.db(&[0xD9, 0x37])
+        },
+    );
+    assert!(b.mem[RDATA as usize..][..0x10].iter().all(|&x| x == 0xAA));
+    // SGDT [FFFC]: the limit word fits, the base dword at FFFE crosses: #GP before the
+    // limit is stored.
+    // (ES = 3000h, away from the #GP frame the handler's stack gets at SS:FFF8.)
+    let (_, b) = expect_fault16(
+        13,
+        |_, b| b.load(0x3FFF0, &[0xAA; 0x10]),
+        |a, l| {
+            a.mov(ax, 0x3000u32)?;
+            a.mov(es, ax)?;
+            a.mov(bx, 0xFFFCu32)?;
+            a.set_label(l)?;
+            a.db(&[0x26, 0x0F, 0x01, 0x07]) // SGDT ES:[BX]
+        },
+    );
+    assert_eq!(b.r16(0x3FFFC), 0xAAAA, "SGDT limit not stored");
+    // BOUND AX,[FFFF]: the lower bound's word crosses: #GP, not a wrapped read.
+    expect_fault16(13, none, |a, l| {
+        a.mov(bx, 0xFFFFu32)?;
+        a.set_label(l)?;
+        a.bound(ax, dword_ptr(bx))
+    });
+    // CMPXCHG8B [FFFC] is one 8-byte operand: it crosses the limit and faults.
+    expect_fault16(13, none, |a, l| {
+        a.mov(bx, 0xFFFCu32)?;
+        a.set_label(l)?;
+        a.cmpxchg8b(qword_ptr(bx))
+    });
+}
+
+#[test]
+fn pop_to_a_faulting_destination_leaves_sp_for_the_restart() {
+    // POP word [FFFF]: the stack read succeeds, the word store at DS:FFFF crosses the
+    // limit: #GP. A 386+ fault is restartable, so SP is back at its value before the
+    // POP (FFFCh): the #GP frame goes below it, at FFF6h.
+    let (c, b, ips) = go_labels(
+        16,
+        |c, b| {
+            install(b, 13, |a| a.hlt());
+            c.regs[ESP] = 0xFFFC;
+        },
+        |a| {
+            let mut l = a.create_label();
+            a.mov(bx, 0xFFFFu32)?;
+            a.set_label(&mut l)?;
+            a.pop(word_ptr(bx))?;
+            Ok(vec![l])
+        },
+    );
+    assert_eq!(c.seg[cpu::CS].selector, HSEG, "#GP delivered");
+    assert_eq!(c.regs[ESP] & 0xFFFF, 0xFFF6, "frame below the restored SP");
+    assert_eq!(b.r16(RDATA + 0xFFF6) as u32, ips[0], "pushed IP = the POP");
 }

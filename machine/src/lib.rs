@@ -9,7 +9,9 @@
 //!
 //! Virtual time advances with executed instructions at a fixed rate (`Config::ips`), so a
 //! run is deterministic: the same inputs give the same run. When the CPU halts with
-//! interrupts enabled, time skips ahead to the next device event.
+//! interrupts enabled, time skips ahead to the next device event. The CPU's time-stamp
+//! counter ticks at the same rate (one tick per instruction: 100 MHz at `DEFAULT_IPS`)
+//! and counts skipped idle time too.
 
 mod bios;
 mod disk;
@@ -228,6 +230,11 @@ impl PcBus {
     /// Virtual time after `icount` instructions.
     fn time_of(&self, icount: u64) -> Nanos {
         (icount as u128 * 1_000_000_000 / self.ips as u128) as Nanos + self.idle
+    }
+
+    /// Clock ticks at the virtual clock rate (`ips` Hz) in `ns` of virtual time.
+    fn ticks_of(&self, ns: Nanos) -> u64 {
+        (ns as u128 * self.ips as u128 / 1_000_000_000) as u64
     }
 
     /// Instructions to run from `now` until virtual time `t` (at least one).
@@ -789,7 +796,15 @@ impl Pc {
                     // or stop if there is none (or interrupts are off).
                     match self.bus.next_event() {
                         Some(t) if self.cpu.eflags & cpu::IF != 0 => {
-                            self.bus.idle += t.min(deadline).saturating_sub(self.bus.now);
+                            let skip = t.min(deadline).saturating_sub(self.bus.now);
+                            // The TSC counts virtual time, halted or not (one tick per
+                            // instruction, so at `ips` Hz): Linux takes it as its
+                            // clocksource, and a TSC that stood still in HLT made
+                            // `sleep 5` last minutes.
+                            let before = self.bus.ticks_of(self.bus.idle);
+                            self.bus.idle += skip;
+                            self.cpu
+                                .advance_tsc(self.bus.ticks_of(self.bus.idle) - before);
                             self.bus.sync(self.cpu.icount);
                         }
                         _ if self.cpu.eflags & cpu::IF != 0 && self.bus.pic.intr() => {}
@@ -990,5 +1005,72 @@ mod tests {
         let ms = pc.bus.now as f64 / 1e6;
         assert!((988.0..990.0).contains(&ms), "virtual time {ms} ms");
         assert!(pc.instructions() < 1000);
+    }
+
+    #[test]
+    fn tsc_counts_the_virtual_time_skipped_in_hlt() {
+        // WRMSR 10h sets the TSC to 1_0000_0000h; RDTSC, arm PIT counter 0 in mode 0 for
+        // 1193 counts (1193 / 1193182 Hz = 0.99985 ms), STI; HLT until IRQ 0, RDTSC
+        // again. The machine skips the wait as idle time; the TSC must still advance by
+        // ~1 ms at the documented 100 MHz, from the value WRMSR gave it.
+        let code: &[u8] = &[
+            0xFA, // 00 cli
+            0x31, 0xC0, // 01 xor ax,ax
+            0x8E, 0xD8, // 03 mov ds,ax
+            0x8E, 0xD0, // 05 mov ss,ax
+            0xBC, 0x00, 0x7C, // 07 mov sp,7C00h
+            0xC7, 0x06, 0x20, 0x00, 0x62, 0x00, // 0A mov word [20h],0062h
+            0xC7, 0x06, 0x22, 0x00, 0x00, 0xF0, // 10 mov word [22h],F000h
+            0xB0, 0x11, 0xE6, 0x20, // 16 ICW1
+            0xB0, 0x08, 0xE6, 0x21, // 1A ICW2: vectors 08h
+            0xB0, 0x04, 0xE6, 0x21, // 1E ICW3
+            0xB0, 0x01, 0xE6, 0x21, // 22 ICW4
+            0xB0, 0xFE, 0xE6, 0x21, // 26 mask all but IRQ 0
+            0xB0, 0x30, 0xE6, 0x43, // 2A counter 0, LSB/MSB, mode 0
+            0x66, 0xB9, 0x10, 0x00, 0x00, 0x00, // 2E mov ecx,10h
+            0x66, 0x31, 0xC0, // 34 xor eax,eax
+            0x66, 0xBA, 0x01, 0x00, 0x00, 0x00, // 37 mov edx,1
+            0x0F, 0x30, // 3D wrmsr
+            0x0F, 0x31, // 3F rdtsc
+            0x66, 0xA3, 0x04, 0x05, // 41 mov [504h],eax
+            0x66, 0x89, 0x16, 0x08, 0x05, // 45 mov [508h],edx
+            0xB8, 0xA9, 0x04, // 4A mov ax,1193
+            0xE6, 0x40, 0x88, 0xE0, 0xE6, 0x40, // 4D out 40h,al; mov al,ah; out 40h,al
+            0xFB, // 53 sti
+            0xF4, // 54 hlt
+            0xFA, // 55 cli
+            0x0F, 0x31, // 56 rdtsc
+            0x66, 0xA3, 0x0C, 0x05, // 58 mov [50Ch],eax
+            0x66, 0x89, 0x16, 0x10, 0x05, // 5C mov [510h],edx
+            0xF4, // 61 hlt
+            0xB0, 0x20, 0xE6, 0x20, // 62 EOI
+            0xCF, // 66 iret
+        ];
+        let mut rom = vec![0xF4u8; 64 << 10];
+        rom[..code.len()].copy_from_slice(code);
+        rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
+        let mut pc = Pc::new(Config {
+            memory_mb: 1,
+            bios: Some(rom),
+            no_reboot: true,
+            ips: DEFAULT_IPS,
+            rtc_epoch: 0,
+        })
+        .unwrap();
+        assert_eq!(pc.run(1_000_000), Some(Exit::Halted));
+        let mut at = |a: u32| pc.bus.read32(a) as u64 | (pc.bus.read32(a + 4) as u64) << 32;
+        let (t0, t1) = (at(0x504), at(0x50C));
+        assert_eq!(t0 >> 32, 1, "RDTSC right after WRMSR 10h: {t0:#x}");
+        assert!(
+            t0 - (1 << 32) < 10,
+            "one clock per instruction since the WRMSR"
+        );
+        let delta = t1 - t0;
+        // 0.99985 ms at 100 MHz = 99 985 ticks, plus the dozen instructions in between.
+        assert!((99_900..100_100).contains(&delta), "TSC delta {delta}");
+        assert!(
+            pc.instructions() < 100,
+            "the wait was skipped, not executed"
+        );
     }
 }

@@ -19,7 +19,8 @@
 ;   43  INT n through a task gate in the IDT; an exception (#GP) through a task gate
 ;       pushes its error code on the new task's stack
 ;   44  CR3 is loaded from the new task's TSS (paging on: different address spaces)
-;   45  CALL to a 16-bit TSS; 16-bit task state; IRET back
+;   45  CALL to a 16-bit TSS; 16-bit task state (the upper words of the general registers
+;       read FFFFh and those of EFLAGS 0, as on a P6); IRET back
 ;   46  faults: JMP/CALL to a busy TSS #GP(sel); IRET with NT = 1 and a non-busy link
 ;       #TS(sel); TSS limit < 67h #TS(sel); TSS not present #NP(sel); LTR of a busy
 ;       TSS or a non-TSS #GP(sel), of a not-present TSS #NP(sel)
@@ -257,8 +258,38 @@ rom_main:
         POST 0x45
         call init_tss16
         mov dword [scratch], 0
+        ; Upper register words and EFLAGS bits (AC, ID) the 16-bit task must not inherit.
+        pushad
+        pushfd
+        or dword [esp], 0x240000
+        popfd
+        mov eax, 0xA5A50000
+        mov ecx, eax
+        mov edx, eax
+        mov ebx, eax
+        mov ebp, eax
+        mov esi, eax
+        mov edi, eax
         call SEL_TSS16:0
+        pushfd
+        and dword [esp], ~0x240000
+        popfd
+        popad
         CHECK [scratch], 1, "the 16-bit task ran its checks"
+        ; §7.6: "the upper 16 bits of the registers are modified and not maintained";
+        ; P6 processors (and Bochs, test386's reference) load FFFFh there. The 16-bit
+        ; TSS has no upper EFLAGS word: those bits are lost, i.e. 0.
+        CHECK [scratch + 0x20], 0xFFFF1616, "EAX loaded from a 16-bit TSS"
+        CHECK [scratch + 0x24], 0xFFFF1111, "ECX loaded from a 16-bit TSS"
+        CHECK [scratch + 0x28], 0xFFFF2222, "EDX loaded from a 16-bit TSS"
+        CHECK [scratch + 0x2C], 0xFFFF3333, "EBX loaded from a 16-bit TSS"
+        CHECK [scratch + 0x30], 0xFFFF0000 | STACK_16, "ESP loaded from a 16-bit TSS"
+        CHECK [scratch + 0x34], 0xFFFF5555, "EBP loaded from a 16-bit TSS"
+        CHECK [scratch + 0x38], 0xFFFF6666, "ESI loaded from a 16-bit TSS"
+        CHECK [scratch + 0x3C], 0xFFFF7777, "EDI loaded from a 16-bit TSS"
+        mov eax, [scratch + 0x40]
+        and eax, 0xFFFF0000
+        CHECK eax, 0, "EFLAGS upper word in the 16-bit task"
         TYPE_OF SEL_TSS16
         CHECK eax, 0x1, "16-bit TSS available after the IRET"
         CHECKW [TSS_16 + 0x0E], R(task16.after), "16-bit task's saved IP"
@@ -384,6 +415,12 @@ init_tss16:
         mov word [TSS_16 + 0x0E], R(task16)     ; IP
         mov word [TSS_16 + 0x10], 2             ; FLAGS
         mov word [TSS_16 + 0x12], 0x1616        ; AX
+        mov word [TSS_16 + 0x14], 0x1111        ; CX
+        mov word [TSS_16 + 0x16], 0x2222        ; DX
+        mov word [TSS_16 + 0x18], 0x3333        ; BX
+        mov word [TSS_16 + 0x1C], 0x5555        ; BP
+        mov word [TSS_16 + 0x1E], 0x6666        ; SI
+        mov word [TSS_16 + 0x20], 0x7777        ; DI
         mov word [TSS_16 + 0x1A], STACK_16      ; SP
         mov word [TSS_16 + 0x22], SEL_DATA16    ; ES
         mov word [TSS_16 + 0x24], SEL_CODE16    ; CS
@@ -535,6 +572,16 @@ task_c_ring0:
 ; ---- 16-bit task (CS = CODE16, SS = DS = ES = DATA16) --------------------------------------
         bits 16
 task16:
+        mov [scratch + 0x20], eax
+        mov [scratch + 0x24], ecx
+        mov [scratch + 0x28], edx
+        mov [scratch + 0x2C], ebx
+        mov [scratch + 0x30], esp
+        mov [scratch + 0x34], ebp
+        mov [scratch + 0x38], esi
+        mov [scratch + 0x3C], edi
+        pushfd
+        pop dword [scratch + 0x40]
         CHECKW16 ax, 0x1616, "AX loaded from the 16-bit TSS"
         str ax
         CHECKW16 ax, SEL_TSS16, "TR in the 16-bit task"

@@ -131,6 +131,17 @@ impl F80 {
             2
         }
     }
+    /// The value itself, with a pseudo-denormal (exponent 0, J set) rewritten as the
+    /// normal of the same value (exponent 1): the FPU accepts pseudo-denormals as
+    /// operands but never produces one (SDM Vol. 1 §8.2.2), not even when it returns an
+    /// operand unchanged.
+    pub const fn canonical(self) -> F80 {
+        if self.exp() == 0 && self.m & J != 0 {
+            F80::new(self.sign(), 1, self.m)
+        } else {
+            self
+        }
+    }
     /// `m * 2^(e - BIAS - 63)` with `m` normalized; for finite nonzero supported values.
     /// A (pseudo-)denormal has the effective exponent 1.
     pub const fn norm(self) -> (i32, u64) {
@@ -919,7 +930,7 @@ pub fn prem(ctx: &mut Ctx, a: F80, b: F80, nearest: bool) -> Prem {
         if a.is_denormal() {
             ctx.raise(DE);
         }
-        return done(a, 0);
+        return done(a.canonical(), 0);
     }
     if b.is_zero() {
         return bad(ctx.invalid());
@@ -944,7 +955,7 @@ pub fn prem(ctx: &mut Ctx, a: F80, b: F80, nearest: bool) -> Prem {
             let v = round_ext(ctx, !sign, ea - BIAS - 63, r, &EXT);
             return done(v, 1);
         }
-        return done(a, 0);
+        return done(a.canonical(), 0);
     }
     let (shift, partial) = if d < 64 {
         (d as u32, false)
@@ -1021,7 +1032,7 @@ pub fn scale(ctx: &mut Ctx, a: F80, b: F80) -> F80 {
     let be = b.exp() as i32;
     if be < BIAS {
         // |b| < 1: scale by 2^0.
-        return a;
+        return a.canonical();
     }
     let (ea, ma) = a.norm();
     let s: i32 = if be > BIAS + 15 {

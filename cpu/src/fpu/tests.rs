@@ -729,3 +729,68 @@ fn soft_float_never_panics() {
         }
     }
 }
+
+/// Runs one register-only x87 instruction (`op`, two bytes) in flat 32-bit mode with
+/// FCW 037Fh (all masked), ST0 = `st0`, ST1 = `st1`, TOP = 0 (ST0 in R0, ST1 in R1,
+/// the rest empty); returns the FPU afterwards.
+fn x87_two(op: [u8; 2], st0: F80, st1: F80) -> Fpu {
+    let (mut cpu, mut ram) = flat32(&[op[0], op[1], 0xF4]);
+    let mut st = [F80::zero(false); 8];
+    st[0] = st0;
+    st[1] = st1;
+    // R0 and R1 valid (00), R2–R7 empty (11).
+    cpu.fpu.load(0x037F, 0, 0xFFF0, &st);
+    run(&mut cpu, &mut ram);
+    cpu.fpu
+}
+
+#[test]
+fn operands_returned_unchanged_are_never_pseudo_denormals() {
+    // SDM Vol. 1 §8.2.2: the FPU takes a pseudo-denormal (exponent 0, J = 1) as a
+    // denormal operand (DE) but never produces one. The pseudo-denormal
+    // 0000 8000000000000001h has the value of the normal 0001 8000000000000001h
+    // (a denormal's exponent is 1 − bias), which is what comes out.
+    let pseudo = F80::new(false, 0, 0x8000_0000_0000_0001);
+    let normal = F80::new(false, 1, 0x8000_0000_0000_0001);
+    let inf = F80::inf(false);
+    let cases: [(&str, [u8; 2], F80); 4] = [
+        // FPREM/FPREM1 with |ST0| < |ST1|: the remainder is ST0 itself, quotient 0.
+        ("FPREM, |ST0| < |ST1|", [0xD9, 0xF8], F80::ONE),
+        ("FPREM1, |ST0| < |ST1|", [0xD9, 0xF5], F80::ONE),
+        // FPREM with ST1 = ∞ and finite ST0: the result is ST0 (SDM FPREM table).
+        ("FPREM, ST1 = +inf", [0xD9, 0xF8], inf),
+        // FSCALE with |ST1| < 1: truncated to 0, ST0 · 2^0.
+        (
+            "FSCALE, ST1 = 0.5",
+            [0xD9, 0xFD],
+            F80::new(false, 0x3FFE, 1 << 63),
+        ),
+    ];
+    for (what, op, st1) in cases {
+        let f = x87_two(op, pseudo, st1);
+        assert_eq!(f.st(0), normal, "{what}: result");
+        assert_eq!(f.sw & DE, DE, "{what}: DE for the pseudo-denormal operand");
+        assert_eq!(f.sw & C2, 0, "{what}: complete");
+        // The tag of R0 follows the contents: a normal is valid (00), not special (10).
+        assert_eq!(f.tag_word() & 3, 0, "{what}: tag of ST0");
+    }
+}
+
+#[test]
+fn fyl2xp1_of_infinity_with_a_denormal_multiplier_raises_de() {
+    // FYL2XP1 with ST0 = +∞: y · log2(+∞) = ∞ with y's sign; a denormal ST1 is a
+    // denormal operand (DE), as for FYL2X. The result replaces ST1 and pops: TOP = 1.
+    let den = F80::new(true, 0, 1);
+    let f = x87_two([0xD9, 0xF9], F80::inf(false), den);
+    assert_eq!(f.st(0), F80::inf(true));
+    assert_eq!(f.sw & (DE | IE), DE);
+    // FYL2X gives the same for comparison.
+    let f = x87_two([0xD9, 0xF1], F80::inf(false), den);
+    assert_eq!(f.st(0), F80::inf(true));
+    assert_eq!(f.sw & (DE | IE), DE);
+    // ST0 = −∞ is outside the domain: IE, which takes precedence over DE (SDM Vol. 1
+    // §4.9.2), and the masked response is the real indefinite.
+    let f = x87_two([0xD9, 0xF9], F80::inf(true), den);
+    assert_eq!(f.st(0), F80::INDEFINITE);
+    assert_eq!(f.sw & (DE | IE), IE);
+}

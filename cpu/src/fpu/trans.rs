@@ -585,6 +585,11 @@ fn yl2xp1(c: &mut Ctx, x: F80, y: F80) -> F80 {
         if y.is_zero() || x.sign() {
             return c.invalid();
         }
+        // As in FYL2X (log2(+∞)·y): a denormal y raises DE; an invalid operation
+        // above takes precedence over it (SDM Vol. 1 §4.9.2).
+        if yd {
+            c.raise(DE);
+        }
         return F80::inf(y.sign());
     }
     if y.is_inf() {
