@@ -55,6 +55,9 @@ if [ -z "$linux_skip" ]; then
     printf '%s\n' "$out" | grep -qF "$m" || { printf '%s\n' "$out" | tail -20; echo "Linux guest: missing '$m'"; exit 1; }
   done
   echo "Linux guest: booted to init, all markers present"
+  # Guest clocks follow virtual time through HLT: `sleep 5` lasts 5 s by /proc/uptime
+  # and by date (a TSC that stopped in HLT made it last minutes).
+  bash scripts/linux-sleep-test.sh "$X86_LINUX_DISK"
 else
   echo "=================================================================="
   echo "SKIPPED: the Linux boot checks: $linux_skip"
