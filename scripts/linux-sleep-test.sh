@@ -34,13 +34,14 @@ chmod +x "$work/root/init"
 (cd "$work/root" && find . | cpio -o -H newc --quiet | gzip -9) > "$work/initrd.gz"
 mcopy -o -i "$work/disk.img" "$work/initrd.gz" ::initrd.gz
 
+status=0
 out=$("$x86" run --headless --snapshot --memory 128 --rtc 2026-01-01T00:00:00 \
-      --hda "$work/disk.img" --serial stdio --timeout 300 --until CLOCK-DONE)
+      --hda "$work/disk.img" --serial stdio --timeout 300 --until CLOCK-DONE) || status=$?
 before=$(printf '%s\n' "$out" | grep -a '^CLOCK-BEFORE' | tr -d '\r' || true)
 after=$(printf '%s\n' "$out" | grep -a '^CLOCK-AFTER' | tr -d '\r' || true)
 if [ -z "$before" ] || [ -z "$after" ]; then
   printf '%s\n' "$out" | tail -20
-  echo "Linux sleep test: markers missing"
+  echo "Linux sleep test: markers missing (x86 exit status $status)"
   exit 1
 fi
 # `date +%s` has whole seconds: 5.0 s of sleep plus the shell's own time reads as 5,
