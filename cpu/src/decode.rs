@@ -697,6 +697,10 @@ pub fn translate(ins: &Instruction) -> Entry {
         M::Aam => Op::Aam,
         M::Aad => Op::Aad,
         M::Salc => Op::Salc,
+        // SSE2's MOVSD (F2 0F 10/11) and CMPSD (F2 0F C2) share the string forms'
+        // mnemonics: only the string codes are string instructions.
+        M::Movsd if ins.code() != Code::Movsd_m32_m32 => Op::Unimpl,
+        M::Cmpsd if ins.code() != Code::Cmpsd_m32_m32 => Op::Unimpl,
         M::Movsb | M::Movsw | M::Movsd => string(&mut e, ins, Op::Movs),
         M::Cmpsb | M::Cmpsw | M::Cmpsd => string(&mut e, ins, Op::Cmps),
         M::Stosb | M::Stosw | M::Stosd => string(&mut e, ins, Op::Stos),

@@ -2482,3 +2482,19 @@ fn pop_to_a_faulting_destination_leaves_sp_for_the_restart() {
     assert_eq!(c.regs[ESP] & 0xFFFF, 0xFFF6, "frame below the restored SP");
     assert_eq!(b.r16(RDATA + 0xFFF6) as u32, ips[0], "pushed IP = the POP");
 }
+
+#[test]
+fn sse2_movsd_and_cmpsd_are_not_string_instructions() {
+    // F2 0F 10 /r (MOVSD xmm) and F2 0F C2 /r ib (CMPSD xmm) share the string forms'
+    // mnemonics. Without SSE2 they raise #UD (SDM Vol. 2: #UD if CPUID.01H:EDX.SSE2 is
+    // 0); they must never run as MOVSD/CMPSD on DS:SI and ES:DI.
+    for bytes in [&[0xF2, 0x0F, 0x10, 0xC1][..], &[0xF2, 0x0F, 0xC2, 0xC1, 0x00][..]] {
+        let (c, _) = expect_fault16(6, none, |a, l| {
+            a.mov(si, 0x100u32)?;
+            a.set_label(l)?;
+            a.db(bytes)
+        });
+        // (DI is the handler's record.)
+        assert_eq!(c.regs[ESI] & 0xFFFF, 0x100, "SI untouched");
+    }
+}
