@@ -351,3 +351,132 @@ fn serial_stdio_feeds_stdin_to_com1() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(out.stdout, b"hi\r!");
 }
+
+#[test]
+fn a_timeout_too_long_for_a_duration_is_a_one_line_error() {
+    // 10^19 s exceeds what a std Duration/Instant holds (it used to panic).
+    user_error(&["run", "--headless", "--timeout", "1e19"], "--timeout");
+}
+
+#[test]
+fn a_nan_timeout_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--timeout", "NaN"], "--timeout");
+}
+
+#[test]
+fn a_wait_of_1e30_seconds_is_a_one_line_error() {
+    user_error(
+        &["run", "--headless", "--keys", "{wait 1e30s}"],
+        "wait 1e30s",
+    );
+}
+
+#[test]
+fn an_infinite_wait_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--keys", "{wait infs}"], "wait infs");
+}
+
+#[test]
+fn a_negative_wait_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--keys", "{wait -1s}"], "wait -1s");
+}
+
+#[test]
+fn a_nan_wait_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--keys", "{wait nans}"], "wait nans");
+}
+
+#[test]
+fn a_wait_too_long_in_milliseconds_is_a_one_line_error() {
+    // 2^64 - 1 ms: as nanoseconds this overflowed the key script's clock.
+    user_error(
+        &[
+            "run",
+            "--headless",
+            "--keys",
+            "{wait 18446744073709551615ms}",
+        ],
+        "wait",
+    );
+}
+
+#[test]
+fn february_30th_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--rtc", "2026-02-30"], "28 days");
+}
+
+#[test]
+fn february_29th_only_in_leap_years() {
+    // 2100 is not a leap year (divisible by 100, not by 400); 2000 and 2024 are.
+    user_error(
+        &["run", "--headless", "--rtc", "2100-02-29T00:00:00"],
+        "28 days",
+    );
+    user_error(&["run", "--headless", "--rtc", "2023-02-29"], "28 days");
+    user_error(&["run", "--headless", "--rtc", "2026-04-31"], "30 days");
+    // A valid leap day runs (the demo powers off by itself: status 0).
+    for ok in ["2000-02-29T12:00:00", "2024-02-29"] {
+        let out = x86()
+            .args(["run", "--headless", "--timeout", "60", "--rtc", ok])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{ok}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn an_absurd_rtc_year_is_a_one_line_error() {
+    user_error(
+        &["run", "--headless", "--rtc", "1899-12-31"],
+        "1900 to 9999",
+    );
+    user_error(&["run", "--headless", "--rtc", "10000-01-01"], "--rtc");
+    // 10^14 s after 1970 is in the year 3 170 843.
+    user_error(
+        &["run", "--headless", "--rtc", "100000000000000"],
+        "1900 to 9999",
+    );
+}
+
+#[test]
+fn an_empty_until_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--until", ""], "--until");
+}
+
+#[test]
+fn a_jpeg_screenshot_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--screenshot", "x.jpg"], "x.jpg");
+}
+
+#[test]
+fn a_jpeg_screenshot_in_a_key_script_is_a_one_line_error() {
+    user_error(
+        &["run", "--headless", "--keys", "{screenshot \"x.jpeg\"}"],
+        "x.jpeg",
+    );
+}
+
+#[test]
+fn a_png_screenshot_name_is_case_insensitive() {
+    let shot = std::env::temp_dir().join(format!("x86-upper-{}.PNG", std::process::id()));
+    let out = x86()
+        .args(["run", "--headless", "--timeout", "60", "--screenshot"])
+        .arg(&shot)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let (_, w, h) = read_png(&shot);
+    let _ = std::fs::remove_file(&shot);
+    assert_eq!((w, h), (720, 400), "a text-mode screen");
+}
+
+#[test]
+fn a_mistyped_flag_keeps_clap_s_suggestion_on_one_line() {
+    user_error(&["run", "--hdd", "x.img"], "similar argument exists");
+    user_error(&["sst", "--verbos", "x"], "'--verbose'");
+}
