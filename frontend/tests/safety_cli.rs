@@ -191,13 +191,17 @@ fn a_suite_without_metadata_is_an_error() {
 #[test]
 fn a_closed_stdout_ends_sst_quietly() {
     // `x86 sst DIR | head -1` after head has exited: every write fails with EPIPE.
+    // 5000 failing tests detailed with -v write far more than a pipe holds (64 KB), so
+    // the runner is still writing when the reading end closes, however fast it is.
+    let failing = nop16("0").replace(r#""ip":4098"#, r#""ip":4098,"ax":1"#);
+    let tests = vec![failing; 5000].join(",");
     let d = suite(
         "closed-stdout",
         METADATA_90,
-        &[("90.json", format!("[{}]", nop16("0")))],
+        &[("90.json", format!("[{tests}]"))],
     );
     let mut child = x86()
-        .arg("sst")
+        .args(["sst", "-v", "--details", "5000"])
         .arg(&d)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -231,4 +235,88 @@ fn a_gzip_bomb_is_refused() {
     let _ = std::fs::remove_dir_all(&d);
     fails_with(&out, "90.json.gz");
     assert!(String::from_utf8_lossy(&out.stderr).contains("256 MiB"));
+}
+
+/// A 1.44 MB floppy whose boot sector runs `code` (loaded at 0000:7C00 by the BIOS).
+fn boot_floppy(name: &str, code: &[u8]) -> PathBuf {
+    let mut img = vec![0u8; 1_474_560];
+    img[..code.len()].copy_from_slice(code);
+    img[510] = 0x55;
+    img[511] = 0xAA;
+    let p = std::env::temp_dir().join(format!("x86-safety-{}-{name}.img", std::process::id()));
+    std::fs::write(&p, img).unwrap();
+    p
+}
+
+/// Boots `code` headless under `--timeout 2`: a guest that calls a BIOS service in a
+/// loop must still be stopped by the timeout (status 124), within 3 s of wall time —
+/// each call has to come back quickly for the run loop to look at the clock.
+fn times_out_promptly(name: &str, code: &[u8]) {
+    let fd = boot_floppy(name, code);
+    let start = std::time::Instant::now();
+    let mut child = x86()
+        .args(["run", "--headless", "--timeout", "2"])
+        .arg(&fd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A hung emulator fails the test instead of hanging it.
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if start.elapsed().as_secs() >= 10 {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let wall = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&fd);
+    let status = status.expect("still running after 10 s");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert_eq!(status.code(), Some(124), "{err}");
+    assert!(wall < 3.0, "took {wall:.2} s");
+}
+
+#[test]
+fn block_move_to_the_top_of_4gb_returns_promptly() {
+    // again: mov si,gdt; mov ah,87h; mov cx,10h; int 15h; jmp again — 32 bytes to
+    // FFFFFFF0h, wrapping past 4 GB to 0: the cached-code invalidation once walked
+    // every page number from FFFFFh round to 0 (2^32 steps).
+    #[rustfmt::skip]
+    let code = [
+        0x31, 0xC0,             // xor ax,ax
+        0x8E, 0xD8,             // mov ds,ax
+        0x8E, 0xC0,             // mov es,ax
+        0xBE, 0x12, 0x7C,       // again: mov si,7C12h (gdt)
+        0xB4, 0x87,             // mov ah,87h
+        0xB9, 0x10, 0x00,       // mov cx,10h (words)
+        0xCD, 0x15,             // int 15h
+        0xEB, 0xF4,             // jmp again
+        // gdt: dummy and GDT descriptors, then source (base 0), destination (base
+        // FFFFFFF0h), each limit FFFFh, access 93h; then BIOS CS and SS.
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0xFF, 0xFF, 0x00, 0x00, 0x00, 0x93, 0x00, 0x00,
+        0xFF, 0xFF, 0xF0, 0xFF, 0xFF, 0x93, 0x00, 0xFF,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    times_out_promptly("block-move", &code);
+}
+
+#[test]
+fn a_65535_character_string_in_mode_12h_returns_promptly() {
+    // mov ax,12h; int 10h; again: xor ax,ax; mov es,ax; xor bp,bp; mov ax,1301h;
+    // mov bx,0Eh; mov cx,0FFFFh; xor dx,dx; int 10h; jmp again — INT 10h AH=13h
+    // writing the first 64 KB of memory (control characters included) as a string.
+    let code = [
+        0xB8, 0x12, 0x00, 0xCD, 0x10, 0x31, 0xC0, 0x8E, 0xC0, 0x31, 0xED, 0xB8, 0x01, 0x13, 0xBB,
+        0x0E, 0x00, 0xB9, 0xFF, 0xFF, 0x31, 0xD2, 0xCD, 0x10, 0xEB, 0xEB,
+    ];
+    times_out_promptly("write-string", &code);
 }
