@@ -592,6 +592,8 @@ impl Session {
             None if fda.is_some() || demo => BootOrder::Floppy,
             None => BootOrder::HardDisk,
         };
+        // Into CMOS 3Dh/38h as well, for a --bios image that reads the order there.
+        pc.set_boot_order(pc.boot_order);
         let keys = match &args.keys {
             Some(s) => parse_keys(s)?.into(),
             None => Default::default(),

@@ -64,6 +64,23 @@ pub enum BootOrder {
     HardDisk,
 }
 
+impl BootOrder {
+    /// CMOS bytes 3Dh and 38h, the boot sequence as the Bochs BIOS and SeaBIOS read it
+    /// and QEMU writes it (hw/i386/pc.c `set_boot_dev`): 3Dh = second device << 4 |
+    /// first, 38h = third device << 4 | bit 0 "skip the floppy boot-signature check".
+    /// Devices: 1 floppy, 2 hard disk, 3 CD-ROM, 0 none. The built-in BIOS tries the
+    /// other kind of disk second and checks floppy signatures too, so bit 0 is clear.
+    pub fn cmos_bytes(self) -> (u8, u8) {
+        const FLOPPY: u8 = 1;
+        const HARD_DISK: u8 = 2;
+        let (first, second) = match self {
+            BootOrder::Floppy => (FLOPPY, HARD_DISK),
+            BootOrder::HardDisk => (HARD_DISK, FLOPPY),
+        };
+        (second << 4 | first, 0)
+    }
+}
+
 /// Why a machine run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -588,13 +605,30 @@ impl Pc {
         let mut cpu = Cpu::new();
         // A P6 has its x87 on chip.
         cpu.fpu_present = true;
-        Ok(Pc {
+        let mut pc = Pc {
             cpu,
             bus,
             no_reboot: cfg.no_reboot,
             boot_order: BootOrder::Floppy,
             bios_state: bios::HostState::default(),
-        })
+        };
+        pc.write_boot_order_cmos();
+        Ok(pc)
+    }
+
+    /// Sets the boot order and records it in the CMOS, where a BIOS image (SeaBIOS,
+    /// the Bochs BIOS) reads it.
+    pub fn set_boot_order(&mut self, order: BootOrder) {
+        self.boot_order = order;
+        self.write_boot_order_cmos();
+    }
+
+    /// CMOS 3Dh/38h from `boot_order` (see [`BootOrder::cmos_bytes`]); the built-in
+    /// POST calls it too, for a `boot_order` set directly.
+    pub(crate) fn write_boot_order_cmos(&mut self) {
+        let (b3d, b38) = self.boot_order.cmos_bytes();
+        self.bus.rtc.set_byte(0x3D, b3d);
+        self.bus.rtc.set_byte(0x38, b38);
     }
 
     /// The text screen as UTF-8 lines (code page 437 mapped), trailing blanks trimmed:
@@ -819,6 +853,55 @@ mod tests {
         assert_eq!(pc.run(1000), Some(Exit::DebugExit(3)));
         assert_eq!(pc.bus.debugcon, b"A");
         assert_eq!(pc.bus.post, vec![0x55]);
+    }
+
+    /// CMOS byte `reg` as a guest reads it: index to port 70h, data from 71h.
+    fn cmos(pc: &mut Pc, reg: u8) -> u8 {
+        pc.bus.io_write(0x70, 1, reg as u32);
+        pc.bus.io_read(0x71, 1) as u8
+    }
+
+    #[test]
+    fn boot_order_reaches_cmos_3dh_and_38h() {
+        // QEMU's set_boot_dev for `-boot ac`: 3Dh = (2 << 4) | 1 = 21h, 38h = 00h
+        // (no third device, floppy signature check on); `-boot ca`: 3Dh = 12h.
+        let mut pc = pc_with(&[0xF4]);
+        assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x21, 0x00));
+        pc.set_boot_order(BootOrder::HardDisk);
+        assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x12, 0x00));
+        pc.set_boot_order(BootOrder::Floppy);
+        assert_eq!(cmos(&mut pc, 0x3D), 0x21);
+    }
+
+    #[test]
+    fn a_bios_image_reads_the_boot_order_from_cmos() {
+        // mov al,3Dh; out 70h,al; in al,71h; out 0E9h,al; mov al,38h; out 70h,al;
+        // in al,71h; out 0E9h,al; out 0F4h,al
+        // at F000:0000, reached by jmp F000:0000 from the reset vector.
+        let code = [
+            0xB0, 0x3D, 0xE6, 0x70, 0xE4, 0x71, 0xE6, 0xE9, 0xB0, 0x38, 0xE6, 0x70, 0xE4, 0x71,
+            0xE6, 0xE9, 0xE6, 0xF4,
+        ];
+        let mut pc = pc_with(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
+        pc.bus.bios[..code.len()].copy_from_slice(&code);
+        pc.set_boot_order(BootOrder::HardDisk);
+        assert!(matches!(pc.run(1000), Some(Exit::DebugExit(_))));
+        assert_eq!(pc.bus.debugcon, [0x12, 0x00]);
+    }
+
+    #[test]
+    fn the_built_in_post_records_a_boot_order_set_directly() {
+        let mut pc = Pc::new(Config {
+            memory_mb: 1,
+            bios: None,
+            no_reboot: true,
+            ips: DEFAULT_IPS,
+            rtc_epoch: 0,
+        })
+        .unwrap();
+        pc.boot_order = BootOrder::HardDisk;
+        assert_eq!(pc.run(1_000_000), Some(Exit::NoBootDevice));
+        assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x12, 0x00));
     }
 
     #[test]
