@@ -320,3 +320,35 @@ fn a_65535_character_string_in_mode_12h_returns_promptly() {
     ];
     times_out_promptly("write-string", &code);
 }
+
+#[test]
+fn until_matches_cp437_graphic_characters() {
+    // The guest puts 01h, 03h and 7Fh in the first three text cells, then spins:
+    // mov ax,0B800h; mov es,ax; mov byte [es:0],1; mov byte [es:2],3;
+    // mov byte [es:4],7Fh; jmp $
+    let code = [
+        0xB8, 0x00, 0xB8, 0x8E, 0xC0, 0x26, 0xC6, 0x06, 0x00, 0x00, 0x01, 0x26, 0xC6, 0x06, 0x02,
+        0x00, 0x03, 0x26, 0xC6, 0x06, 0x04, 0x00, 0x7F, 0xEB, 0xFE,
+    ];
+    let fd = boot_floppy("cp437", &code);
+    // ☺ U+263A, ♥ U+2665, ⌂ U+2302.
+    let out = x86()
+        .args([
+            "run",
+            "--headless",
+            "--timeout",
+            "20",
+            "--until",
+            "\u{263A}\u{2665}\u{2302}",
+        ])
+        .arg(&fd)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&fd);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
