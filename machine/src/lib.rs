@@ -762,6 +762,15 @@ impl Pc {
         self.bus.kbd.mouse_event(dx, dy, buttons, &mut self.bus.pic);
     }
 
+    /// [`Pc::mouse_event`] with the wheel: `dz` notches, positive towards the user
+    /// (scrolling down), and buttons 4 and 5 in bits 3 and 4 of `buttons`. The guest
+    /// sees them once its driver has switched the mouse to IntelliMouse packets.
+    pub fn mouse_wheel_event(&mut self, dx: i32, dy: i32, dz: i32, buttons: u8) {
+        self.bus
+            .kbd
+            .mouse_wheel_event(dx, dy, dz, buttons, &mut self.bus.pic);
+    }
+
     /// Queues raw set-1 scan-code bytes (one key event) in the keyboard controller.
     pub fn key_bytes(&mut self, codes: &[u8]) {
         self.bus.kbd.key(codes, &mut self.bus.pic);
@@ -910,6 +919,29 @@ mod tests {
         assert_eq!(cp437(0xE1), '\u{00DF}', "sharp s, also used as beta");
         assert_eq!(cp437(0xFF), '\u{00A0}', "no-break space");
         assert_eq!(cp437(0x00), ' ');
+    }
+
+    #[test]
+    fn the_wheel_reaches_a_guest_that_enabled_intellimouse_packets() {
+        let mut pc = pc_with(&[0xF4]);
+        let aux = |pc: &mut Pc, b: u8| {
+            pc.bus.io_write(0x64, 1, 0xD4);
+            pc.bus.io_write(0x60, 1, b as u32);
+        };
+        for b in [0xF3, 200, 0xF3, 100, 0xF3, 80, 0xF4] {
+            aux(&mut pc, b);
+        }
+        let mut read = |pc: &mut Pc| {
+            let mut v = Vec::new();
+            while pc.bus.io_read(0x64, 1) & 1 != 0 {
+                v.push(pc.bus.io_read(0x60, 1) as u8);
+            }
+            v
+        };
+        assert_eq!(read(&mut pc), [0xFA; 7]);
+        // One notch up (away from the user) is Z = -1 in the fourth byte.
+        pc.mouse_wheel_event(0, 0, -1, 0);
+        assert_eq!(read(&mut pc), [0x08, 0x00, 0x00, 0xFF]);
     }
 
     /// CMOS byte `reg` as a guest reads it: index to port 70h, data from 71h.
