@@ -931,7 +931,7 @@ mod tests {
         for b in [0xF3, 200, 0xF3, 100, 0xF3, 80, 0xF4] {
             aux(&mut pc, b);
         }
-        let mut read = |pc: &mut Pc| {
+        let read = |pc: &mut Pc| {
             let mut v = Vec::new();
             while pc.bus.io_read(0x64, 1) & 1 != 0 {
                 v.push(pc.bus.io_read(0x60, 1) as u8);
