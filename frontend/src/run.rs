@@ -397,6 +397,35 @@ fn check_png(path: &std::path::Path, what: &str) -> Result<(), String> {
     }
 }
 
+/// Refuses a floppy image given as the hard disk to boot. Its boot sector reads the
+/// disk with the floppy geometry in its BPB and the drive number the BIOS passes (80h),
+/// which a hard disk of that size does not have, so the boot fails in ways that say
+/// nothing about why. As a second disk (or with a floppy to boot) it is just data.
+fn check_floppy_as_hard_disk(path: &std::path::Path, img: &[u8]) -> Result<(), String> {
+    let size = match img.len() {
+        368_640 => "360 KB",
+        737_280 => "720 KB",
+        1_228_800 => "1.2 MB",
+        1_474_560 => "1.44 MB",
+        2_949_120 => "2.88 MB",
+        _ => return Ok(()),
+    };
+    let s = &img[..512];
+    // A DOS 2+ BPB: a jump, 512 bytes per sector (0Bh), one or two FATs (10h) and a
+    // media descriptor F0h–FFh (15h); a partition table would make it a hard disk.
+    let fat = matches!(s[0], 0xEB | 0xE9)
+        && s[0x0B..0x0D] == [0x00, 0x02]
+        && matches!(s[0x10], 1 | 2)
+        && s[0x15] >= 0xF0;
+    if !fat || machine::is_mbr(s) {
+        return Ok(());
+    }
+    let p = path.display();
+    Err(format!(
+        "{p} looks like a floppy image ({size} with a FAT boot sector), which does not boot as a hard disk; use --fda {p} or pass it without a flag"
+    ))
+}
+
 /// Unix time of 1900-01-01T00:00:00 and 9999-12-31T23:59:59 UTC: the years the CMOS
 /// clock's BCD century and year bytes (32h, 09h) can show.
 const RTC_MIN: i64 = -2_208_988_800;
@@ -594,6 +623,11 @@ impl Session {
         };
         // Into CMOS 3Dh/38h as well, for a --bios image that reads the order there.
         pc.set_boot_order(pc.boot_order);
+        if pc.boot_order == BootOrder::HardDisk || fda.is_none() {
+            if let (Some(p), Some((img, _))) = (&hda, pc.hard_disk_image(0)) {
+                check_floppy_as_hard_disk(p, img)?;
+            }
+        }
         let keys = match &args.keys {
             Some(s) => parse_keys(s)?.into(),
             None => Default::default(),

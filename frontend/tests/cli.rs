@@ -480,3 +480,69 @@ fn a_mistyped_flag_keeps_clap_s_suggestion_on_one_line() {
     user_error(&["run", "--hdd", "x.img"], "similar argument exists");
     user_error(&["sst", "--verbos", "x"], "'--verbose'");
 }
+
+/// A 1.44 MB FAT12 floppy (DOS 3.3 BPB: 512-byte sectors, 1 sector a cluster, 1
+/// reserved, 2 FATs, 224 root entries, 2880 sectors, media F0h, 9 sectors a FAT, 18 a
+/// track, 2 heads) whose boot code at 3Eh halts.
+fn fat_floppy(name: &str) -> std::path::PathBuf {
+    let mut img = vec![0u8; 1_474_560];
+    img[..3].copy_from_slice(&[0xEB, 0x3C, 0x90]);
+    img[3..11].copy_from_slice(b"MSDOS5.0");
+    img[0x0B..0x1C].copy_from_slice(&[
+        0x00, 0x02, 0x01, 0x01, 0x00, 0x02, 0xE0, 0x00, 0x40, 0x0B, 0xF0, 0x09, 0x00, 0x12, 0x00,
+        0x02, 0x00,
+    ]);
+    img[0x3E..0x40].copy_from_slice(&[0xFA, 0xF4]); // cli; hlt
+    img[510] = 0x55;
+    img[511] = 0xAA;
+    let p = std::env::temp_dir().join(format!("x86-fat-{}-{name}.img", std::process::id()));
+    std::fs::write(&p, img).unwrap();
+    p
+}
+
+#[test]
+fn a_floppy_image_given_as_the_boot_hard_disk_says_what_to_do() {
+    let p = fat_floppy("as-hda");
+    let s = p.to_str().unwrap().to_string();
+    user_error(
+        &["run", "--headless", "--hda", &s],
+        "looks like a floppy image",
+    );
+    user_error(&["run", "--headless", "--hda", &s], "use --fda");
+    user_error(&["run", "--headless", "--hda", &s], "1.44 MB");
+    // Passed without a flag it is a floppy, and boots.
+    let out = x86()
+        .args(["run", "--headless", "--timeout", "30", &s])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&p);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("halted"));
+}
+
+#[test]
+fn a_floppy_image_as_a_data_hard_disk_is_fine() {
+    // Booting from A:, the same image as drive C: is only data.
+    let a = fat_floppy("boot-a");
+    let c = fat_floppy("data-c");
+    let out = x86()
+        .args(["run", "--headless", "--timeout", "30", "--fda"])
+        .arg(&a)
+        .arg("--hda")
+        .arg(&c)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&a);
+    let _ = std::fs::remove_file(&c);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
