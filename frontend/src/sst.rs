@@ -791,6 +791,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Totals, String> {
         };
         let mut reg_infos: [Option<FormInfo>; 8] = Default::default();
         let mut reg_skipped = 0u64;
+        let mut reg_skips = std::collections::BTreeSet::new();
         if let Some(reason) = file_info.as_ref().and_then(|i| i.skip_reason.as_ref()) {
             totals.skipped += tests.len() as u64;
             skipped_forms.push(format!("{} ({reason})", stem_of(f)));
@@ -818,10 +819,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Totals, String> {
                         continue;
                     };
                     if let Some(reason) = &info.skip_reason {
-                        let form = format!("{stem}.{r} ({reason})");
-                        if !skipped_forms.contains(&form) {
-                            skipped_forms.push(form);
-                        }
+                        reg_skips.insert(format!("{stem}.{r} ({reason})"));
                         totals.skipped += 1;
                         reg_skipped += 1;
                         continue;
@@ -876,6 +874,7 @@ pub fn run(files: &[PathBuf], opts: &Options) -> Result<Totals, String> {
             say!("{name}: {tx} within 1 ulp, {fl} beyond (transcendental: outside the totals)");
             continue;
         }
+        skipped_forms.extend(reg_skips);
         if reg_skipped > 0 {
             say!("{name}: {p} passed, {fl} failed, {reg_skipped} skipped (undefined reg fields)");
         } else {
