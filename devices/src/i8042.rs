@@ -74,7 +74,13 @@
 //! # Mouse
 //!
 //! The mouse supports stream and remote modes, sample rate, resolution, scaling and the
-//! status request, with 3-byte movement packets from `mouse_event`.
+//! status request, with 3-byte movement packets from `mouse_event`. It is a Microsoft
+//! IntelliMouse Explorer: setting the sample rate to 200, 100, 80 in a row turns it into
+//! an IntelliMouse (ID 3, 4-byte packets whose last byte is the wheel's Z movement), and
+//! then 200, 200, 80 into an IntelliMouse Explorer (ID 4, the last byte holding Z in
+//! bits 0–3 and buttons 4 and 5 in bits 4 and 5), as the Microsoft IntelliMouse
+//! specification and Linux's psmouse driver have it. A reset (FFh) makes it a plain
+//! PS/2 mouse (ID 0) again.
 //!
 //! Log target: `i8042`.
 
@@ -424,8 +430,12 @@ struct Mouse {
     buttons: u8,
     /// A command waiting for its data byte (sample rate, resolution).
     pending: Option<u8>,
-    /// Movement accumulated in remote mode, reported by READ DATA.
-    acc: (i32, i32),
+    /// Movement accumulated in remote mode (X, Y, wheel), reported by READ DATA.
+    acc: (i32, i32, i32),
+    /// Device ID (F2h): 0 standard, 3 IntelliMouse, 4 IntelliMouse Explorer.
+    id: u8,
+    /// The last three sample rates set, oldest first: the knock sequences.
+    rates: [u8; 3],
 }
 
 impl Default for Mouse {
@@ -438,8 +448,26 @@ impl Default for Mouse {
             scaling21: false,
             buttons: 0,
             pending: None,
-            acc: (0, 0),
+            acc: (0, 0, 0),
+            id: 0,
+            rates: [0; 3],
         }
+    }
+}
+
+impl Mouse {
+    /// One movement packet in the format of the current ID: 3 bytes, or 4 with the
+    /// wheel (and buttons 4/5 for ID 4). Z is positive for the wheel turned towards
+    /// the user and is limited to -8..7, the range both formats carry.
+    fn packet(&self, dx: i32, dy: i32, dz: i32) -> Vec<u8> {
+        let mut p = mouse_packet(dx, dy, self.buttons).to_vec();
+        let z = dz.clamp(-8, 7) as u8;
+        match self.id {
+            3 => p.push(z),
+            4 => p.push(z & 0x0F | (self.buttons >> 3 & 3) << 4),
+            _ => {}
+        }
+        p
     }
 }
 
@@ -938,7 +966,15 @@ impl I8042 {
         let m = &mut self.mouse;
         if let Some(cmd) = m.pending.take() {
             match cmd {
-                0xF3 => m.rate = v,
+                0xF3 => {
+                    m.rate = v;
+                    m.rates = [m.rates[1], m.rates[2], v];
+                    match (m.id, m.rates) {
+                        (0, [200, 100, 80]) => m.id = 3,
+                        (3, [200, 200, 80]) => m.id = 4,
+                        _ => {}
+                    }
+                }
                 _ => m.resolution = v & 3,
             }
             self.aux_reply(&[0xFA]);
@@ -950,10 +986,17 @@ impl I8042 {
                 self.aux_reply(&[0xFA, 0xAA, 0x00]);
             }
             0xF6 => {
+                // Set Defaults restores the settings, not the protocol: only a reset
+                // leaves the wheel mode (as QEMU's and Linux's psmouse assume).
+                let id = m.id;
                 *m = Mouse::default();
+                m.id = id;
                 self.aux_reply(&[0xFA]);
             }
-            0xF2 => self.aux_reply(&[0xFA, 0x00]),
+            0xF2 => {
+                let id = m.id;
+                self.aux_reply(&[0xFA, id]);
+            }
             0xF3 | 0xE8 => {
                 m.pending = Some(v);
                 self.aux_reply(&[0xFA]);
@@ -985,8 +1028,8 @@ impl I8042 {
                 self.aux_reply(&[0xFA, status, res, rate]);
             }
             0xEB => {
-                let (dx, dy) = std::mem::take(&mut m.acc);
-                let p = mouse_packet(dx, dy, m.buttons);
+                let (dx, dy, dz) = std::mem::take(&mut m.acc);
+                let p = m.packet(dx, dy, dz);
                 self.aux_reply(&[0xFA]);
                 self.aux_reply(&p);
             }
@@ -998,16 +1041,36 @@ impl I8042 {
     /// left, 1 right, 2 middle). In stream mode with reporting on, a packet is queued
     /// and IRQ 12 raised; in remote mode the motion waits for READ DATA.
     pub fn mouse_event(&mut self, dx: i32, dy: i32, buttons: u8, irq: &mut impl Irq) {
+        self.mouse_wheel_event(dx, dy, 0, buttons & 7, irq);
+    }
+
+    /// [`I8042::mouse_event`] with the wheel: `dz` notches, positive towards the user
+    /// (scrolling down), and buttons 4 and 5 in bits 3 and 4. A plain PS/2 mouse (ID 0)
+    /// drops both, as the hardware has no way to send them.
+    pub fn mouse_wheel_event(
+        &mut self,
+        dx: i32,
+        dy: i32,
+        dz: i32,
+        buttons: u8,
+        irq: &mut impl Irq,
+    ) {
         let m = &mut self.mouse;
-        m.buttons = buttons & 7;
+        m.buttons = buttons & 0x1F;
         if m.remote {
-            m.acc = (m.acc.0.saturating_add(dx), m.acc.1.saturating_add(dy));
+            m.acc = (
+                m.acc.0.saturating_add(dx),
+                m.acc.1.saturating_add(dy),
+                m.acc.2.saturating_add(dz),
+            );
             return;
         }
-        if !m.reporting || self.command_byte & 0x20 != 0 || self.out.len() > 13 {
+        // Room for a whole packet in the 16-byte buffer, or none of it.
+        let len = if m.id == 0 { 3 } else { 4 };
+        if !m.reporting || self.command_byte & 0x20 != 0 || self.out.len() + len > 16 {
             return;
         }
-        let p = mouse_packet(dx, dy, m.buttons);
+        let p = m.packet(dx, dy, dz);
         self.aux_reply(&p);
         self.update_irq(irq);
     }
@@ -1095,6 +1158,105 @@ mod tests {
         assert_eq!(p, [0x29, 0x03, 0xFE]);
         // Overflow: X beyond 255 sets bit 6 and clamps.
         assert_eq!(mouse_packet(300, 0, 0), [0x48, 0xFF, 0x00]);
+    }
+
+    /// Sends `bytes` to the mouse (each through D4h) and returns what comes back.
+    fn aux_cmd(k: &mut I8042, irq: &mut IrqLog, bytes: &[u8]) -> Vec<u8> {
+        for &b in bytes {
+            k.write(0x64, 0xD4, irq);
+            k.write(0x60, b, irq);
+        }
+        drain(k, irq)
+    }
+
+    #[test]
+    fn intellimouse_knock_gives_id_3_and_4_byte_packets() {
+        let mut k = I8042::new();
+        let mut irq = IrqLog::default();
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x00]);
+        // Set sample rate 200, 100, 80, then identify: ID 3 (Microsoft IntelliMouse).
+        let knock = [0xF3, 200, 0xF3, 100, 0xF3, 80];
+        assert_eq!(aux_cmd(&mut k, &mut irq, &knock), [0xFA; 6]);
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x03]);
+        aux_cmd(&mut k, &mut irq, &[0xF4]);
+        // Left button, 3 right, 2 down, wheel one notch towards the user: the 3-byte
+        // packet 29h 03h FEh, then Z = +1.
+        k.mouse_wheel_event(3, -2, 1, 1, &mut irq);
+        assert_eq!(drain(&mut k, &mut irq), [0x29, 0x03, 0xFE, 0x01]);
+        // One notch away from the user: Z = -1 as a two's complement byte.
+        k.mouse_wheel_event(0, 0, -1, 0, &mut irq);
+        assert_eq!(drain(&mut k, &mut irq), [0x08, 0x00, 0x00, 0xFF]);
+        // Plain motion still carries the fourth byte, Z = 0.
+        k.mouse_event(1, 0, 0, &mut irq);
+        assert_eq!(drain(&mut k, &mut irq), [0x08, 0x01, 0x00, 0x00]);
+    }
+
+    #[test]
+    fn explorer_knock_after_intellimouse_gives_id_4_with_buttons_4_and_5() {
+        let mut k = I8042::new();
+        let mut irq = IrqLog::default();
+        aux_cmd(&mut k, &mut irq, &[0xF3, 200, 0xF3, 100, 0xF3, 80]);
+        aux_cmd(&mut k, &mut irq, &[0xF3, 200, 0xF3, 200, 0xF3, 80]);
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x04]);
+        aux_cmd(&mut k, &mut irq, &[0xF4]);
+        // Buttons 4 and 5 held, wheel one notch away: byte 4 = Z (-1 → 0Fh in bits
+        // 0-3) | button 4 (bit 4) | button 5 (bit 5) = 3Fh; byte 1 has only bit 3.
+        k.mouse_wheel_event(0, 0, -1, 0x18, &mut irq);
+        assert_eq!(drain(&mut k, &mut irq), [0x08, 0x00, 0x00, 0x3F]);
+        // Two notches towards the user, button 4 only: 02h | 10h.
+        k.mouse_wheel_event(0, 0, 2, 0x08, &mut irq);
+        assert_eq!(drain(&mut k, &mut irq), [0x08, 0x00, 0x00, 0x12]);
+        // Z is a 4-bit field: a fast spin is limited to -8..7.
+        k.mouse_wheel_event(0, 0, 20, 0, &mut irq);
+        assert_eq!(drain(&mut k, &mut irq), [0x08, 0x00, 0x00, 0x07]);
+        k.mouse_wheel_event(0, 0, -20, 0, &mut irq);
+        assert_eq!(drain(&mut k, &mut irq), [0x08, 0x00, 0x00, 0x08]);
+        // Set Defaults keeps the protocol; a reset returns to a plain mouse.
+        aux_cmd(&mut k, &mut irq, &[0xF6]);
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x04]);
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xFF]), [0xFA, 0xAA, 0x00]);
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x00]);
+        aux_cmd(&mut k, &mut irq, &[0xF4]);
+        k.mouse_wheel_event(1, 0, 3, 0x18, &mut irq);
+        assert_eq!(drain(&mut k, &mut irq), [0x08, 0x01, 0x00], "no wheel byte");
+    }
+
+    #[test]
+    fn only_the_exact_knocks_change_the_id() {
+        let mut k = I8042::new();
+        let mut irq = IrqLog::default();
+        // The Explorer knock alone does not work on a plain mouse.
+        aux_cmd(&mut k, &mut irq, &[0xF3, 200, 0xF3, 200, 0xF3, 80]);
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x00]);
+        aux_cmd(&mut k, &mut irq, &[0xF3, 200, 0xF3, 100, 0xF3, 60]);
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x00]);
+        // Interrupted by another rate.
+        aux_cmd(
+            &mut k,
+            &mut irq,
+            &[0xF3, 200, 0xF3, 40, 0xF3, 100, 0xF3, 80],
+        );
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x00]);
+        // The last three rates count, whatever came before.
+        aux_cmd(
+            &mut k,
+            &mut irq,
+            &[0xF3, 10, 0xF3, 200, 0xF3, 100, 0xF3, 80],
+        );
+        assert_eq!(aux_cmd(&mut k, &mut irq, &[0xF2]), [0xFA, 0x03]);
+    }
+
+    #[test]
+    fn remote_mode_reports_the_wheel_on_read_data() {
+        let mut k = I8042::new();
+        let mut irq = IrqLog::default();
+        aux_cmd(&mut k, &mut irq, &[0xF3, 200, 0xF3, 100, 0xF3, 80, 0xF0]);
+        k.mouse_wheel_event(2, 0, 1, 0, &mut irq);
+        k.mouse_wheel_event(1, 0, 2, 0, &mut irq);
+        assert_eq!(
+            aux_cmd(&mut k, &mut irq, &[0xEB]),
+            [0xFA, 0x08, 0x03, 0x00, 0x03]
+        );
     }
 
     #[test]

@@ -50,6 +50,23 @@ enum Cmd {
     },
 }
 
+/// One line naming the problem, as for every other user error: clap's first line plus
+/// its `tip:` lines ("a similar argument exists: '--hda'"), which are the useful part of
+/// a typo's error.
+fn one_line(clap_text: &str) -> String {
+    let mut lines = clap_text.lines().map(str::trim);
+    let first = lines
+        .next()
+        .unwrap_or("bad arguments")
+        .trim_start_matches("error: ");
+    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+    if tips.is_empty() {
+        format!("{first} (try --help)")
+    } else {
+        format!("{first} ({}; try --help)", tips.join("; "))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -63,13 +80,7 @@ fn main() -> ExitCode {
             ) {
                 e.exit();
             }
-            // One line naming the problem, as for every other user error.
-            let text = e.render().to_string();
-            let line = text.lines().next().unwrap_or("bad arguments");
-            eprintln!(
-                "x86: {} (try --help)",
-                line.trim_start_matches("error: ").trim()
-            );
+            eprintln!("x86: {}", one_line(&e.render().to_string()));
             return ExitCode::from(run::EXIT_USAGE);
         }
     };
@@ -143,7 +154,12 @@ fn main() -> ExitCode {
                         "pass rate {rate:.3} % of {counted} counted tests ({} skipped)",
                         t.skipped
                     );
-                    println!("{} passed, {} failed", t.passed, t.failed);
+                    sst::say(format_args!("{} passed, {} failed", t.passed, t.failed));
+                    if counted == 0 {
+                        // Every test skipped is no evidence of anything.
+                        eprintln!("x86: no test was counted, so none passed");
+                        return ExitCode::from(1);
+                    }
                     let ok = match min_pass_rate {
                         Some(min) => counted > 0 && rate >= min,
                         None => t.failed == 0 || allow_fail,

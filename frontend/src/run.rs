@@ -71,8 +71,8 @@ pub struct RunArgs {
     /// Example: --serial com1.log
     #[arg(long, value_name = "stdio|FILE|none", default_value = "none")]
     pub serial: String,
-    /// Start the real-time clock at this time (`YYYY-MM-DDTHH:MM:SS` UTC or Unix
-    /// seconds) instead of the host clock, for reproducible runs.
+    /// Start the real-time clock at this time (`YYYY-MM-DD[THH:MM:SS]` UTC or Unix
+    /// seconds, years 1900–9999) instead of the host clock, for reproducible runs.
     /// Example: --rtc 2026-01-01T00:00:00
     #[arg(long, value_name = "TIME")]
     pub rtc: Option<String>,
@@ -97,7 +97,8 @@ pub struct RunArgs {
     /// screen. Example: --until 'A:\>'
     #[arg(long, value_name = "TEXT")]
     pub until: Option<String>,
-    /// Stop after this many seconds of wall time (exit status 124). Example: --timeout 60
+    /// Stop after this many seconds of wall time (exit status 124), at most 10^9.
+    /// Example: --timeout 60
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
     /// Stop on a triple fault (exit status 4) instead of resetting. Example: --no-reboot
@@ -261,12 +262,11 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
                     };
                     KeyStep::Keys(stroke(&mods, code, ext))
                 }
-                w if w.starts_with("screenshot ") => KeyStep::Screenshot(
-                    tok["screenshot ".len()..]
-                        .trim()
-                        .trim_matches('"')
-                        .to_string(),
-                ),
+                w if w.starts_with("screenshot ") => {
+                    let path = tok["screenshot ".len()..].trim().trim_matches('"');
+                    check_png(std::path::Path::new(path), "--keys: {screenshot}")?;
+                    KeyStep::Screenshot(path.to_string())
+                }
                 w if w.starts_with("wait-screen ") => KeyStep::WaitScreen(
                     tok["wait-screen ".len()..]
                         .trim()
@@ -275,16 +275,25 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
                 ),
                 w if w.starts_with("wait ") => {
                     let v = w[5..].trim();
-                    let ms = if let Some(n) = v.strip_suffix("ms") {
-                        n.trim().parse::<u64>().ok()
+                    let secs = if let Some(n) = v.strip_suffix("ms") {
+                        n.trim().parse::<f64>().ok().map(|ms| ms / 1000.0)
                     } else if let Some(n) = v.strip_suffix('s') {
-                        n.trim().parse::<f64>().ok().map(|s| (s * 1000.0) as u64)
+                        n.trim().parse::<f64>().ok()
                     } else {
                         None
                     };
-                    KeyStep::Wait(ms.ok_or_else(|| {
-                        format!("--keys: bad wait {tok:?} (use e.g. {{wait 500ms}} or {{wait 2s}})")
-                    })?)
+                    // `f64` parsing takes "inf", "nan" and "1e30": only a finite,
+                    // non-negative wait of at most MAX_SECONDS becomes nanoseconds.
+                    match secs {
+                        Some(s) if (0.0..=MAX_SECONDS).contains(&s) => {
+                            KeyStep::Wait((s * 1000.0).round() as u64)
+                        }
+                        _ => {
+                            return Err(format!(
+                                "--keys: bad wait {tok:?} (use e.g. {{wait 500ms}} or {{wait 2s}}, 0 to {MAX_SECONDS} s)"
+                            ))
+                        }
+                    }
                 }
                 _ => return Err(format!("--keys: unknown key {{{tok}}}")),
             };
@@ -342,13 +351,108 @@ fn trace_steps(pc: &mut Pc, out: &mut impl Write, n: u64) -> Option<Exit> {
     None
 }
 
-/// `--rtc`: Unix seconds, or `YYYY-MM-DDTHH:MM:SS` (UTC).
-fn parse_rtc(s: &str) -> Result<i64, String> {
-    if let Ok(n) = s.parse::<i64>() {
-        return Ok(n);
+/// The longest `--timeout` or `{wait}`: about 31 years, beyond any run, and small enough
+/// that it stays far from overflow as nanoseconds in a `u64` (10^18) or as an `Instant`.
+const MAX_SECONDS: f64 = 1e9;
+
+/// Checks the flags whose values can be wrong before anything is opened or created, so a
+/// mistake costs nothing and is reported in one line.
+fn check_args(args: &RunArgs) -> Result<(), String> {
+    if let Some(t) = args.timeout {
+        // NaN is in no range.
+        if !(0.0..=MAX_SECONDS).contains(&t) {
+            return Err(format!(
+                "--timeout {t}: expected 0 to {MAX_SECONDS} seconds"
+            ));
+        }
     }
-    let bad = || format!("--rtc {s:?}: expected Unix seconds or YYYY-MM-DDTHH:MM:SS");
-    let (date, time) = s.split_once(['T', ' ']).ok_or_else(bad)?;
+    if args.until.as_deref() == Some("") {
+        return Err(
+            "--until \"\": expected some text (an empty string would match at once)".into(),
+        );
+    }
+    if let Some(p) = &args.screenshot {
+        check_png(p, "--screenshot")?;
+    }
+    if let Some(r) = &args.rtc {
+        parse_rtc(r)?;
+    }
+    if let Some(k) = &args.keys {
+        parse_keys(k)?;
+    }
+    Ok(())
+}
+
+/// Screenshots are written as PNG only; another extension would give a file its name
+/// misdescribes, so it is refused before the run rather than after it.
+fn check_png(path: &std::path::Path, what: &str) -> Result<(), String> {
+    let png = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if png {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} {}: screenshots are PNG files; name it FILE.png",
+            path.display()
+        ))
+    }
+}
+
+/// Refuses a floppy image given as the hard disk to boot. Its boot sector reads the
+/// disk with the floppy geometry in its BPB and the drive number the BIOS passes (80h),
+/// which a hard disk of that size does not have, so the boot fails in ways that say
+/// nothing about why. As a second disk (or with a floppy to boot) it is just data.
+fn check_floppy_as_hard_disk(
+    path: &std::path::Path,
+    len: u64,
+    s: &[u8; 512],
+) -> Result<(), String> {
+    let size = match len {
+        368_640 => "360 KB",
+        737_280 => "720 KB",
+        1_228_800 => "1.2 MB",
+        1_474_560 => "1.44 MB",
+        2_949_120 => "2.88 MB",
+        _ => return Ok(()),
+    };
+    // A DOS 2+ BPB: a jump, 512 bytes per sector (0Bh), one or two FATs (10h) and a
+    // media descriptor F0h–FFh (15h); a partition table would make it a hard disk.
+    let fat = matches!(s[0], 0xEB | 0xE9)
+        && s[0x0B..0x0D] == [0x00, 0x02]
+        && matches!(s[0x10], 1 | 2)
+        && s[0x15] >= 0xF0;
+    if !fat || machine::is_mbr(s) {
+        return Ok(());
+    }
+    let p = path.display();
+    Err(format!(
+        "{p} looks like a floppy image ({size} with a FAT boot sector), which does not boot as a hard disk; use --fda {p} or pass it without a flag"
+    ))
+}
+
+/// Unix time of 1900-01-01T00:00:00 and 9999-12-31T23:59:59 UTC: the years the CMOS
+/// clock's BCD century and year bytes (32h, 09h) can show.
+const RTC_MIN: i64 = -2_208_988_800;
+const RTC_MAX: i64 = 253_402_300_799;
+
+fn is_leap(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+/// `--rtc`: Unix seconds, or `YYYY-MM-DD[THH:MM:SS]` (UTC), years 1900 to 9999.
+fn parse_rtc(s: &str) -> Result<i64, String> {
+    let range = || format!("--rtc {s:?}: outside the clock's years 1900 to 9999");
+    if let Ok(n) = s.parse::<i64>() {
+        return if (RTC_MIN..=RTC_MAX).contains(&n) {
+            Ok(n)
+        } else {
+            Err(range())
+        };
+    }
+    let bad = || format!("--rtc {s:?}: expected Unix seconds or YYYY-MM-DD[THH:MM:SS]");
+    let (date, time) = s.split_once(['T', ' ']).unwrap_or((s, "00:00:00"));
     let d: Vec<i64> = date
         .split('-')
         .map(|x| x.parse().map_err(|_| bad()))
@@ -360,12 +464,26 @@ fn parse_rtc(s: &str) -> Result<i64, String> {
     if d.len() != 3
         || t.len() != 3
         || !(1..=12).contains(&d[1])
-        || !(1..=31).contains(&d[2])
-        || t[0] > 23
-        || t[1] > 59
-        || t[2] > 60
+        || !(0..=23).contains(&t[0])
+        || !(0..=59).contains(&t[1])
+        || !(0..=60).contains(&t[2])
     {
         return Err(bad());
+    }
+    if !(1900..=9999).contains(&d[0]) {
+        return Err(range());
+    }
+    let month_days = match d[1] {
+        2 if is_leap(d[0]) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=month_days).contains(&d[2]) {
+        return Err(format!(
+            "--rtc {s:?}: month {} of {} has {month_days} days",
+            d[1], d[0]
+        ));
     }
     // Days from civil date (Howard Hinnant's algorithm).
     let (y, m) = if d[1] <= 2 {
@@ -378,7 +496,12 @@ fn parse_rtc(s: &str) -> Result<i64, String> {
     let doy = (153 * m + 2) / 5 + d[2] - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Ok(days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2])
+    let secs = days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2];
+    // 9999-12-31T23:59:60 is the one written time past the end.
+    if secs > RTC_MAX {
+        return Err(range());
+    }
+    Ok(secs)
 }
 
 fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
@@ -457,6 +580,7 @@ pub struct Session {
 
 impl Session {
     pub fn new(args: &RunArgs) -> Result<Session, String> {
+        check_args(args)?;
         let mut fda = args.fda.clone();
         let mut hda = args.hda.clone();
         if let Some(img) = &args.image {
@@ -549,6 +673,14 @@ impl Session {
             None if fda.is_some() || demo => BootOrder::Floppy,
             None => BootOrder::HardDisk,
         };
+        // Into CMOS 3Dh/38h as well, for a --bios image that reads the order there.
+        pc.set_boot_order(pc.boot_order);
+        if pc.boot_order == BootOrder::HardDisk || fda.is_none() {
+            let mut first = [0u8; 512];
+            if let (Some(p), Ok(())) = (&hda, pc.bus.ide[0].read_sectors(0, 0, &mut first)) {
+                check_floppy_as_hard_disk(p, pc.bus.ide[0].sectors(0) * 512, &first)?;
+            }
+        }
         let keys = match &args.keys {
             Some(s) => parse_keys(s)?.into(),
             None => Default::default(),
@@ -581,11 +713,6 @@ impl Session {
             )?)),
             None => None,
         };
-        if let Some(t) = args.timeout {
-            if !(t >= 0.0 && t.is_finite()) {
-                return Err(format!("--timeout {t}: expected a number of seconds"));
-            }
-        }
         let signal = catch_signals()?;
         let start = Instant::now();
         Ok(Session {
@@ -873,5 +1000,61 @@ mod tests {
         assert_eq!(parse_rtc("1970-01-01T00:00:00"), Ok(0));
         assert_eq!(parse_rtc("12345"), Ok(12345));
         assert!(parse_rtc("2000-13-01T00:00:00").is_err());
+        // A date alone is midnight.
+        assert_eq!(parse_rtc("2000-02-29"), Ok(951_782_400));
+        assert!(parse_rtc("2000-01-01T-1:00:00").is_err());
+    }
+
+    #[test]
+    fn rtc_range_is_years_1900_to_9999() {
+        // 1900-01-01 is 25 567 days before 1970-01-01 (70 years, 17 leap days):
+        // -2 208 988 800 s. 9999-12-31T23:59:59 is Unix time 253 402 300 799.
+        assert_eq!(parse_rtc("1900-01-01T00:00:00"), Ok(-2_208_988_800));
+        assert_eq!(parse_rtc("9999-12-31T23:59:59"), Ok(253_402_300_799));
+        assert_eq!(parse_rtc("-2208988800"), Ok(-2_208_988_800));
+        assert!(parse_rtc("-2208988801").is_err());
+        assert!(parse_rtc("253402300800").is_err());
+        assert!(parse_rtc("9999-12-31T23:59:60").is_err());
+        assert!(parse_rtc("1899-12-31T23:59:59").is_err());
+    }
+
+    #[test]
+    fn rtc_days_per_month() {
+        for (date, ok) in [
+            ("2024-02-29", true),
+            ("2023-02-29", false),
+            ("1900-02-29", false),
+            ("2000-02-29", true),
+            ("2026-02-30", false),
+            ("2026-01-31", true),
+            ("2026-04-31", false),
+            ("2026-06-30", true),
+            ("2026-09-31", false),
+            ("2026-11-31", false),
+            ("2026-12-31", true),
+            ("2026-12-00", false),
+        ] {
+            assert_eq!(parse_rtc(date).is_ok(), ok, "{date}");
+        }
+    }
+
+    #[test]
+    fn waits_are_finite_and_bounded() {
+        assert_eq!(parse_keys("{wait 2s}").unwrap(), vec![KeyStep::Wait(2000)]);
+        assert_eq!(
+            parse_keys("{wait 1.5s}").unwrap(),
+            vec![KeyStep::Wait(1500)]
+        );
+        assert_eq!(parse_keys("{wait 0ms}").unwrap(), vec![KeyStep::Wait(0)]);
+        for bad in [
+            "{wait 1e30s}",
+            "{wait infs}",
+            "{wait -1s}",
+            "{wait nans}",
+            "{wait -5ms}",
+            "{wait 1e13ms}",
+        ] {
+            assert!(parse_keys(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -140,6 +140,8 @@ struct Input {
     captured: bool,
     last_mouse: Option<(f32, f32)>,
     buttons: u8,
+    /// Wheel motion not yet sent: a part of a notch, towards the user positive.
+    wheel: f32,
 }
 
 pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
@@ -174,6 +176,7 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
         captured: false,
         last_mouse: None,
         buttons: 0,
+        wheel: 0.0,
     };
     let mut paused = false;
     let mut shown_version = u64::MAX;
@@ -321,10 +324,19 @@ fn mouse(win: &mut Window, s: &mut Session, input: &mut Input) {
         _ => (0, 0),
     };
     input.last_mouse = pos;
-    if dx != 0 || dy != 0 || buttons != input.buttons {
+    // minifb reports a wheel notch as 1.0 on X11, up (away from the user) positive;
+    // the IntelliMouse counts notches towards the user as positive. Fractions (smooth
+    // scrolling) add up to whole notches.
+    if let Some((_, y)) = win.get_scroll_wheel() {
+        input.wheel -= y;
+    }
+    let dz = input.wheel.trunc();
+    input.wheel -= dz;
+    let dz = dz as i32;
+    if dx != 0 || dy != 0 || dz != 0 || buttons != input.buttons {
         input.buttons = buttons;
         // PS/2 counts up as positive; the host's y grows downwards.
-        s.pc.mouse_event(dx, -dy, buttons);
+        s.pc.mouse_wheel_event(dx, -dy, dz, buttons);
     }
 }
 

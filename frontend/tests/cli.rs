@@ -351,3 +351,198 @@ fn serial_stdio_feeds_stdin_to_com1() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(out.stdout, b"hi\r!");
 }
+
+#[test]
+fn a_timeout_too_long_for_a_duration_is_a_one_line_error() {
+    // 10^19 s exceeds what a std Duration/Instant holds (it used to panic).
+    user_error(&["run", "--headless", "--timeout", "1e19"], "--timeout");
+}
+
+#[test]
+fn a_nan_timeout_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--timeout", "NaN"], "--timeout");
+}
+
+#[test]
+fn a_wait_of_1e30_seconds_is_a_one_line_error() {
+    user_error(
+        &["run", "--headless", "--keys", "{wait 1e30s}"],
+        "wait 1e30s",
+    );
+}
+
+#[test]
+fn an_infinite_wait_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--keys", "{wait infs}"], "wait infs");
+}
+
+#[test]
+fn a_negative_wait_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--keys", "{wait -1s}"], "wait -1s");
+}
+
+#[test]
+fn a_nan_wait_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--keys", "{wait nans}"], "wait nans");
+}
+
+#[test]
+fn a_wait_too_long_in_milliseconds_is_a_one_line_error() {
+    // 2^64 - 1 ms: as nanoseconds this overflowed the key script's clock.
+    user_error(
+        &[
+            "run",
+            "--headless",
+            "--keys",
+            "{wait 18446744073709551615ms}",
+        ],
+        "wait",
+    );
+}
+
+#[test]
+fn february_30th_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--rtc", "2026-02-30"], "28 days");
+}
+
+#[test]
+fn february_29th_only_in_leap_years() {
+    // 2100 is not a leap year (divisible by 100, not by 400); 2000 and 2024 are.
+    user_error(
+        &["run", "--headless", "--rtc", "2100-02-29T00:00:00"],
+        "28 days",
+    );
+    user_error(&["run", "--headless", "--rtc", "2023-02-29"], "28 days");
+    user_error(&["run", "--headless", "--rtc", "2026-04-31"], "30 days");
+    // A valid leap day runs (the demo powers off by itself: status 0).
+    for ok in ["2000-02-29T12:00:00", "2024-02-29"] {
+        let out = x86()
+            .args(["run", "--headless", "--timeout", "60", "--rtc", ok])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{ok}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn an_absurd_rtc_year_is_a_one_line_error() {
+    user_error(
+        &["run", "--headless", "--rtc", "1899-12-31"],
+        "1900 to 9999",
+    );
+    user_error(&["run", "--headless", "--rtc", "10000-01-01"], "--rtc");
+    // 10^14 s after 1970 is in the year 3 170 843.
+    user_error(
+        &["run", "--headless", "--rtc", "100000000000000"],
+        "1900 to 9999",
+    );
+}
+
+#[test]
+fn an_empty_until_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--until", ""], "--until");
+}
+
+#[test]
+fn a_jpeg_screenshot_is_a_one_line_error() {
+    user_error(&["run", "--headless", "--screenshot", "x.jpg"], "x.jpg");
+}
+
+#[test]
+fn a_jpeg_screenshot_in_a_key_script_is_a_one_line_error() {
+    user_error(
+        &["run", "--headless", "--keys", "{screenshot \"x.jpeg\"}"],
+        "x.jpeg",
+    );
+}
+
+#[test]
+fn a_png_screenshot_name_is_case_insensitive() {
+    let shot = std::env::temp_dir().join(format!("x86-upper-{}.PNG", std::process::id()));
+    let out = x86()
+        .args(["run", "--headless", "--timeout", "60", "--screenshot"])
+        .arg(&shot)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let (_, w, h) = read_png(&shot);
+    let _ = std::fs::remove_file(&shot);
+    assert_eq!((w, h), (720, 400), "a text-mode screen");
+}
+
+#[test]
+fn a_mistyped_flag_keeps_clap_s_suggestion_on_one_line() {
+    user_error(&["run", "--hdd", "x.img"], "similar argument exists");
+    user_error(&["sst", "--verbos", "x"], "'--verbose'");
+}
+
+/// A 1.44 MB FAT12 floppy (DOS 3.3 BPB: 512-byte sectors, 1 sector a cluster, 1
+/// reserved, 2 FATs, 224 root entries, 2880 sectors, media F0h, 9 sectors a FAT, 18 a
+/// track, 2 heads) whose boot code at 3Eh halts.
+fn fat_floppy(name: &str) -> std::path::PathBuf {
+    let mut img = vec![0u8; 1_474_560];
+    img[..3].copy_from_slice(&[0xEB, 0x3C, 0x90]);
+    img[3..11].copy_from_slice(b"MSDOS5.0");
+    img[0x0B..0x1C].copy_from_slice(&[
+        0x00, 0x02, 0x01, 0x01, 0x00, 0x02, 0xE0, 0x00, 0x40, 0x0B, 0xF0, 0x09, 0x00, 0x12, 0x00,
+        0x02, 0x00,
+    ]);
+    img[0x3E..0x40].copy_from_slice(&[0xFA, 0xF4]); // cli; hlt
+    img[510] = 0x55;
+    img[511] = 0xAA;
+    let p = std::env::temp_dir().join(format!("x86-fat-{}-{name}.img", std::process::id()));
+    std::fs::write(&p, img).unwrap();
+    p
+}
+
+#[test]
+fn a_floppy_image_given_as_the_boot_hard_disk_says_what_to_do() {
+    let p = fat_floppy("as-hda");
+    let s = p.to_str().unwrap().to_string();
+    user_error(
+        &["run", "--headless", "--hda", &s],
+        "looks like a floppy image",
+    );
+    user_error(&["run", "--headless", "--hda", &s], "use --fda");
+    user_error(&["run", "--headless", "--hda", &s], "1.44 MB");
+    // Passed without a flag it is a floppy, and boots.
+    let out = x86()
+        .args(["run", "--headless", "--timeout", "30", &s])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&p);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("halted"));
+}
+
+#[test]
+fn a_floppy_image_as_a_data_hard_disk_is_fine() {
+    // Booting from A:, the same image as drive C: is only data.
+    let a = fat_floppy("boot-a");
+    let c = fat_floppy("data-c");
+    let out = x86()
+        .args(["run", "--headless", "--timeout", "30", "--fda"])
+        .arg(&a)
+        .arg("--hda")
+        .arg(&c)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&a);
+    let _ = std::fs::remove_file(&c);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

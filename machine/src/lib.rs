@@ -67,6 +67,23 @@ pub enum BootOrder {
     HardDisk,
 }
 
+impl BootOrder {
+    /// CMOS bytes 3Dh and 38h, the boot sequence as the Bochs BIOS and SeaBIOS read it
+    /// and QEMU writes it (hw/i386/pc.c `set_boot_dev`): 3Dh = second device << 4 |
+    /// first, 38h = third device << 4 | bit 0 "skip the floppy boot-signature check".
+    /// Devices: 1 floppy, 2 hard disk, 3 CD-ROM, 0 none. The built-in BIOS tries the
+    /// other kind of disk second and checks floppy signatures too, so bit 0 is clear.
+    pub fn cmos_bytes(self) -> (u8, u8) {
+        const FLOPPY: u8 = 1;
+        const HARD_DISK: u8 = 2;
+        let (first, second) = match self {
+            BootOrder::Floppy => (FLOPPY, HARD_DISK),
+            BootOrder::HardDisk => (HARD_DISK, FLOPPY),
+        };
+        (second << 4 | first, 0)
+    }
+}
+
 /// Why a machine run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -498,15 +515,31 @@ fn ide_offset(port: u16) -> u16 {
     }
 }
 
+/// Code page 437 as the VGA's ROM font draws it, in Unicode (the graphic forms of
+/// 01h–1Fh and 7Fh, as IBM documents the character set; 00h, drawn blank, as a space).
+#[rustfmt::skip]
+const CP437: [char; 256] = [
+    ' ', '☺', '☻', '♥', '♦', '♣', '♠', '•', '◘', '○', '◙', '♂', '♀', '♪', '♫', '☼',
+    '►', '◄', '↕', '‼', '¶', '§', '▬', '↨', '↑', '↓', '→', '←', '∟', '↔', '▲', '▼',
+    ' ', '!', '"', '#', '$', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/',
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ':', ';', '<', '=', '>', '?',
+    '@', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',
+    'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', '[', '\\', ']', '^', '_',
+    '`', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', '{', '|', '}', '~', '⌂',
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ì', 'Ä', 'Å',
+    'É', 'æ', 'Æ', 'ô', 'ö', 'ò', 'û', 'ù', 'ÿ', 'Ö', 'Ü', '¢', '£', '¥', '₧', 'ƒ',
+    'á', 'í', 'ó', 'ú', 'ñ', 'Ñ', 'ª', 'º', '¿', '⌐', '¬', '½', '¼', '¡', '«', '»',
+    '░', '▒', '▓', '│', '┤', '╡', '╢', '╖', '╕', '╣', '║', '╗', '╝', '╜', '╛', '┐',
+    '└', '┴', '┬', '├', '─', '┼', '╞', '╟', '╚', '╔', '╩', '╦', '╠', '═', '╬', '╧',
+    '╨', '╤', '╥', '╙', '╘', '╒', '╓', '╫', '╪', '┘', '┌', '█', '▄', '▌', '▐', '▀',
+    'α', 'ß', 'Γ', 'π', 'Σ', 'σ', 'µ', 'τ', 'Φ', 'Θ', 'Ω', 'δ', '∞', 'φ', 'ε', '∩',
+    '≡', '±', '≥', '≤', '⌠', '⌡', '÷', '≈', '°', '∙', '·', '√', 'ⁿ', '²', '■', '\u{a0}',
+];
+
 /// Code page 437 → Unicode for the text screen dump.
 fn cp437(b: u8) -> char {
-    const HIGH: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{a0}";
-    match b {
-        0 => ' ',
-        0x20..=0x7E => b as char,
-        0x80..=0xFF => HIGH.chars().nth((b - 0x80) as usize).unwrap_or('?'),
-        _ => '.',
-    }
+    CP437[b as usize]
 }
 
 /// Whether an image of `len` bytes is a standard floppy format (360K–2.88M).
@@ -596,13 +629,30 @@ impl Pc {
         let mut cpu = Cpu::new();
         // A P6 has its x87 on chip.
         cpu.fpu_present = true;
-        Ok(Pc {
+        let mut pc = Pc {
             cpu,
             bus,
             no_reboot: cfg.no_reboot,
             boot_order: BootOrder::Floppy,
             bios_state: bios::HostState::default(),
-        })
+        };
+        pc.write_boot_order_cmos();
+        Ok(pc)
+    }
+
+    /// Sets the boot order and records it in the CMOS, where a BIOS image (SeaBIOS,
+    /// the Bochs BIOS) reads it.
+    pub fn set_boot_order(&mut self, order: BootOrder) {
+        self.boot_order = order;
+        self.write_boot_order_cmos();
+    }
+
+    /// CMOS 3Dh/38h from `boot_order` (see [`BootOrder::cmos_bytes`]); the built-in
+    /// POST calls it too, for a `boot_order` set directly.
+    pub(crate) fn write_boot_order_cmos(&mut self) {
+        let (b3d, b38) = self.boot_order.cmos_bytes();
+        self.bus.rtc.set_byte(0x3D, b3d);
+        self.bus.rtc.set_byte(0x38, b38);
     }
 
     /// The text screen as UTF-8 lines (code page 437 mapped), trailing blanks trimmed:
@@ -741,6 +791,15 @@ impl Pc {
         self.bus.kbd.mouse_event(dx, dy, buttons, &mut self.bus.pic);
     }
 
+    /// [`Pc::mouse_event`] with the wheel: `dz` notches, positive towards the user
+    /// (scrolling down), and buttons 4 and 5 in bits 3 and 4 of `buttons`. The guest
+    /// sees them once its driver has switched the mouse to IntelliMouse packets.
+    pub fn mouse_wheel_event(&mut self, dx: i32, dy: i32, dz: i32, buttons: u8) {
+        self.bus
+            .kbd
+            .mouse_wheel_event(dx, dy, dz, buttons, &mut self.bus.pic);
+    }
+
     /// Queues raw set-1 scan-code bytes (one key event) in the keyboard controller.
     pub fn key_bytes(&mut self, codes: &[u8]) {
         self.bus.kbd.key(codes, &mut self.bus.pic);
@@ -856,6 +915,119 @@ mod tests {
         assert_eq!(pc.run(1000), Some(Exit::DebugExit(3)));
         assert_eq!(pc.bus.debugcon, b"A");
         assert_eq!(pc.bus.post, vec![0x55]);
+    }
+
+    #[test]
+    fn cp437_maps_every_code_to_its_unicode_character() {
+        // The Unicode consortium's CP437 mapping (VENDORS/MICSFT/PC/CP437.TXT) for
+        // 80h–FFh and printable ASCII; 01h–1Fh and 7Fh are the graphic characters the
+        // IBM PC's font draws there (☺ U+263A … ▼ U+25BC, ⌂ U+2302), and 00h is blank.
+        #[rustfmt::skip]
+        const UNICODE: [u32; 256] = [
+            0x0020, 0x263A, 0x263B, 0x2665, 0x2666, 0x2663, 0x2660, 0x2022, 0x25D8, 0x25CB, 0x25D9, 0x2642, 0x2640, 0x266A, 0x266B, 0x263C,
+            0x25BA, 0x25C4, 0x2195, 0x203C, 0x00B6, 0x00A7, 0x25AC, 0x21A8, 0x2191, 0x2193, 0x2192, 0x2190, 0x221F, 0x2194, 0x25B2, 0x25BC,
+            0x0020, 0x0021, 0x0022, 0x0023, 0x0024, 0x0025, 0x0026, 0x0027, 0x0028, 0x0029, 0x002A, 0x002B, 0x002C, 0x002D, 0x002E, 0x002F,
+            0x0030, 0x0031, 0x0032, 0x0033, 0x0034, 0x0035, 0x0036, 0x0037, 0x0038, 0x0039, 0x003A, 0x003B, 0x003C, 0x003D, 0x003E, 0x003F,
+            0x0040, 0x0041, 0x0042, 0x0043, 0x0044, 0x0045, 0x0046, 0x0047, 0x0048, 0x0049, 0x004A, 0x004B, 0x004C, 0x004D, 0x004E, 0x004F,
+            0x0050, 0x0051, 0x0052, 0x0053, 0x0054, 0x0055, 0x0056, 0x0057, 0x0058, 0x0059, 0x005A, 0x005B, 0x005C, 0x005D, 0x005E, 0x005F,
+            0x0060, 0x0061, 0x0062, 0x0063, 0x0064, 0x0065, 0x0066, 0x0067, 0x0068, 0x0069, 0x006A, 0x006B, 0x006C, 0x006D, 0x006E, 0x006F,
+            0x0070, 0x0071, 0x0072, 0x0073, 0x0074, 0x0075, 0x0076, 0x0077, 0x0078, 0x0079, 0x007A, 0x007B, 0x007C, 0x007D, 0x007E, 0x2302,
+            0x00C7, 0x00FC, 0x00E9, 0x00E2, 0x00E4, 0x00E0, 0x00E5, 0x00E7, 0x00EA, 0x00EB, 0x00E8, 0x00EF, 0x00EE, 0x00EC, 0x00C4, 0x00C5,
+            0x00C9, 0x00E6, 0x00C6, 0x00F4, 0x00F6, 0x00F2, 0x00FB, 0x00F9, 0x00FF, 0x00D6, 0x00DC, 0x00A2, 0x00A3, 0x00A5, 0x20A7, 0x0192,
+            0x00E1, 0x00ED, 0x00F3, 0x00FA, 0x00F1, 0x00D1, 0x00AA, 0x00BA, 0x00BF, 0x2310, 0x00AC, 0x00BD, 0x00BC, 0x00A1, 0x00AB, 0x00BB,
+            0x2591, 0x2592, 0x2593, 0x2502, 0x2524, 0x2561, 0x2562, 0x2556, 0x2555, 0x2563, 0x2551, 0x2557, 0x255D, 0x255C, 0x255B, 0x2510,
+            0x2514, 0x2534, 0x252C, 0x251C, 0x2500, 0x253C, 0x255E, 0x255F, 0x255A, 0x2554, 0x2569, 0x2566, 0x2560, 0x2550, 0x256C, 0x2567,
+            0x2568, 0x2564, 0x2565, 0x2559, 0x2558, 0x2552, 0x2553, 0x256B, 0x256A, 0x2518, 0x250C, 0x2588, 0x2584, 0x258C, 0x2590, 0x2580,
+            0x03B1, 0x00DF, 0x0393, 0x03C0, 0x03A3, 0x03C3, 0x00B5, 0x03C4, 0x03A6, 0x0398, 0x03A9, 0x03B4, 0x221E, 0x03C6, 0x03B5, 0x2229,
+            0x2261, 0x00B1, 0x2265, 0x2264, 0x2320, 0x2321, 0x00F7, 0x2248, 0x00B0, 0x2219, 0x00B7, 0x221A, 0x207F, 0x00B2, 0x25A0, 0x00A0,
+        ];
+        for (b, &u) in UNICODE.iter().enumerate() {
+            assert_eq!(cp437(b as u8) as u32, u, "code {b:#04x}");
+        }
+        // Spot checks by name.
+        assert_eq!(cp437(0x01), '\u{263A}', "white smiling face");
+        assert_eq!(cp437(0x03), '\u{2665}', "black heart suit");
+        assert_eq!(cp437(0x0F), '\u{263C}', "white sun with rays");
+        assert_eq!(cp437(0x10), '\u{25BA}', "black right-pointing pointer");
+        assert_eq!(cp437(0x1C), '\u{221F}', "right angle");
+        assert_eq!(cp437(0x7F), '\u{2302}', "house");
+        assert_eq!(cp437(0x9E), '\u{20A7}', "peseta sign");
+        assert_eq!(cp437(0xC4), '\u{2500}', "box drawings light horizontal");
+        assert_eq!(cp437(0xE1), '\u{00DF}', "sharp s, also used as beta");
+        assert_eq!(cp437(0xFF), '\u{00A0}', "no-break space");
+        assert_eq!(cp437(0x00), ' ');
+    }
+
+    #[test]
+    fn the_wheel_reaches_a_guest_that_enabled_intellimouse_packets() {
+        let mut pc = pc_with(&[0xF4]);
+        let aux = |pc: &mut Pc, b: u8| {
+            pc.bus.io_write(0x64, 1, 0xD4);
+            pc.bus.io_write(0x60, 1, b as u32);
+        };
+        for b in [0xF3, 200, 0xF3, 100, 0xF3, 80, 0xF4] {
+            aux(&mut pc, b);
+        }
+        let read = |pc: &mut Pc| {
+            let mut v = Vec::new();
+            while pc.bus.io_read(0x64, 1) & 1 != 0 {
+                v.push(pc.bus.io_read(0x60, 1) as u8);
+            }
+            v
+        };
+        assert_eq!(read(&mut pc), [0xFA; 7]);
+        // One notch up (away from the user) is Z = -1 in the fourth byte.
+        pc.mouse_wheel_event(0, 0, -1, 0);
+        assert_eq!(read(&mut pc), [0x08, 0x00, 0x00, 0xFF]);
+    }
+
+    /// CMOS byte `reg` as a guest reads it: index to port 70h, data from 71h.
+    fn cmos(pc: &mut Pc, reg: u8) -> u8 {
+        pc.bus.io_write(0x70, 1, reg as u32);
+        pc.bus.io_read(0x71, 1) as u8
+    }
+
+    #[test]
+    fn boot_order_reaches_cmos_3dh_and_38h() {
+        // QEMU's set_boot_dev for `-boot ac`: 3Dh = (2 << 4) | 1 = 21h, 38h = 00h
+        // (no third device, floppy signature check on); `-boot ca`: 3Dh = 12h.
+        let mut pc = pc_with(&[0xF4]);
+        assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x21, 0x00));
+        pc.set_boot_order(BootOrder::HardDisk);
+        assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x12, 0x00));
+        pc.set_boot_order(BootOrder::Floppy);
+        assert_eq!(cmos(&mut pc, 0x3D), 0x21);
+    }
+
+    #[test]
+    fn a_bios_image_reads_the_boot_order_from_cmos() {
+        // mov al,3Dh; out 70h,al; in al,71h; out 0E9h,al; mov al,38h; out 70h,al;
+        // in al,71h; out 0E9h,al; out 0F4h,al
+        // at F000:0000, reached by jmp F000:0000 from the reset vector.
+        let code = [
+            0xB0, 0x3D, 0xE6, 0x70, 0xE4, 0x71, 0xE6, 0xE9, 0xB0, 0x38, 0xE6, 0x70, 0xE4, 0x71,
+            0xE6, 0xE9, 0xE6, 0xF4,
+        ];
+        let mut pc = pc_with(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
+        pc.bus.bios[..code.len()].copy_from_slice(&code);
+        pc.set_boot_order(BootOrder::HardDisk);
+        assert!(matches!(pc.run(1000), Some(Exit::DebugExit(_))));
+        assert_eq!(pc.bus.debugcon, [0x12, 0x00]);
+    }
+
+    #[test]
+    fn the_built_in_post_records_a_boot_order_set_directly() {
+        let mut pc = Pc::new(Config {
+            memory_mb: 1,
+            bios: None,
+            no_reboot: true,
+            ips: DEFAULT_IPS,
+            rtc_epoch: 0,
+        })
+        .unwrap();
+        pc.boot_order = BootOrder::HardDisk;
+        assert_eq!(pc.run(1_000_000), Some(Exit::NoBootDevice));
+        assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x12, 0x00));
     }
 
     #[test]

@@ -421,6 +421,41 @@ fn int15_block_move_reaches_above_1mb_whatever_the_a20_gate() {
 }
 
 #[test]
+fn int15_block_move_wraps_at_4gb_and_drops_code_it_overwrites() {
+    let mut pc = pc();
+    // 32 bytes to FFFFFFF0h: the second 16 wrap to physical 0 (386 linear addresses
+    // are 32 bits), where the guest has already run `mov al,1; ret` once.
+    load(&mut pc, 0, &[0xB0, 0x01, 0xC3]);
+    load(&mut pc, 0x7010, &[0xB0, 0x02, 0xC3]);
+    let gdt = 0x800;
+    for i in 0..0x30 {
+        pc.bus.write8(gdt + i, 0);
+    }
+    for (at, base) in [(gdt + 0x10, 0x7000u32), (gdt + 0x18, 0xFFFF_FFF0)] {
+        pc.bus.write16(at, 0xFFFF);
+        pc.bus.write16(at + 2, base as u16);
+        pc.bus.write8(at + 4, (base >> 16) as u8);
+        pc.bus.write8(at + 5, 0x93);
+        pc.bus.write8(at + 7, (base >> 24) as u8);
+    }
+    #[rustfmt::skip]
+    start(&mut pc, 0x7C00, &[
+        0xE8, 0xFD, 0x83,   // call 0000h
+        0x88, 0xC3,         // mov bl, al
+        0xB4, 0x87,         // mov ah, 87h
+        0xB9, 0x10, 0x00,   // mov cx, 10h (words)
+        0xBE, 0x00, 0x08,   // mov si, 0800h
+        0xCD, 0x15,         // int 15h
+        0xE8, 0xEE, 0x83,   // call 0000h
+        0xE6, 0xF4,         // out 0F4h, al
+    ]);
+    pc.cpu.eflags = 0x002;
+    assert_eq!(pc.run(1_000_000), Some(Exit::DebugExit(2)));
+    assert_eq!(pc.cpu.regs[3] & 0xFF, 1, "the first call ran the old code");
+    assert_eq!(pc.bus.read8(1), 0x02);
+}
+
+#[test]
 fn int15_wait_takes_the_requested_virtual_time() {
     let mut pc = pc();
     let t0 = pc.bus.now;

@@ -246,11 +246,25 @@ impl Pc {
             self.bus.write8(dst.wrapping_add(i), b);
         }
         self.bus.set_a20(a20);
-        if bytes > 0 {
-            self.cpu.invalidate_phys(dst, bytes);
-        }
+        self.invalidate_ram(dst, bytes);
         self.ok();
         self.ret_flag(ZF, true);
+    }
+
+    /// Drops cached code in the RAM that `bytes` bytes written from `dst` reached. The
+    /// copy's addresses wrap at 4 GB, and only installed RAM holds code that can have
+    /// changed (ROM and unmapped space ignore writes), so the work is bounded by the
+    /// RAM size whatever a caller's descriptors say.
+    fn invalidate_ram(&mut self, dst: u32, bytes: u32) {
+        let ram = self.bus.ram_size() as u64;
+        let (start, end) = (dst as u64, dst as u64 + bytes as u64);
+        let wrapped = end.saturating_sub(1 << 32);
+        for (a, b) in [(start, end.min(1 << 32)), (0, wrapped)] {
+            let b = b.min(ram);
+            if a < b {
+                self.cpu.invalidate_phys(a as u32, (b - a) as u32);
+            }
+        }
     }
 
     /// POST: the IRQ 12 vector and a pointing device with no handler.

@@ -37,6 +37,14 @@ pub(super) const FONT14: u16 = 0xB000;
 pub(super) const FONT8: u16 = 0xC000;
 const FONT8_LOW_IBM: u16 = 0xFA6E;
 
+/// Virtual time the video BIOS spends per pixel it writes in a graphics mode and per
+/// character cell in a text mode, about what a VGA's memory bandwidth allows. Charging
+/// it keeps a loop of large calls (a 64 KB string, a scroll per line) from packing
+/// thousands of them into one run slice of 100 000 instructions, which the host would
+/// spend minutes on between two looks at the clock.
+const NS_PER_PIXEL: u64 = 10;
+const NS_PER_CELL: u64 = 20;
+
 /// Copies the project's fonts into the BIOS image.
 pub(super) fn install_fonts(rom: &mut [u8]) {
     let put = |rom: &mut [u8], at: u16, data: &[u8]| {
@@ -105,6 +113,10 @@ fn mode_info(m: u8) -> Option<Mode> {
 }
 
 impl Pc {
+    fn charge(&mut self, ns: u64) {
+        self.bus.idle = self.bus.idle.saturating_add(ns);
+    }
+
     fn vmode(&mut self) -> Mode {
         let m = self.r8(bda::VIDEO_MODE);
         mode_info(m).unwrap_or_else(|| mode_info(3).expect("mode 3 is in the table"))
@@ -250,6 +262,7 @@ impl Pc {
         };
         let (off, seg) = (self.r16(vec * 4), self.r16(vec * 4 + 2));
         let (x0, y0) = (col * 8, row * h);
+        self.charge(8 * h as u64 * NS_PER_PIXEL);
         // Bit 7 of the colour XORs the glyph in, except in the 256-colour mode.
         let xor = color & 0x80 != 0 && self.r8(bda::VIDEO_MODE) != 0x13;
         for y in 0..h {
@@ -314,21 +327,31 @@ impl Pc {
         };
         let m = self.vmode();
         let page = self.r8(bda::PAGE);
+        let width = right - left + 1;
+        self.charge(if m.text {
+            (height * width) as u64 * NS_PER_CELL
+        } else {
+            (height * m.char_h as u32 * width * 8) as u64 * NS_PER_PIXEL
+        });
+        let origin = self.cell(page, 0, 0);
         for i in 0..height {
             let row = if up { top + i } else { bottom - i };
             let src = if up { row + n } else { row.wrapping_sub(n) };
             let from_inside = if up { src <= bottom } else { row >= top + n };
             if m.text {
-                for c in left..=right {
+                let to = origin + (row * cols + left) * 2;
+                let from = origin + (src.wrapping_mul(cols) + left) * 2;
+                for c in 0..width {
                     let v = if from_inside {
-                        let a = self.cell(page, src, c);
-                        self.r16(a)
+                        self.bus.read16(from + c * 2)
                     } else {
                         (attr as u16) << 8 | 0x20
                     };
-                    let a = self.cell(page, row, c);
-                    self.w16(a, v);
+                    self.bus.write16(to + c * 2, v);
                 }
+                // Text memory holds no code a guest runs, but a guest may run code
+                // there (it is RAM to the CPU): drop it once per row.
+                self.cpu.invalidate_phys(to, width * 2);
             } else {
                 let h = m.char_h as u32;
                 for y in 0..h {
@@ -347,6 +370,7 @@ impl Pc {
 
     fn put_char(&mut self, page: u8, row: u32, col: u32, ch: u8, attr: Option<u8>) {
         if self.vmode().text {
+            self.charge(NS_PER_CELL);
             let a = self.cell(page, row, col);
             self.w8(a, ch);
             if let Some(at) = attr {
@@ -543,6 +567,25 @@ impl Pc {
         let (save_r, save_c) = self.cursor(page);
         self.set_cursor(page, (dx >> 8) as u32, (dx & 0xFF) as u32);
         let step = if mode & 2 != 0 { 2 } else { 1 };
+        if !self.vmode().text {
+            let chars: Vec<(u8, u8)> = (0..cx)
+                .map(|i| {
+                    let at = bp.wrapping_add(i.wrapping_mul(step));
+                    let ch = self.r8(lin(es, at));
+                    let attr = if mode & 2 != 0 {
+                        self.r8(lin(es, at.wrapping_add(1)))
+                    } else {
+                        bx as u8
+                    };
+                    (ch, attr)
+                })
+                .collect();
+            self.write_string_graphics(page, &chars);
+            if mode & 1 == 0 {
+                self.set_cursor(page, save_r, save_c);
+            }
+            return;
+        }
         for i in 0..cx {
             let at = bp.wrapping_add(i.wrapping_mul(step));
             let ch = self.r8(lin(es, at));
@@ -565,6 +608,79 @@ impl Pc {
         }
     }
 
+    /// AH=13h in a graphics mode: the picture of drawing and scrolling character by
+    /// character, with one scroll. Each scroll moves the whole screen up a line and
+    /// clears the new one to colour 0, so S of them are one scroll by S lines; a glyph
+    /// drawn inside the screen before s of the string's S scrolls ends up s - S lines
+    /// higher, or scrolled off. So the cursor is walked first, the screen scrolled once,
+    /// and only the glyphs still visible drawn, in string order (bit 7 XORs them in).
+    /// A 65 535-character string then costs one screen of work, not 800 scrolls.
+    fn write_string_graphics(&mut self, page: u8, chars: &[(u8, u8)]) {
+        let (cols, rows) = (self.cols(), self.rows());
+        let (mut row, mut col) = self.cursor(page);
+        // (scrolls before it, row, column, character, colour) of each glyph drawn.
+        let mut draws: Vec<(u64, u32, u32, u8, u8)> = Vec::new();
+        let mut scrolls = 0u64;
+        for &(ch, attr) in chars {
+            match ch {
+                0x07 => {}
+                0x08 => col = col.saturating_sub(1),
+                b'\r' => col = 0,
+                b'\n' => row += 1,
+                _ => {
+                    draws.push((scrolls, row, col, ch, attr));
+                    col += 1;
+                    if col >= cols {
+                        col = 0;
+                        row += 1;
+                    }
+                }
+            }
+            if row >= rows {
+                scrolls += 1;
+                row = rows - 1;
+            }
+        }
+        if scrolls > 0 {
+            // Scrolling by the window's height or more clears it, like that many single
+            // scrolls.
+            let n = scrolls.min(rows as u64) as u32;
+            self.scroll(true, n, 0, (0, 0, rows - 1, cols - 1));
+        }
+        // Where each glyph ends up: moved up by the scrolls after it, or gone. A glyph
+        // outside the scrolled window (a start position beyond it) stays where it was.
+        let place = |&(s, r, c, _, _): &(u64, u32, u32, u8, u8)| -> Option<(u32, u32)> {
+            if r >= rows || c >= cols {
+                return Some((r, c));
+            }
+            let up = scrolls - s;
+            (up <= r as u64).then(|| (r - up as u32, c))
+        };
+        // Only the last plain glyph in a cell shows, with the XOR ones after it: walk
+        // backwards marking cells a plain glyph covers.
+        let xor_mode = self.r8(bda::VIDEO_MODE) != 0x13;
+        let mut covered = vec![false; (rows * cols) as usize];
+        let mut keep = vec![false; draws.len()];
+        for (i, d) in draws.iter().enumerate().rev() {
+            let Some((r, c)) = place(d) else { continue };
+            if r >= rows || c >= cols {
+                keep[i] = true;
+                continue;
+            }
+            let k = (r * cols + c) as usize;
+            if !covered[k] {
+                keep[i] = true;
+                covered[k] = !(xor_mode && d.4 & 0x80 != 0);
+            }
+        }
+        for (d, _) in draws.iter().zip(&keep).filter(|(_, &k)| k) {
+            if let Some((r, c)) = place(d) {
+                self.draw_glyph(r, c, d.3, d.4);
+            }
+        }
+        self.set_cursor(page, row, col);
+    }
+
     /// Moves the cursor one cell on, wrapping and scrolling like teletype output.
     fn teletype_advance(&mut self, page: u8) {
         let (mut row, mut col) = self.cursor(page);
@@ -575,7 +691,9 @@ impl Pc {
             row += 1;
         }
         if row >= rows {
-            self.scroll(true, 1, 0x07, (0, 0, rows - 1, cols - 1));
+            // Graphics modes clear the new line to colour 0, as teletype output does.
+            let fill = if self.vmode().text { 0x07 } else { 0 };
+            self.scroll(true, 1, fill, (0, 0, rows - 1, cols - 1));
             row = rows - 1;
         }
         self.set_cursor(page, row, col);
@@ -811,6 +929,79 @@ mod tests {
         // Mode 13h is linear: one byte per pixel at A000:(y*320+x).
         assert_eq!(pc.bus.read8(0xA0000 + 20 * 320 + 10), 0x2C);
         assert!(pc.bus.vga.text_screen().is_none());
+    }
+
+    /// INT 10h AH=13h with the string at 1000:0000, BL = `color`, at `row`,`col`.
+    fn write_string(pc: &mut Pc, al: u8, color: u8, row: u8, col: u8, s: &[u8]) {
+        for (i, b) in s.iter().enumerate() {
+            pc.bus.write8(0x10000 + i as u32, *b);
+        }
+        pc.cpu.seg[ES].load_real(0x1000);
+        pc.cpu.regs[5] = 0;
+        pc.cpu.regs[0] = 0x1300 | al as u32;
+        pc.cpu.regs[3] = color as u32;
+        pc.cpu.regs[1] = s.len() as u32;
+        pc.cpu.regs[2] = (row as u32) << 8 | col as u32;
+        pc.int10();
+    }
+
+    fn mode_12h() -> Pc {
+        let mut pc = pc();
+        pc.set_video_mode(0x12);
+        assert_eq!((pc.cols(), pc.rows()), (80, 30));
+        pc
+    }
+
+    #[test]
+    fn mode_12h_string_wraps_and_scrolls_the_screen() {
+        let mut pc = mode_12h();
+        pc.draw_glyph(5, 5, b'Q', 0x0F);
+        // From (29,78): A and B fill the last row, the wrap scrolls once, C D E start
+        // the new last row. Everything moves up a line, Q included.
+        write_string(&mut pc, 1, 0x0E, 29, 78, b"ABCDE");
+        assert_eq!(pc.read_glyph(4, 5), b'Q');
+        assert_eq!(pc.read_glyph(5, 5), 0, "Q's old cell is clear");
+        assert_eq!(pc.read_glyph(28, 78), b'A');
+        assert_eq!(pc.read_glyph(28, 79), b'B');
+        assert_eq!([0, 1, 2].map(|c| pc.read_glyph(29, c)), [b'C', b'D', b'E']);
+        assert_eq!(pc.read_glyph(29, 3), 0);
+        assert_eq!(pc.cursor(0), (29, 3));
+        // The glyph in BL's colour on a colour-0 background: 'E' of the 8x16 font has
+        // its top bar on scan line 2 (FEh), so pixel (2*8+1, 29*16+2) is colour 14.
+        assert_eq!(pc.bus.vga.read_pixel(2 * 8 + 1, 29 * 16 + 2), 0x0E);
+        assert_eq!(pc.bus.vga.read_pixel(2 * 8 + 1, 29 * 16), 0);
+    }
+
+    #[test]
+    fn mode_12h_string_control_characters_and_xor() {
+        let mut pc = mode_12h();
+        // BS steps back over B, C replaces it; CR LF starts the next line.
+        write_string(&mut pc, 1, 0x0F, 0, 0, b"AB\x08C\r\nD\x07");
+        assert_eq!(pc.read_glyph(0, 0), b'A');
+        assert_eq!(pc.read_glyph(0, 1), b'C');
+        assert_eq!(pc.read_glyph(1, 0), b'D');
+        assert_eq!(pc.cursor(0), (1, 1));
+        // Colour bit 7 XORs: the same glyph twice in one cell leaves it as it was.
+        write_string(&mut pc, 0, 0x8F, 5, 0, b"Z\x08Z");
+        assert_eq!(pc.read_glyph(5, 0), 0);
+        assert_eq!(pc.cursor(0), (1, 1), "AL bit 0 clear: the cursor stays");
+    }
+
+    #[test]
+    fn mode_12h_string_longer_than_two_screens() {
+        let mut pc = mode_12h();
+        // 2 × 80 × 30 = 4800 x's from (0,0): the first 2400 fill the screen, each later
+        // line scrolls it once (30 scrolls), and HELLO starts the last line after them.
+        // Every row but the last shows x's.
+        let mut s = vec![b'x'; 4800];
+        s.extend_from_slice(b"HELLO");
+        write_string(&mut pc, 1, 0x07, 0, 0, &s);
+        assert_eq!([0, 1, 2, 3, 4].map(|c| pc.read_glyph(29, c)), *b"HELLO");
+        assert_eq!(pc.read_glyph(29, 5), 0);
+        for (r, c) in [(0, 0), (0, 79), (15, 40), (28, 0), (28, 79)] {
+            assert_eq!(pc.read_glyph(r, c), b'x', "({r},{c})");
+        }
+        assert_eq!(pc.cursor(0), (29, 5));
     }
 
     #[test]
