@@ -932,9 +932,11 @@ impl Fdc {
         let d = self.disk_mut(drive).ok_or(st1(ST1_MISSING_AM))?;
         d.image.write((off / SECTOR) as u64, data).map_err(|e| {
             log::warn!(target: "fdc", "write of sector {} failed: {e}", off / SECTOR);
+            // A write has no data-field CRC to fail (DD is a read's): the ID field's
+            // DE is what the controller could report.
             match e {
                 BlockError::ReadOnly => st1(ST1_NOT_WRITABLE),
-                _ => data_error(),
+                _ => st1(ST1_DATA_ERROR),
             }
         })
     }
@@ -1564,13 +1566,14 @@ mod tests {
         let mut t = Rig::new();
         t.fdc.attach(0, Box::new(Broken(2880)), false).unwrap();
         t.seek(0, 0, 0);
-        // 82077AA result phase: ST0 IC=01 (abnormal), ST1 DE (bit 5), ST2 DD (bit 5).
+        // 82077AA result phase: ST0 IC=01 (abnormal), ST1 DE (bit 5), and on a read
+        // ST2 DD (bit 5, the data field's CRC).
         t.dma(DMA_WRITE_MEM, 512);
         let r = t.command(&[READ, 0x00, 0, 0, 1, 2, 18, 0x1B, 0xFF]);
         assert_eq!(r[..3], [0x40, 0x20, 0x20]);
         t.dma(DMA_READ_MEM, 512);
         let r = t.command(&[WRITE, 0x00, 0, 0, 1, 2, 18, 0x1B, 0xFF]);
-        assert_eq!(r[..3], [0x40, 0x20, 0x20]);
+        assert_eq!(r[..3], [0x40, 0x20, 0x00]);
         assert_eq!(t.fdc.read_sectors(0, 0, 1), None);
         assert!(!t.fdc.write_sectors(0, 0, &[0; 512]));
     }

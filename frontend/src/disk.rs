@@ -3,8 +3,9 @@
 //!   write reaches the file (the host's page cache) as soon as the drive completes it,
 //!   sector by sector, so a crash or a SIGKILL keeps every completed write and never
 //!   truncates or tears the image; FLUSH CACHE and the end of a run `fsync` it;
-//! - `--snapshot` keeps the guest's writes in an in-memory overlay of the sectors it
-//!   wrote, so memory grows with what the guest touched, never with the image size;
+//! - `--snapshot` keeps the guest's writes in an overlay: an unlinked temporary file
+//!   (sparse, as large as the image) plus a map of the sectors written, so neither the
+//!   image's size nor the amount the guest writes sets the emulator's memory;
 //! - an advisory lock (`flock`, as QEMU's image locking) on every image: exclusive when
 //!   the run may write, shared under `--snapshot`, so two runs cannot write one image;
 //! - refused at start, from `stat`, before any read: directories, FIFOs and devices,
@@ -14,7 +15,7 @@
 use machine::{BlockDevice, BlockError};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 const SECTOR: usize = 512;
@@ -45,18 +46,75 @@ impl Drive {
     }
 }
 
+/// `--snapshot`'s store for the sectors the guest wrote.
+struct Overlay {
+    /// An unlinked temporary file: sector n of the image lives at n × 512.
+    file: File,
+    /// Which sectors are in `file`: bit (n % 64) of word n / 64.
+    written: HashMap<u64, u64>,
+}
+
+impl Overlay {
+    fn new() -> std::io::Result<Overlay> {
+        let dir = std::env::temp_dir();
+        for n in 0..1000u32 {
+            let p = dir.join(format!("x86-snapshot-{}-{n}.tmp", std::process::id()));
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&p)
+            {
+                Ok(file) => {
+                    // Unlinked at once: nothing is left behind however the run ends.
+                    let _ = std::fs::remove_file(&p);
+                    return Ok(Overlay {
+                        file,
+                        written: HashMap::new(),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other("no free temporary file name"))
+    }
+
+    fn has(&self, lba: u64) -> bool {
+        self.written
+            .get(&(lba / 64))
+            .is_some_and(|w| w & (1 << (lba % 64)) != 0)
+    }
+
+    fn mark(&mut self, lba: u64) {
+        *self.written.entry(lba / 64).or_insert(0) |= 1 << (lba % 64);
+    }
+}
+
+/// Which kind of failure was already reported, so each is said once per image.
+#[derive(Default)]
+struct Reported {
+    read: bool,
+    write: bool,
+    flush: bool,
+}
+
 /// An image file attached to a drive.
 pub struct FileDisk {
     file: File,
     path: PathBuf,
     sectors: u64,
-    /// `--snapshot`: the sectors the guest wrote, kept in memory only.
-    overlay: Option<HashMap<u64, Box<[u8]>>>,
+    overlay: Option<Overlay>,
     /// Write-protected: a read-only floppy.
     read_only: bool,
     dirty: bool,
-    /// A failed write was already reported (one line per image, not one per sector).
-    reported: bool,
+    /// Written since the last successful fsync.
+    unsynced: bool,
+    /// A flush failed: Linux forgets a failed fsync's error (the next one succeeds with
+    /// the data gone), so the failure stays, and every later flush reports it.
+    flush_failed: Option<String>,
+    reported: Reported,
 }
 
 /// Opens `path` for `drive`, with every check that can be made before the guest runs.
@@ -84,18 +142,32 @@ pub fn open(path: &Path, drive: Drive, snapshot: bool) -> Result<FileDisk, Strin
     // No write permission for anyone is the user saying "read-only", even to root
     // (who could open it for writing anyway).
     let mut read_only = meta.permissions().mode() & 0o222 == 0;
+    // O_NONBLOCK: should the path have become a FIFO since the stat above, opening it
+    // must not wait for a writer; the check below then refuses it. It changes nothing
+    // for a regular file.
+    let open = |write: bool| {
+        OpenOptions::new()
+            .read(true)
+            .write(write)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+    };
     let file = if snapshot || read_only {
-        File::open(path)
+        open(false)
     } else {
-        match OpenOptions::new().read(true).write(true).open(path) {
+        match open(true) {
             Err(e) if is_read_only_error(&e) => {
                 read_only = true;
-                File::open(path)
+                open(false)
             }
             other => other,
         }
     }
     .map_err(|e| format!("cannot open {what} {show}: {e}"))?;
+    match file.metadata() {
+        Ok(m) if m.is_file() && m.len() == len => {}
+        _ => return Err(format!("{what} {show} changed while it was being opened")),
+    }
     if read_only && !snapshot {
         if let Drive::Hard(_) = drive {
             return Err(format!(
@@ -122,14 +194,24 @@ pub fn open(path: &Path, drive: Drive, snapshot: bool) -> Result<FileDisk, Strin
             log::warn!(target: "machine", "{show}: cannot lock the image ({e}); another run could write it too");
         }
     }
+    let overlay = if snapshot {
+        Some(
+            Overlay::new()
+                .map_err(|e| format!("cannot create a --snapshot overlay for {show}: {e}"))?,
+        )
+    } else {
+        None
+    };
     Ok(FileDisk {
         file,
         path: path.to_path_buf(),
         sectors: len / SECTOR as u64,
-        overlay: snapshot.then(HashMap::new),
+        overlay,
         read_only: read_only && !snapshot,
         dirty: false,
-        reported: false,
+        unsynced: false,
+        flush_failed: None,
+        reported: Reported::default(),
     })
 }
 
@@ -176,16 +258,16 @@ fn lock_holder(meta: &std::fs::Metadata) -> Option<String> {
 }
 
 impl FileDisk {
-    /// The device and inode, to tell two names for one file apart.
-    pub fn identity(&self) -> Option<(u64, u64)> {
-        self.file.metadata().ok().map(|m| (m.dev(), m.ino()))
-    }
-
     fn io_error(&mut self, doing: &str, e: std::io::Error) -> BlockError {
         let msg = format!("cannot {doing} {}: {e}", self.path.display());
-        if !self.reported {
-            self.reported = true;
-            eprintln!("x86: {msg} (the guest sees a disk error)");
+        let said = match doing {
+            "read" => &mut self.reported.read,
+            "write" => &mut self.reported.write,
+            _ => &mut self.reported.flush,
+        };
+        if !*said {
+            *said = true;
+            errln!("x86: {msg} (the guest sees a disk error)");
         }
         BlockError::Io(msg)
     }
@@ -198,17 +280,15 @@ impl BlockDevice for FileDisk {
 
     fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
         let (off, count) = machine::check_range(self.sectors, lba, buf.len())?;
-        let overlay = self.overlay.as_ref().filter(|o| !o.is_empty());
-        let result = match overlay {
+        let result = match self.overlay.as_ref().filter(|o| !o.written.is_empty()) {
             None => self.file.read_exact_at(buf, off),
             Some(o) => (0..count).try_for_each(|i| {
                 let dst = &mut buf[i as usize * SECTOR..][..SECTOR];
-                match o.get(&(lba + i)) {
-                    Some(s) => {
-                        dst.copy_from_slice(s);
-                        Ok(())
-                    }
-                    None => self.file.read_exact_at(dst, off + i * SECTOR as u64),
+                let at = off + i * SECTOR as u64;
+                if o.has(lba + i) {
+                    o.file.read_exact_at(dst, at)
+                } else {
+                    self.file.read_exact_at(dst, at)
                 }
             }),
         };
@@ -219,29 +299,45 @@ impl BlockDevice for FileDisk {
         if self.read_only {
             return Err(BlockError::ReadOnly);
         }
-        let (off, _) = machine::check_range(self.sectors, lba, data.len())?;
+        let (off, count) = machine::check_range(self.sectors, lba, data.len())?;
+        self.dirty = true;
         if let Some(o) = self.overlay.as_mut() {
-            for (i, s) in data.chunks(SECTOR).enumerate() {
-                o.insert(lba + i as u64, s.into());
-            }
-            self.dirty = true;
-            return Ok(());
+            return match o.file.write_all_at(data, off) {
+                Ok(()) => {
+                    (lba..lba + count).for_each(|n| o.mark(n));
+                    Ok(())
+                }
+                Err(e) => Err(self.io_error("write", e)),
+            };
         }
         // Straight to the file: one pwrite of whole sectors at a sector-aligned offset.
         // The kernel copies it page by page (4 KB, itself whole sectors), so even a
         // SIGKILL or a full disk mid-call leaves old and new sectors, never a torn one.
+        // Marked unsynced first: a write that fails half-way still needs the fsync.
+        self.unsynced = true;
         self.file
             .write_all_at(data, off)
-            .map_err(|e| self.io_error("write", e))?;
-        self.dirty = true;
-        Ok(())
+            .map_err(|e| self.io_error("write", e))
     }
 
     fn flush(&mut self) -> Result<(), BlockError> {
-        if self.overlay.is_some() || !self.dirty {
+        if let Some(msg) = &self.flush_failed {
+            return Err(BlockError::Io(msg.clone()));
+        }
+        if self.overlay.is_some() || !self.unsynced {
             return Ok(());
         }
-        self.file.sync_data().map_err(|e| self.io_error("flush", e))
+        match self.file.sync_data() {
+            Ok(()) => {
+                self.unsynced = false;
+                Ok(())
+            }
+            Err(e) => {
+                let e = self.io_error("flush", e);
+                self.flush_failed = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 
     fn read_only(&self) -> bool {

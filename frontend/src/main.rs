@@ -1,5 +1,15 @@
 //! The `x86` command: runs guests and CPU test suites.
 
+/// A line on stderr that can never panic: `eprintln!` panics when stderr fails (a
+/// closed terminal after SIGHUP gives EIO), and a message must not cost the run its
+/// orderly end.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod disk;
 mod frame;
 mod pace;
@@ -80,7 +90,7 @@ fn main() -> ExitCode {
             ) {
                 e.exit();
             }
-            eprintln!("x86: {}", one_line(&e.render().to_string()));
+            errln!("x86: {}", one_line(&e.render().to_string()));
             return ExitCode::from(run::EXIT_USAGE);
         }
     };
@@ -102,7 +112,7 @@ fn main() -> ExitCode {
                 logger.target(env_logger::Target::Pipe(Box::new(f)));
             }
             Err(e) => {
-                eprintln!("x86: cannot create log file {}: {e}", path.display());
+                errln!("x86: cannot create log file {}: {e}", path.display());
                 return ExitCode::from(run::EXIT_USAGE);
             }
         }
@@ -112,7 +122,7 @@ fn main() -> ExitCode {
         Cmd::Run(args) => match run::run(*args) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {
-                eprintln!("x86: {e}");
+                errln!("x86: {e}");
                 ExitCode::from(run::EXIT_USAGE)
             }
         },
@@ -126,7 +136,7 @@ fn main() -> ExitCode {
             let files = match sst::collect(&paths) {
                 Ok(f) => f,
                 Err(e) => {
-                    eprintln!("x86: {e}");
+                    errln!("x86: {e}");
                     return ExitCode::from(2);
                 }
             };
@@ -139,7 +149,7 @@ fn main() -> ExitCode {
                 },
             ) {
                 Ok(t) => {
-                    eprintln!(
+                    errln!(
                         "({} files in {:.1} s)",
                         files.len(),
                         start.elapsed().as_secs_f64()
@@ -150,14 +160,14 @@ fn main() -> ExitCode {
                     } else {
                         100.0 * t.passed as f64 / counted as f64
                     };
-                    eprintln!(
+                    errln!(
                         "pass rate {rate:.3} % of {counted} counted tests ({} skipped)",
                         t.skipped
                     );
                     sst::say(format_args!("{} passed, {} failed", t.passed, t.failed));
                     if counted == 0 {
                         // Every test skipped is no evidence of anything.
-                        eprintln!("x86: no test was counted, so none passed");
+                        errln!("x86: no test was counted, so none passed");
                         return ExitCode::from(1);
                     }
                     let ok = match min_pass_rate {
@@ -171,7 +181,7 @@ fn main() -> ExitCode {
                     }
                 }
                 Err(e) => {
-                    eprintln!("x86: {e}");
+                    errln!("x86: {e}");
                     ExitCode::from(2)
                 }
             }

@@ -524,9 +524,9 @@ pub enum Outcome {
 }
 
 /// Arms SIGINT, SIGTERM and SIGHUP to end the run at the next slice, through the same
-/// orderly end as any other (disks flushed, dumps written). A second SIGINT or SIGTERM
-/// while that is pending exits at once: every completed guest write is already in the
-/// image files, so nothing is lost either way.
+/// orderly end as any other (disks flushed, dumps written). A second one of them while
+/// that is pending exits at once (status 128 + its number): every completed guest write
+/// is already in the image files, so nothing is lost either way.
 fn catch_signals() -> Result<Arc<AtomicUsize>, String> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let caught = Arc::new(AtomicUsize::new(0));
@@ -576,6 +576,25 @@ pub struct Session {
     screenshot: Option<PathBuf>,
     screen_text: Option<PathBuf>,
     stats: bool,
+    snapshot: bool,
+    /// `finish` flushed the disks (and reported any failure).
+    flushed: bool,
+}
+
+/// A run that ends without [`Session::finish`] (an error on the way, a failed
+/// `{screenshot}`) still makes the guest's writes durable.
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.flushed {
+            return;
+        }
+        for (floppy, slot, e) in self.pc.flush_disks() {
+            errln!(
+                "x86: {} {slot}: {e}",
+                if floppy { "floppy" } else { "hard disk" }
+            );
+        }
+    }
 }
 
 impl Session {
@@ -638,8 +657,13 @@ impl Session {
         ];
         for (p, drive) in drives {
             let Some(p) = p else { continue };
-            let d = crate::disk::open(p, drive, args.snapshot)?;
-            if let Some(id) = d.identity() {
+            // The same file under two flags (or a link to it) is caught before it is
+            // opened: a second open would only meet this run's own lock.
+            let id = std::fs::metadata(p).ok().map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.dev(), m.ino())
+            });
+            if let Some(id) = id {
                 if let Some((_, other)) = seen.iter().find(|(i, _)| *i == id) {
                     return Err(format!(
                         "{} is given twice ({} and {}); a disk can be in one drive only",
@@ -650,6 +674,7 @@ impl Session {
                 }
                 seen.push((id, drive));
             }
+            let d = crate::disk::open(p, drive, args.snapshot)?;
             match drive {
                 Drive::Floppy(i) => pc.attach_floppy(i, Box::new(d)),
                 Drive::Hard(i) => pc.attach_hard_disk(i, Box::new(d)),
@@ -735,6 +760,8 @@ impl Session {
             screenshot: args.screenshot.clone(),
             screen_text: args.screen_text.clone(),
             stats: args.stats,
+            snapshot: args.snapshot,
+            flushed: false,
         })
     }
 
@@ -803,12 +830,17 @@ impl Session {
         if self.key_script()? {
             return Ok(Some(Outcome::Until));
         }
+        Ok(self.stop_from_outside())
+    }
+
+    /// `--timeout` expired or a terminating signal arrived: what ends even a paused run.
+    pub fn stop_from_outside(&self) -> Option<Outcome> {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(Some(Outcome::Timeout));
+            return Some(Outcome::Timeout);
         }
         match self.signal.load(Ordering::Relaxed) {
-            0 => Ok(None),
-            sig => Ok(Some(Outcome::Signal(sig))),
+            0 => None,
+            sig => Some(Outcome::Signal(sig)),
         }
     }
 
@@ -857,6 +889,7 @@ impl Session {
         // The guest's writes are already in the image files; make them durable before
         // anything else can fail. Each disk is flushed whatever happens to the others.
         let failed = self.pc.flush_disks();
+        self.flushed = true;
         for (floppy, slot, e) in &failed {
             let drive = if *floppy {
                 Drive::Floppy(*slot)
@@ -868,12 +901,12 @@ impl Session {
                 .iter()
                 .find(|(_, d)| *d == drive)
                 .map_or(drive.flag().to_string(), |(p, _)| p.display().to_string());
-            eprintln!("x86: {name}: {e}");
+            errln!("x86: {name}: {e}");
         }
         let pc = &mut self.pc;
         if self.stats {
             let n = pc.instructions();
-            eprintln!(
+            errln!(
                 "instructions: {n}, wall time: {elapsed:.3} s, virtual time: {:.3} s, {:.1} MIPS",
                 pc.bus.now as f64 / 1e9,
                 n as f64 / elapsed.max(1e-9) / 1e6
@@ -899,7 +932,7 @@ impl Session {
             Outcome::Machine(Exit::DebugExit(v)) => ((v << 1) | 1) as u8,
             Outcome::Machine(Exit::Shutdown) | Outcome::Until | Outcome::Quit => EXIT_OK,
             Outcome::Machine(Exit::Halted) => {
-                eprintln!("x86: guest halted at {cs_eip} with nothing to wake it; last POST code {last_post}");
+                errln!("x86: guest halted at {cs_eip} with nothing to wake it; last POST code {last_post}");
                 EXIT_OK
             }
             Outcome::Machine(Exit::NoBootDevice) => {
@@ -908,24 +941,29 @@ impl Session {
                     .iter()
                     .map(|(p, _)| p.display().to_string())
                     .collect();
-                eprintln!(
+                errln!(
                     "x86: not bootable: {} (no 55AAh boot signature at the end of the first sector)",
                     if disks.is_empty() { "no disk attached".to_string() } else { disks.join(", ") }
                 );
                 EXIT_USAGE
             }
             Outcome::Machine(Exit::TripleFault) => {
-                eprintln!("x86: triple fault at {cs_eip}; last POST code {last_post}");
+                errln!("x86: triple fault at {cs_eip}; last POST code {last_post}");
                 EXIT_TRIPLE_FAULT
             }
             Outcome::Timeout => {
-                eprintln!("x86: timeout after {elapsed:.1} s; last POST code {last_post}");
+                errln!("x86: timeout after {elapsed:.1} s; last POST code {last_post}");
                 EXIT_TIMEOUT
             }
             Outcome::Signal(sig) => {
-                eprintln!(
-                    "x86: stopped by {} after {elapsed:.1} s; disks saved",
-                    signal_name(sig)
+                errln!(
+                    "x86: stopped by {} after {elapsed:.1} s; {}",
+                    signal_name(sig),
+                    if self.snapshot {
+                        "guest writes discarded (--snapshot)"
+                    } else {
+                        "disks saved"
+                    }
                 );
                 (128 + sig) as u8
             }
@@ -1000,6 +1038,11 @@ mod tests {
         assert_eq!(parse_rtc("1970-01-01T00:00:00"), Ok(0));
         assert_eq!(parse_rtc("12345"), Ok(12345));
         assert!(parse_rtc("2000-13-01T00:00:00").is_err());
+        // The day count itself, in the full form: no February 29th in 2023, no 30th.
+        assert!(parse_rtc("2023-02-29T00:00:00").is_err());
+        assert!(parse_rtc("2024-02-29T00:00:00").is_ok());
+        assert!(parse_rtc("2026-02-30T00:00:00").is_err());
+        assert!(parse_rtc("2026-04-31T12:00:00").is_err());
         // A date alone is midnight.
         assert_eq!(parse_rtc("2000-02-29"), Ok(951_782_400));
         assert!(parse_rtc("2000-01-01T-1:00:00").is_err());

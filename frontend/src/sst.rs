@@ -47,7 +47,7 @@ pub fn say(args: std::fmt::Arguments) {
             std::process::exit(EXIT_CLOSED_STDOUT)
         }
         Err(e) => {
-            eprintln!("x86: cannot write to stdout: {e}");
+            errln!("x86: cannot write to stdout: {e}");
             std::process::exit(2)
         }
     }

@@ -188,6 +188,9 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
         let frame_end = Instant::now() + FRAME;
         if paused {
             while feed_key(&mut s, &mut input) {}
+            if let Some(o) = s.stop_from_outside() {
+                return s.finish(o);
+            }
         } else {
             loop {
                 // One host key event per slice, so the guest sees each at its own
@@ -231,7 +234,7 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
                 let text = s.pc.screen_text();
                 std::fs::write(format!("{base}.txt"), text)
                     .map_err(|e| format!("cannot write {base}.txt: {e}"))?;
-                eprintln!("x86: saved {base}.png and {base}.txt");
+                errln!("x86: saved {base}.png and {base}.txt");
             }
             Some(Shortcut::ReleaseMouse) => {
                 input.captured = false;

@@ -6,7 +6,9 @@
 //! of hard disk 80h (and 81h with TWO) through INT 13h AH=43h, every byte of it k, and
 //! prints `w` on the debug console after each round of writes (`E` for a failed one).
 //! So sector k of a disk holds either its old bytes or 512 bytes of k — any other
-//! content is a torn or misplaced write.
+//! content is a torn or misplaced write. (A kill lands between two writes almost
+//! always, so these runs show that completed writes are in the file and that sectors
+//! are whole; they cannot force the rare kill inside a pwrite.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,10 +21,27 @@ fn x86() -> Command {
     Command::new(env!("CARGO_BIN_EXE_x86"))
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("x86-safety-disks-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+/// A test's own temporary directory, removed when the test ends (also on failure).
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(test: &str) -> Dir {
+        let d =
+            std::env::temp_dir().join(format!("x86-safety-disks-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 const GUEST: &str = r#"
@@ -83,10 +102,10 @@ val: db 0
 "#;
 
 /// A 1.44 MB boot floppy holding the guest assembled with these NASM defines.
-fn guest_floppy(name: &str, defines: &[(&str, u32)]) -> PathBuf {
-    let src = tmp(&format!("{name}.asm"));
+fn guest_floppy(dir: &Dir, name: &str, defines: &[(&str, u32)]) -> PathBuf {
+    let src = dir.path(&format!("{name}.asm"));
     std::fs::write(&src, GUEST).unwrap();
-    let bin = tmp(&format!("{name}.bin"));
+    let bin = dir.path(&format!("{name}.bin"));
     let mut nasm = Command::new("nasm");
     nasm.args(["-f", "bin", "-o"]).arg(&bin);
     for (k, v) in defines {
@@ -100,13 +119,13 @@ fn guest_floppy(name: &str, defines: &[(&str, u32)]) -> PathBuf {
     let mut img = std::fs::read(&bin).unwrap();
     assert_eq!(img.len(), SECTOR);
     img.resize(FLOPPY, 0);
-    let p = tmp(&format!("{name}-boot.img"));
+    let p = dir.path(&format!("{name}-boot.img"));
     std::fs::write(&p, img).unwrap();
     p
 }
 
-fn zero_disk(name: &str, sectors: usize) -> PathBuf {
-    let p = tmp(name);
+fn zero_disk(dir: &Dir, name: &str, sectors: usize) -> PathBuf {
+    let p = dir.path(name);
     std::fs::write(&p, vec![0u8; sectors * SECTOR]).unwrap();
     p
 }
@@ -176,10 +195,11 @@ fn stderr_of(child: Child) -> (Option<i32>, String) {
 
 #[test]
 fn sigterm_sigint_and_sighup_end_the_run_and_keep_the_guests_writes() {
-    let fd = guest_floppy("sig", &[("TWO", 0), ("ONCE", 0)]);
+    let dir = Dir::new("sigterm_sigint_and_sighu");
+    let fd = guest_floppy(&dir, "sig", &[("TWO", 0), ("ONCE", 0)]);
     for (sig, status) in [("-TERM", 143), ("-INT", 130), ("-HUP", 129)] {
-        let hd = zero_disk(&format!("sig{status}.img"), 1024);
-        let con = tmp(&format!("sig{status}.txt"));
+        let hd = zero_disk(&dir, &format!("sig{status}.img"), 1024);
+        let con = dir.path(&format!("sig{status}.txt"));
         let mut child = start(&[], &[("--fda", &fd), ("--hda", &hd)], &con);
         wait_for_rounds(&mut child, &con, 3);
         signal(&child, sig);
@@ -195,10 +215,11 @@ fn sigterm_sigint_and_sighup_end_the_run_and_keep_the_guests_writes() {
 
 #[test]
 fn sigkill_leaves_old_content_plus_whole_written_sectors() {
-    let fd = guest_floppy("kill", &[("TWO", 0), ("ONCE", 0)]);
+    let dir = Dir::new("sigkill_leaves_old_conte");
+    let fd = guest_floppy(&dir, "kill", &[("TWO", 0), ("ONCE", 0)]);
     for round in 0..3 {
-        let hd = zero_disk(&format!("kill{round}.img"), 1024);
-        let con = tmp(&format!("kill{round}.txt"));
+        let hd = zero_disk(&dir, &format!("kill{round}.img"), 1024);
+        let con = dir.path(&format!("kill{round}.txt"));
         let mut child = start(&[], &[("--fda", &fd), ("--hda", &hd)], &con);
         wait_for_rounds(&mut child, &con, 20 + 40 * round);
         child.kill().unwrap();
@@ -215,9 +236,10 @@ fn sigkill_leaves_old_content_plus_whole_written_sectors() {
 
 #[test]
 fn a_failing_dump_path_does_not_lose_the_disk() {
-    let fd = guest_floppy("dump", &[("TWO", 0), ("ONCE", 1)]);
-    let hd = zero_disk("dump.img", 1024);
-    let con = tmp("dump.txt");
+    let dir = Dir::new("a_failing_dump_path_does");
+    let fd = guest_floppy(&dir, "dump", &[("TWO", 0), ("ONCE", 1)]);
+    let hd = zero_disk(&dir, "dump.img", 1024);
+    let con = dir.path("dump.txt");
     let child = start(
         &["--screen-text", "/nonexistent-dir/screen.txt"],
         &[("--fda", &fd), ("--hda", &hd)],
@@ -231,9 +253,10 @@ fn a_failing_dump_path_does_not_lose_the_disk() {
 
 #[test]
 fn a_second_run_on_the_same_image_is_refused_naming_the_first() {
-    let fd = guest_floppy("lock", &[("TWO", 0), ("ONCE", 0)]);
-    let hd = zero_disk("lock.img", 1024);
-    let con = tmp("lock.txt");
+    let dir = Dir::new("a_second_run_on_the_same");
+    let fd = guest_floppy(&dir, "lock", &[("TWO", 0), ("ONCE", 0)]);
+    let hd = zero_disk(&dir, "lock.img", 1024);
+    let con = dir.path("lock.txt");
     let mut first = start(&[], &[("--fda", &fd), ("--hda", &hd)], &con);
     wait_for_rounds(&mut first, &con, 1);
     for extra in [&[][..], &["--snapshot"][..]] {
@@ -254,23 +277,53 @@ fn a_second_run_on_the_same_image_is_refused_naming_the_first() {
     }
     signal(&first, "-TERM");
     assert_eq!(stderr_of(first).0, Some(143));
-    // Two --snapshot runs share the image.
-    let con2 = tmp("lock2.txt");
-    let mut a = start(&["--snapshot"], &[("--fda", &fd), ("--hda", &hd)], &con);
-    let mut b = start(&["--snapshot"], &[("--fda", &fd), ("--hda", &hd)], &con2);
-    wait_for_rounds(&mut a, &con, 1);
-    wait_for_rounds(&mut b, &con2, 1);
+    // Two --snapshot runs share the image: both run (wait_for_rounds fails if one
+    // ended), and neither changes it.
+    let (con_a, con_b) = (dir.path("lock-a.txt"), dir.path("lock-b.txt"));
+    let mut a = start(&["--snapshot"], &[("--fda", &fd), ("--hda", &hd)], &con_a);
+    let mut b = start(&["--snapshot"], &[("--fda", &fd), ("--hda", &hd)], &con_b);
+    wait_for_rounds(&mut a, &con_a, 3);
+    wait_for_rounds(&mut b, &con_b, 3);
+    assert!(a.try_wait().unwrap().is_none() && b.try_wait().unwrap().is_none());
+    let before = std::fs::read(&hd).unwrap();
     a.kill().unwrap();
     b.kill().unwrap();
     let _ = (a.wait(), b.wait());
+    assert_eq!(std::fs::read(&hd).unwrap(), before);
+}
+
+#[test]
+fn one_image_in_two_drives_is_refused_by_name() {
+    let dir = Dir::new("one_image_in_two_drives");
+    let hd = zero_disk(&dir, "twice.img", 64);
+    let link = dir.path("link.img");
+    std::os::unix::fs::symlink(&hd, &link).unwrap();
+    for second in [&hd, &link] {
+        for extra in [&[][..], &["--snapshot"][..]] {
+            let out = x86()
+                .args(["run", "--headless", "--timeout", "10"])
+                .args(extra)
+                .arg("--hda")
+                .arg(&hd)
+                .arg("--hdb")
+                .arg(second)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains("given twice (--hda and --hdb)"), "{err}");
+        }
+    }
 }
 
 #[test]
 fn read_only_images_fifos_and_devices_are_refused_at_start() {
+    let dir = Dir::new("read_only_images_fifos_a");
     use std::os::unix::fs::PermissionsExt;
-    let ro = zero_disk("ro.img", 1024);
+    let ro = zero_disk(&dir, "ro.img", 1024);
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let fifo = tmp("fifo.img");
+    let fifo = dir.path("fifo.img");
     let _ = std::fs::remove_file(&fifo);
     assert!(Command::new("mkfifo")
         .arg(&fifo)
@@ -320,7 +373,7 @@ fn read_only_images_fifos_and_devices_are_refused_at_start() {
         );
     }
     // With --snapshot the read-only image runs, its writes kept in memory.
-    let fd = guest_floppy("ro", &[("TWO", 0), ("ONCE", 1)]);
+    let fd = guest_floppy(&dir, "ro", &[("TWO", 0), ("ONCE", 1)]);
     let out = x86()
         .args([
             "run",
@@ -366,12 +419,13 @@ fn peak_rss_kb(child: &mut Child) -> u64 {
 
 #[test]
 fn an_8_gib_image_costs_memory_only_for_what_the_guest_touches() {
-    let fd = guest_floppy("big", &[("TWO", 0), ("ONCE", 1)]);
-    let big = tmp("big.img");
+    let dir = Dir::new("an_8_gib_image_costs_mem");
+    let fd = guest_floppy(&dir, "big", &[("TWO", 0), ("ONCE", 1)]);
+    let big = dir.path("big.img");
     let f = std::fs::File::create(&big).unwrap();
     f.set_len(8 << 30).unwrap();
     drop(f);
-    let con = tmp("big.txt");
+    let con = dir.path("big.txt");
     let mut child = start(
         &["--memory", "16"],
         &[("--fda", &fd), ("--hda", &big)],
@@ -392,8 +446,9 @@ fn an_8_gib_image_costs_memory_only_for_what_the_guest_touches() {
 
 #[test]
 fn a_full_host_disk_is_reported_in_one_line_and_other_disks_are_saved() {
+    let dir = Dir::new("a_full_host_disk_is_repo");
     // A 64 KB tmpfs holding a sparse 512 KB image: the guest's writes fill it.
-    let mnt = tmp("full-mnt");
+    let mnt = dir.path("full-mnt");
     std::fs::create_dir_all(&mnt).unwrap();
     let mounted = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
@@ -405,14 +460,22 @@ fn a_full_host_disk_is_reported_in_one_line_and_other_disks_are_saved() {
         eprintln!("full-disk test skipped: cannot mount a tmpfs here (needs root)");
         return;
     }
+    // Unmounted however the test ends, before its directory is removed.
+    struct Mount(PathBuf);
+    impl Drop for Mount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let mount = Mount(mnt.clone());
     let small = mnt.join("sparse.img");
     std::fs::File::create(&small)
         .unwrap()
         .set_len(1024 * SECTOR as u64)
         .unwrap();
-    let other = zero_disk("full-other.img", 1024);
-    let fd = guest_floppy("full", &[("TWO", 1), ("ONCE", 1)]);
-    let con = tmp("full.txt");
+    let other = zero_disk(&dir, "full-other.img", 1024);
+    let fd = guest_floppy(&dir, "full", &[("TWO", 1), ("ONCE", 1)]);
+    let con = dir.path("full.txt");
     let child = start(
         &[],
         &[("--fda", &fd), ("--hda", &small), ("--hdb", &other)],
@@ -420,7 +483,7 @@ fn a_full_host_disk_is_reported_in_one_line_and_other_disks_are_saved() {
     );
     let (code, err) = stderr_of(child);
     let written = written_sectors(&small, 1024 * SECTOR);
-    let _ = Command::new("umount").arg(&mnt).status();
+    drop(mount);
     assert_eq!(code, Some(1), "the guest saw errors and went on: {err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
