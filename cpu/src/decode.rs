@@ -18,6 +18,8 @@ pub enum Loc {
     Seg(u8),
     Cr(u8),
     Dr(u8),
+    /// MMX register MM0–MM7.
+    Mm(u8),
 }
 
 /// The handler an entry runs. Operand size, operands and sub-operation live in the entry.
@@ -131,6 +133,8 @@ pub enum Op {
     Clts,
     Wait,
     Esc,
+    /// An MMX form; iced's `Code` in `imm2` (see `mmx::info`).
+    Mmx,
     Lgdt,
     Lidt,
     Sgdt,
@@ -218,6 +222,8 @@ fn reg_loc(r: Register) -> Loc {
         Loc::Dr((r as u32 - Register::DR0 as u32) as u8)
     } else if r.is_gpr8() || r.is_gpr16() || r.is_gpr32() {
         Loc::Reg(gpr(r))
+    } else if r.is_mm() {
+        Loc::Mm((r as u32 - Register::MM0 as u32) as u8)
     } else {
         Loc::None
     }
@@ -757,6 +763,12 @@ pub fn translate(ins: &Instruction) -> Entry {
             // operand; `sub` = ST(i) index, `imm` = the opcode bits FOP records.
             crate::fpu::table::decode(ins, &mut e);
             Op::Esc
+        }
+        // By Code, not mnemonic: the 66-prefixed SSE2 forms share the MMX mnemonics and
+        // are not in the MMX table, so they stay #UD.
+        _ if crate::mmx::is_mmx(ins) => {
+            crate::mmx::decode(ins, &mut e);
+            Op::Mmx
         }
         _ => Op::Unimpl,
     };

@@ -440,6 +440,7 @@ impl Cpu {
                 }
                 // No coprocessor: the ESC opcode has no effect (a 386 with an empty socket).
             }
+            Op::Mmx => return self.mmx_exec(bus, e),
             Op::Lgdt | Op::Lidt => {
                 self.require_cpl0()?;
                 if e.dst != Loc::Mem {
