@@ -2488,7 +2488,10 @@ fn sse2_movsd_and_cmpsd_are_not_string_instructions() {
     // F2 0F 10 /r (MOVSD xmm) and F2 0F C2 /r ib (CMPSD xmm) share the string forms'
     // mnemonics. Without SSE2 they raise #UD (SDM Vol. 2: #UD if CPUID.01H:EDX.SSE2 is
     // 0); they must never run as MOVSD/CMPSD on DS:SI and ES:DI.
-    for bytes in [&[0xF2, 0x0F, 0x10, 0xC1][..], &[0xF2, 0x0F, 0xC2, 0xC1, 0x00][..]] {
+    for bytes in [
+        &[0xF2, 0x0F, 0x10, 0xC1][..],
+        &[0xF2, 0x0F, 0xC2, 0xC1, 0x00][..],
+    ] {
         let (c, _) = expect_fault16(6, none, |a, l| {
             a.mov(si, 0x100u32)?;
             a.set_label(l)?;
