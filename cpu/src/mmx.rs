@@ -443,3 +443,6 @@ impl Cpu {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,8 @@ const FEAT_SEP: u32 = 1 << 11;
 const FEAT_MTRR: u32 = 1 << 12;
 const FEAT_PGE: u32 = 1 << 13;
 const FEAT_CMOV: u32 = 1 << 15;
+/// MMX lives in the x87 registers, so it comes and goes with the FPU.
+const FEAT_MMX: u32 = 1 << 23;
 
 /// Processor signature: family 6, model 5, stepping 2 (Pentium II, "Deschutes").
 pub const SIGNATURE: u32 = 0x0652;
@@ -109,7 +111,7 @@ impl Cpu {
                     | FEAT_PGE
                     | FEAT_CMOV;
                 if self.fpu_present {
-                    f |= FEAT_FPU;
+                    f |= FEAT_FPU | FEAT_MMX;
                 }
                 (SIGNATURE, 0, 0, f)
             }
