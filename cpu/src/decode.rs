@@ -135,6 +135,8 @@ pub enum Op {
     Esc,
     /// An MMX form; iced's `Code` in `imm2` (see `mmx::info`).
     Mmx,
+    /// FXSAVE (`sub` 0) and FXRSTOR (`sub` 1).
+    Fxsr,
     Lgdt,
     Lidt,
     Sgdt,
@@ -758,6 +760,8 @@ pub fn translate(ins: &Instruction) -> Entry {
         M::Sysenter => Op::Sysenter,
         M::Sysexit => Op::Sysexit,
         M::Ud0 | M::Ud1 | M::Ud2 => Op::Ud,
+        M::Fxsave => sub(&mut e, 0, Op::Fxsr),
+        M::Fxrstor => sub(&mut e, 1, Op::Fxsr),
         _ if is_x87(ins) => {
             // The x87 unit dispatches on iced's Code (imm2), kept here with the memory
             // operand; `sub` = ST(i) index, `imm` = the opcode bits FOP records.
