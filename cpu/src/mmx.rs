@@ -9,9 +9,11 @@
 //!   MMX write to MMi sets bits 79–64 of Ri to all 1s; EMMS tags every register empty and
 //!   also sets TOP to 0 (SDM Vol. 1 Table 9-2 "Effects of MMX Instructions on x87 FPU
 //!   State").
-//! - Faults come in the order of SDM Vol. 2 Table 23-... "Exception conditions for MMX
-//!   instructions": CR0.EM → #UD, CR0.TS → #NM, a pending unmasked x87 exception → #MF
-//!   (with CR0.NE = 1; otherwise the FERR# path), then the memory operand's faults.
+//! - Faults come in the order of the "Protected Mode Exceptions" of the MMX instruction
+//!   pages (SDM Vol. 2): CR0.EM → #UD, CR0.TS → #NM, a pending unmasked x87 exception →
+//!   #MF (with CR0.NE = 1; otherwise the FERR# path), then the memory operand's faults.
+//! - TOP, the tags and bits 79–64 change only when the instruction completes; FIP, FDP and
+//!   FOP are left alone (Table 9-2: "other x87 FPU registers unchanged").
 
 use crate::decode::{Entry, Loc};
 use crate::regs::{CR0_EM, CR0_TS};
