@@ -18,6 +18,8 @@ pub enum Loc {
     Seg(u8),
     Cr(u8),
     Dr(u8),
+    /// MMX register MM0–MM7.
+    Mm(u8),
 }
 
 /// The handler an entry runs. Operand size, operands and sub-operation live in the entry.
@@ -131,6 +133,10 @@ pub enum Op {
     Clts,
     Wait,
     Esc,
+    /// An MMX form; iced's `Code` in `imm2` (see `mmx::info`).
+    Mmx,
+    /// FXSAVE (`sub` 0) and FXRSTOR (`sub` 1).
+    Fxsr,
     Lgdt,
     Lidt,
     Sgdt,
@@ -218,6 +224,8 @@ fn reg_loc(r: Register) -> Loc {
         Loc::Dr((r as u32 - Register::DR0 as u32) as u8)
     } else if r.is_gpr8() || r.is_gpr16() || r.is_gpr32() {
         Loc::Reg(gpr(r))
+    } else if r.is_mm() {
+        Loc::Mm((r as u32 - Register::MM0 as u32) as u8)
     } else {
         Loc::None
     }
@@ -752,11 +760,19 @@ pub fn translate(ins: &Instruction) -> Entry {
         M::Sysenter => Op::Sysenter,
         M::Sysexit => Op::Sysexit,
         M::Ud0 | M::Ud1 | M::Ud2 => Op::Ud,
+        M::Fxsave => sub(&mut e, 0, Op::Fxsr),
+        M::Fxrstor => sub(&mut e, 1, Op::Fxsr),
         _ if is_x87(ins) => {
             // The x87 unit dispatches on iced's Code (imm2), kept here with the memory
             // operand; `sub` = ST(i) index, `imm` = the opcode bits FOP records.
             crate::fpu::table::decode(ins, &mut e);
             Op::Esc
+        }
+        // By Code, not mnemonic: the 66-prefixed SSE2 forms share the MMX mnemonics and
+        // are not in the MMX table, so they stay #UD.
+        _ if crate::mmx::is_mmx(ins) => {
+            crate::mmx::decode(ins, &mut e);
+            Op::Mmx
         }
         _ => Op::Unimpl,
     };

@@ -5,6 +5,7 @@
 //! - `trans`: the transcendental instructions, evaluated in 128-bit fixed/floating point
 //!   and rounded once.
 //! - `table`: what each iced `Code` is, and the opcode bits kept in FOP.
+//! - `fxsr`: FXSAVE/FXRSTOR and their 512-byte image.
 //!
 //! This file holds the register file and status/control/tag words, the instruction
 //! semantics that involve the stack, memory formats (integers, packed BCD, environment
@@ -12,6 +13,7 @@
 //! and the exception signalling to the CPU (#MF at the next waiting instruction when
 //! CR0.NE = 1; otherwise the error stays pending for the machine's FERR#/IRQ13 path).
 
+mod fxsr;
 pub mod sf;
 pub(crate) mod table;
 mod trans;

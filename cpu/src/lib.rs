@@ -14,6 +14,7 @@ mod exec;
 pub mod fpu;
 mod interrupt;
 mod mem;
+pub mod mmx;
 pub mod regs;
 mod string;
 mod system;

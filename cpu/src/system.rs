@@ -18,6 +18,12 @@ const FEAT_SEP: u32 = 1 << 11;
 const FEAT_MTRR: u32 = 1 << 12;
 const FEAT_PGE: u32 = 1 << 13;
 const FEAT_CMOV: u32 = 1 << 15;
+/// MMX lives in the x87 registers, so it comes and goes with the FPU; so do FXSAVE and
+/// FXRSTOR.
+const FEAT_MMX: u32 = 1 << 23;
+const FEAT_FXSR: u32 = 1 << 24;
+/// CR4.OSFXSR: settable where FXSAVE/FXRSTOR exist (SDM Vol. 3A §2.5).
+const CR4_OSFXSR: u32 = 1 << 9;
 
 /// Processor signature: family 6, model 5, stepping 2 (Pentium II, "Deschutes").
 pub const SIGNATURE: u32 = 0x0652;
@@ -109,7 +115,7 @@ impl Cpu {
                     | FEAT_PGE
                     | FEAT_CMOV;
                 if self.fpu_present {
-                    f |= FEAT_FPU;
+                    f |= FEAT_FPU | FEAT_MMX | FEAT_FXSR;
                 }
                 (SIGNATURE, 0, 0, f)
             }
@@ -225,7 +231,8 @@ impl Cpu {
                     2 => self.cr2 = v,
                     3 => self.set_cr3(v),
                     4 => {
-                        if v & !0x1FF != 0 {
+                        let osfxsr = if self.fpu_present { CR4_OSFXSR } else { 0 };
+                        if v & !(0x1FF | osfxsr) != 0 {
                             return Err(Exc::gp(0));
                         }
                         self.cr4 = v;
@@ -440,6 +447,9 @@ impl Cpu {
                 }
                 // No coprocessor: the ESC opcode has no effect (a 386 with an empty socket).
             }
+            Op::Mmx => return self.mmx_exec(bus, e),
+            Op::Fxsr if e.dst == Loc::Mem => return self.fxsr(bus, e, e.sub == 1),
+            Op::Fxsr => return Err(Exc::ud()),
             Op::Lgdt | Op::Lidt => {
                 self.require_cpl0()?;
                 if e.dst != Loc::Mem {

@@ -467,6 +467,91 @@ fn setup(cpu: &mut Cpu, bus: &mut SparseBus, t: &Value, profile: Profile) -> Res
             &st,
         );
     }
+    if let Some(sv) = t.pointer("/initial/simd") {
+        // The SIMD set's profile (its README): CR0.MP = NE = 1 besides PE and ET,
+        // CR4.OSFXSR = OSXMMEXCPT = 1, FCW 037F, and MMi in the significand of physical
+        // register Ri with bits 79–64 all 1s.
+        cpu.fpu_present = true;
+        cpu.cr0 |= cpu::CR0_MP | cpu::CR0_ET | cpu::CR0_NE;
+        cpu.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+        cpu.fpu.init();
+        cpu.fpu.sw = simd_num(sv, "fsw", 16)? as u16;
+        cpu.fpu.empty = !(simd_num(sv, "aftw", 8)? as u8);
+        for i in 0..8 {
+            let v =
+                simd_hex(sv, &format!("mm{i}"), 64)?.ok_or(format!("simd state has no mm{i}"))?;
+            cpu.set_mm(i, v as u64);
+        }
+    }
+    Ok(())
+}
+
+const CR4_OSFXSR: u32 = 1 << 9;
+const CR4_OSXMMEXCPT: u32 = 1 << 10;
+
+/// A numeric field of a `simd` object (`fsw`, `aftw`, `mxcsr`).
+fn simd_num(s: &Value, k: &str, bits: u32) -> Result<u32, String> {
+    s.get(k)
+        .map(|v| num_bits(v, bits).map_err(|e| format!("simd {k}: {e}")))
+        .unwrap_or_else(|| Err(format!("simd state has no {k}")))
+}
+
+/// A register field of a `simd` object (`mm0`, `xmm3`): hex digits, most significant
+/// first, at most `bits` wide; `None` when absent.
+fn simd_hex(s: &Value, k: &str, bits: u32) -> Result<Option<u128>, String> {
+    let Some(v) = s.get(k) else {
+        return Ok(None);
+    };
+    let h = v
+        .as_str()
+        .ok_or_else(|| format!("simd {k}: expected a hex string, got {v}"))?;
+    let x = u128::from_str_radix(h, 16).map_err(|e| format!("simd {k}: bad value {h}: {e}"))?;
+    if h.len() > (bits / 4) as usize || (bits < 128 && x >> bits != 0) {
+        return Err(format!("simd {k}: {h} does not fit in {bits} bits"));
+    }
+    Ok(Some(x))
+}
+
+/// Compares the SIMD set's state (its README): each field of `final.simd` exactly, and
+/// every field it does not list unchanged from `initial.simd`. The XMM registers and
+/// MXCSR are not modelled yet, so any change expected there is a difference.
+fn simd_diffs(cpu: &Cpu, t: &Value, diffs: &mut Vec<String>) -> Result<(), String> {
+    let (Some(init), Some(fin)) = (t.pointer("/initial/simd"), t.pointer("/final/simd")) else {
+        return Ok(());
+    };
+    let pick = |k: &str| if fin.get(k).is_some() { fin } else { init };
+    for i in 0..8 {
+        let k = format!("mm{i}");
+        if let Some(exp) = simd_hex(pick(&k), &k, 64)? {
+            let got = cpu.mm(i);
+            if exp as u64 != got {
+                diffs.push(format!("{k}: expected {exp:016x}, got {got:016x}"));
+            }
+        }
+    }
+    let fsw = simd_num(pick("fsw"), "fsw", 16)? as u16;
+    if cpu.fpu.sw != fsw {
+        diffs.push(format!("fsw: expected {fsw:#06x}, got {:#06x}", cpu.fpu.sw));
+    }
+    let aftw = simd_num(pick("aftw"), "aftw", 8)? as u8;
+    if !cpu.fpu.empty != aftw {
+        diffs.push(format!(
+            "aftw: expected {aftw:#04x}, got {:#04x}",
+            !cpu.fpu.empty
+        ));
+    }
+    for i in 0..8 {
+        let k = format!("xmm{i}");
+        if let Some(exp) = simd_hex(fin, &k, 128)? {
+            diffs.push(format!(
+                "{k}: expected {exp:032x} (XMM registers not modelled)"
+            ));
+        }
+    }
+    if fin.get("mxcsr").is_some() {
+        let m = simd_num(fin, "mxcsr", 32)?;
+        diffs.push(format!("mxcsr: expected {m:#010x} (MXCSR not modelled)"));
+    }
     Ok(())
 }
 
@@ -723,6 +808,7 @@ fn run_test(
             }
         }
     }
+    simd_diffs(cpu, t, &mut diffs)?;
     Ok(Outcome { diffs, near })
 }
 

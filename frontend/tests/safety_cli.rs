@@ -352,3 +352,71 @@ fn until_matches_cp437_graphic_characters() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A SIMD-set test (`host-i686-simd` form): PADDB mm1, mm5; HLT. MM1 = 0102030405060708h
+/// and MM5 = 01010101010101FFh give 0203040506070807h (the low byte wraps: 08h + FFh);
+/// the MMX instruction sets TOP (3 in FSW 1900h) to 0 and tags every register valid
+/// (SDM Vol. 1 Table 9-2), so FSW becomes 0100h and the abridged tag word FFh.
+fn paddb_mm(mm0: &str, final_mm1: &str, aftw: &str) -> String {
+    format!(
+        r#"[{{"name":"paddb mm1,mm5","bytes":[15,252,205,244],
+        "initial":{{"regs":{{"eax":0,"ecx":0,"edx":0,"ebx":0,"esp":8192,"ebp":0,"esi":0,
+        "edi":0,"cs":35,"ds":43,"es":43,"ss":43,"fs":0,"gs":0,"eip":4096,"eflags":2}},
+        "ram":[[4096,15],[4097,252],[4098,205],[4099,244]],
+        "simd":{{"mm0":"{mm0}","mm1":"0102030405060708","mm2":"0","mm3":"0","mm4":"0",
+        "mm5":"01010101010101ff","mm6":"0","mm7":"0","mxcsr":8064,"fsw":6400{aftw}}}}},
+        "final":{{"regs":{{"eip":4100}},"ram":[],
+        "simd":{{"mm1":"{final_mm1}","fsw":256,"aftw":255}}}},"hash":"h"}}]"#
+    )
+}
+
+const METADATA_0FFC: &str = r#"{"opcodes":{"0FFC.r":{"isa":"mmx","flags-mask":4294901759}}}"#;
+
+#[test]
+fn an_mmx_test_passes_and_a_wrong_mm_value_fails() {
+    let d = suite(
+        "simd-good",
+        METADATA_0FFC,
+        &[(
+            "0FFC.r.json",
+            paddb_mm("0", "0203040506070807", ",\"aftw\":0"),
+        )],
+    );
+    let out = sst(&d);
+    let _ = std::fs::remove_dir_all(&d);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+    let d = suite(
+        "simd-wrong",
+        METADATA_0FFC,
+        &[(
+            "0FFC.r.json",
+            paddb_mm("0", "0203040506070808", ",\"aftw\":0"),
+        )],
+    );
+    let out = sst(&d);
+    let _ = std::fs::remove_dir_all(&d);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("0 passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn bad_simd_state_is_an_error() {
+    for (name, mm0, aftw, needle) in [
+        ("simd-hex", "xyz", ",\"aftw\":0", "simd mm0"),
+        ("simd-wide", "10000000000000000", ",\"aftw\":0", "64 bits"),
+        ("simd-no-aftw", "0", "", "no aftw"),
+        ("simd-aftw-wide", "0", ",\"aftw\":256", "aftw"),
+    ] {
+        let d = suite(
+            name,
+            METADATA_0FFC,
+            &[("0FFC.r.json", paddb_mm(mm0, "0203040506070807", aftw))],
+        );
+        let out = sst(&d);
+        let _ = std::fs::remove_dir_all(&d);
+        one_line_error(&out, needle);
+    }
+}

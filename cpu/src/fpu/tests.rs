@@ -794,3 +794,138 @@ fn fyl2xp1_of_infinity_with_a_denormal_multiplier_raises_de() {
     assert_eq!(f.st(0), F80::INDEFINITE);
     assert_eq!(f.sw & (DE | IE), IE);
 }
+
+// ---------------------------------------------------------------------------------
+// FXSAVE/FXRSTOR (SDM Vol. 2A "FXSAVE", "FXRSTOR"; Vol. 1 Table 10-2): the 512-byte
+// image, 16-byte alignment (#GP(0)), #NM on CR0.EM or CR0.TS, no wait for a pending
+// exception, no reinitialisation. Real mode, DS = 2000h.
+// ---------------------------------------------------------------------------------
+
+const GP_HANDLER: u32 = 0x0900;
+
+/// Runs `code` with the image area DS:0100h–04FFh filled with AAh and `setup` applied;
+/// returns the CPU, the RAM and where the HLT stopped.
+fn fx_case(code: &[u8], cr0: u32, setup: impl FnOnce(&mut Ram)) -> (Cpu, Ram, u32) {
+    let (mut cpu, mut ram) = real_mode(code);
+    ram.w32(4 * 13, GP_HANDLER);
+    ram.load(GP_HANDLER, &[0xF4]);
+    ram.load(DATA_RM + 0x100, &[0xAA; 0x400]);
+    setup(&mut ram);
+    cpu.cr0 |= cr0;
+    run(&mut cpu, &mut ram);
+    let at = cpu.seg[CS].base + cpu.eip;
+    (cpu, ram, at)
+}
+
+const FXSAVE_100: [u8; 5] = [0x0F, 0xAE, 0x06, 0x00, 0x01]; // fxsave [0100h]
+const FXRSTOR_200: [u8; 5] = [0x0F, 0xAE, 0x0E, 0x00, 0x02]; // fxrstor [0200h]
+
+#[test]
+fn fxsave_image_layout() {
+    // FNINIT; FLD1 → R7 = 1.0 (TOP 7); FLDPI → R6 = π (TOP 6); FXSAVE [0100h].
+    let code = [
+        &[0xDB, 0xE3, 0xD9, 0xE8, 0xD9, 0xEB][..],
+        &FXSAVE_100,
+        &[0xF4],
+    ]
+    .concat();
+    let (cpu, ram, at) = fx_case(&code, 0, |_| {});
+    assert_eq!(at, CODE_RM + 12);
+    let a = DATA_RM + 0x100;
+    assert_eq!(ram.r16(a), 0x037F, "FCW");
+    assert_eq!(ram.r16(a + 2), 6 << 11, "FSW with TOP = 6");
+    assert_eq!(
+        ram.0[(a + 4) as usize],
+        0xC0,
+        "abridged tags: R6 and R7 valid"
+    );
+    // FLDPI is D9 EB: FOP = (D9h & 7) << 8 | EBh.
+    assert_eq!(ram.r16(a + 6), 0x1EB, "FOP");
+    // ST(0) = π (significand C90FDAA2 2168C235 rounded to nearest, exponent 4000h),
+    // ST(1) = 1.0, each in a 16-byte slot.
+    assert_eq!(ram.r32(a + 32), 0x2168_C235);
+    assert_eq!(ram.r32(a + 36), 0xC90F_DAA2);
+    assert_eq!(ram.r16(a + 40), 0x4000);
+    assert_eq!(ram.r32(a + 48), 0);
+    assert_eq!(ram.r32(a + 52), 0x8000_0000);
+    assert_eq!(ram.r16(a + 56), 0x3FFF);
+    // Without SSE, MXCSR/MXCSR_MASK (24–31) and the XMM area (160–415) are untouched.
+    assert_eq!(ram.r32(a + 24), 0xAAAA_AAAA);
+    assert_eq!(ram.r32(a + 28), 0xAAAA_AAAA);
+    assert_eq!(ram.r32(a + 160), 0xAAAA_AAAA);
+    // Unlike FSAVE, the FPU keeps its state.
+    assert_eq!((cpu.fpu.top(), cpu.fpu.empty), (6, 0x3F));
+}
+
+#[test]
+fn fxrstor_loads_the_image() {
+    // Image: FCW 027Fh, FSW 1000h (TOP 2), abridged tags 04h (only R2 valid), FOP 1EBh,
+    // ST(0) = 1.0 → R2.
+    let code = [&FXRSTOR_200[..], &[0xF4]].concat();
+    let (cpu, _, at) = fx_case(&code, 0, |ram| {
+        let a = DATA_RM + 0x200;
+        ram.w16(a, 0x027F);
+        ram.w16(a + 2, 0x1000);
+        ram.load(a + 4, &[0x04, 0]);
+        ram.w16(a + 6, 0x1EB);
+        ram.load(a + 32, &[0, 0, 0, 0, 0, 0, 0, 0x80, 0xFF, 0x3F]);
+    });
+    assert_eq!(at, CODE_RM + 6);
+    assert_eq!(
+        (cpu.fpu.cw, cpu.fpu.sw, cpu.fpu.empty),
+        (0x027F, 0x1000, 0xFB)
+    );
+    assert_eq!(cpu.fpu.fop, 0x1EB);
+    assert_eq!(cpu.fpu.regs[2], F80::ONE);
+    assert_eq!(cpu.fpu.st(0), F80::ONE);
+}
+
+#[test]
+fn fxsave_fxrstor_alignment_and_nm() {
+    // [0108h] is 8-byte but not 16-byte aligned: #GP(0) for both.
+    let save_108 = [0x0F, 0xAE, 0x06, 0x08, 0x01, 0xF4];
+    let rstor_108 = [0x0F, 0xAE, 0x0E, 0x08, 0x01, 0xF4];
+    for code in [&save_108[..], &rstor_108[..]] {
+        let (_, ram, at) = fx_case(code, 0, |_| {});
+        assert_eq!(at, GP_HANDLER + 1);
+        assert_eq!(ram.r32(DATA_RM + 0x108), 0xAAAA_AAAA);
+    }
+    // CR0.EM and CR0.TS each give #NM.
+    for cr0 in [CR0_EM, CR0_TS, CR0_TS | CR0_MP] {
+        let code = [&FXSAVE_100[..], &[0xF4]].concat();
+        let (_, ram, at) = fx_case(&code, cr0, |_| {});
+        assert_eq!(at, NM_HANDLER + 1, "cr0 {cr0:#x}");
+        assert_eq!(ram.r16(DATA_RM + 0x100), 0xAAAA);
+    }
+}
+
+#[test]
+fn fxsave_does_not_wait_for_a_pending_exception() {
+    // The #MF program leaves ZE unmasked and pending (FSW = ES | B | ZE, TOP 6); with
+    // CR0.NE = 1 FXSAVE still runs and stores that FSW.
+    let (mut cpu, mut ram) = real_mode(&mf_program(&FXSAVE_100));
+    cpu.cr0 |= CR0_NE;
+    ram.w16(DATA_RM + 0x100, 0x037B);
+    run(&mut cpu, &mut ram);
+    assert_eq!(cpu.seg[CS].base + cpu.eip, CODE_RM + 0x12);
+    // FCW 037Bh was overwritten by the image's FCW (the same value).
+    assert_eq!(ram.r16(DATA_RM + 0x100), 0x037B);
+    assert_eq!(ram.r16(DATA_RM + 0x102), 0x8000 | (6 << 11) | 0x80 | 0x04);
+}
+
+#[test]
+fn cpuid_fxsr_and_cr4_osfxsr() {
+    // CPUID.01H:EDX bit 24 (FXSR), then MOV CR4, EAX with OSFXSR (bit 9) set.
+    let code = [
+        0x66, 0xB8, 0x01, 0, 0, 0, // mov eax, 1
+        0x0F, 0xA2, // cpuid
+        0x66, 0x89, 0xD3, // mov ebx, edx
+        0x66, 0xB8, 0x00, 0x02, 0, 0, // mov eax, 200h
+        0x0F, 0x22, 0xE0, // mov cr4, eax
+        0xF4,
+    ];
+    let (cpu, _, at) = fx_case(&code, 0, |_| {});
+    assert_eq!(at, CODE_RM + code.len() as u32);
+    assert_ne!(cpu.regs[EBX] & (1 << 24), 0);
+    assert_eq!(cpu.cr4, 0x200);
+}
