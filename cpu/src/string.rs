@@ -33,6 +33,7 @@ impl Cpu {
             return Ok(());
         }
         let mut n = 0;
+        let mut host_stop = false;
         loop {
             let si = self.regs[ESI] & am;
             let di = self.regs[EDI] & am;
@@ -81,6 +82,14 @@ impl Cpu {
                     let v = self.rd(bus, seg, si, size)?;
                     bus.io_write(self.regs[EDX] as u16, size as u8, v);
                     self.adv(ESI, delta, am);
+                    // The bus is asked after every port write (`Bus::take_stop`), so a
+                    // REP OUTS stops between iterations for the host too (a machine
+                    // draining its output buffers), as it would for an interrupt.
+                    if bus.take_stop() {
+                        host_stop = true;
+                        self.host_stop = true;
+                        self.smc = true;
+                    }
                 }
             }
             if !rep {
@@ -89,6 +98,10 @@ impl Cpu {
             let c = self.regs[ECX].wrapping_sub(1) & am;
             self.regs[ECX] = (self.regs[ECX] & !am) | c;
             if c == 0 || stop {
+                return Ok(());
+            }
+            if host_stop {
+                self.eip = self.eip.wrapping_sub(e.len as u32);
                 return Ok(());
             }
             n += 1;
