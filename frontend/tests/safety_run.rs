@@ -137,3 +137,30 @@ fn rep_outsb_flood_keeps_memory_bounded() {
     let _ = std::fs::remove_file(&bin);
     assert_bounded(&w, "REP OUTSB flood");
 }
+
+#[test]
+fn freedos_idle_at_its_prompt_in_real_time_leaves_the_host_mostly_idle() {
+    // FreeDOS waits for a key by polling INT 16h; paced to the wall clock, that must
+    // not keep a host core busy. A resource bound, loose for a loaded 2-core machine:
+    // under half a core over the run (a busy-spinning one takes a whole core).
+    let img = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/guests/freedos/freedos-1.44M.img");
+    let w = watch(
+        x86()
+            .args(["run", "--headless", "--snapshot", "--pace", "realtime"])
+            .args(["--timeout", "30", "--fda"])
+            .arg(&img)
+            .args(["--keys", "{wait-screen \"A:\\>\"}{wait 5s}{quit}"]),
+        LIMIT_KB + 32 * 1024,
+        Duration::from_secs(60),
+    );
+    assert!(w.killed.is_none(), "{:?}", w.killed);
+    assert_eq!(w.status.code(), Some(0), "{}", w.stderr);
+    let share = w.cpu.as_secs_f64() / w.wall.as_secs_f64();
+    assert!(
+        share < 0.5,
+        "{:.2} s of CPU in {:.2} s of wall time",
+        w.cpu.as_secs_f64(),
+        w.wall.as_secs_f64()
+    );
+}

@@ -833,6 +833,17 @@ impl Pc {
         None
     }
 
+    /// The virtual time of the next device event (a timer, a keyboard or UART
+    /// character), if any: what a halted CPU waits for. Pacing frontends sleep until it.
+    pub fn next_event(&self) -> Option<Nanos> {
+        self.bus.next_event()
+    }
+
+    /// Whether the CPU is halted waiting for an interrupt.
+    pub fn halted(&self) -> bool {
+        self.cpu.halted
+    }
+
     /// Instructions retired since power-on.
     pub fn instructions(&self) -> u64 {
         self.cpu.icount
