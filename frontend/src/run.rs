@@ -498,6 +498,8 @@ pub struct Session {
     wait_serial: Option<StreamMatch>,
     screen: ScreenCache,
     warned_dropped: bool,
+    /// Set when `finish` starts; the `--timeout` watchdog reads it.
+    finished: std::sync::Arc<std::sync::Mutex<bool>>,
     trace: Option<std::io::BufWriter<std::fs::File>>,
     pub start: Instant,
     deadline: Option<Instant>,
@@ -639,6 +641,7 @@ impl Session {
             until_console: args.until.as_deref().map(StreamMatch::new),
             screen: ScreenCache::default(),
             warned_dropped: false,
+            finished: Default::default(),
             trace,
             start,
             deadline: args.timeout.map(|t| start + Duration::from_secs_f64(t)),
@@ -777,6 +780,8 @@ impl Session {
 
     /// Stats, dumps and write-back at the end of a run; returns the exit status.
     pub fn finish(mut self, outcome: Outcome) -> Result<u8, String> {
+        // From here on the run is over: the watchdog must not cut write-back short.
+        *self.finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
         let elapsed = self.start.elapsed().as_secs_f64();
         let pc = &mut self.pc;
         if self.stats {
@@ -844,8 +849,49 @@ impl Session {
     }
 }
 
+/// How long past `--timeout` a run that is still inside the guest may last.
+const WATCHDOG_GRACE: Duration = Duration::from_millis(500);
+
+/// `--timeout` is checked between slices, but one slice can outlast it: a host-side
+/// BIOS service (INT 10h AH=13h writing 64K characters, scrolling as it goes) or a REP
+/// string instruction counts as one instruction however much work it does. The
+/// watchdog ends the process with the timeout status if the run is still inside the
+/// guest `WATCHDOG_GRACE` after its deadline, so `--timeout` holds whatever the guest
+/// does. It never fires once `finish` has started (disks are being written back).
+fn start_watchdog(
+    deadline: Instant,
+    finished: std::sync::Arc<std::sync::Mutex<bool>>,
+    lost_writes: bool,
+) {
+    std::thread::spawn(move || loop {
+        let now = Instant::now();
+        let fire = deadline + WATCHDOG_GRACE;
+        if now >= fire {
+            // Held while exiting, so `finish` cannot start in between.
+            let done = finished.lock().unwrap_or_else(|e| e.into_inner());
+            if !*done {
+                eprintln!(
+                    "x86: timeout: the guest was still inside one long step {:.1} s after the deadline{}",
+                    WATCHDOG_GRACE.as_secs_f64(),
+                    if lost_writes { "; its disk writes were not saved" } else { "" }
+                );
+                std::process::exit(EXIT_TIMEOUT as i32);
+            }
+            return;
+        }
+        if *finished.lock().unwrap_or_else(|e| e.into_inner()) {
+            return;
+        }
+        std::thread::sleep((fire - now).min(Duration::from_millis(100)));
+    });
+}
+
 pub fn run(args: RunArgs) -> Result<u8, String> {
     let mut s = Session::new(&args)?;
+    if let Some(d) = s.deadline {
+        let lost_writes = !s.snapshot && !s.files.is_empty();
+        start_watchdog(d, s.finished.clone(), lost_writes);
+    }
     if !args.headless {
         return crate::window::run(s, &args);
     }

@@ -164,3 +164,34 @@ fn freedos_idle_at_its_prompt_in_real_time_leaves_the_host_mostly_idle() {
         w.wall.as_secs_f64()
     );
 }
+
+#[test]
+fn timeout_holds_while_the_guest_sits_in_long_bios_calls() {
+    // Boot sector: l: mov ax,1300h; mov bx,0007h; mov cx,0FFFFh; mov dx,1800h;
+    // xor bp,bp; int 10h; jmp l — INT 10h AH=13h writes 65535 characters from 0000:0000
+    // on the bottom line, scrolling every 80: milliseconds of host work that count as
+    // one instruction, thousands of times per slice.
+    let code = [
+        0xB8, 0x00, 0x13, 0xBB, 0x07, 0x00, 0xB9, 0xFF, 0xFF, 0xBA, 0x00, 0x18, 0x31, 0xED, 0xCD,
+        0x10, 0xEB, 0xEE,
+    ];
+    let mut img = vec![0u8; 1_474_560];
+    img[..code.len()].copy_from_slice(&code);
+    img[510] = 0x55;
+    img[511] = 0xAA;
+    let p = std::env::temp_dir().join(format!("x86-longbios-{}.img", std::process::id()));
+    std::fs::write(&p, img).unwrap();
+    let w = watch(
+        x86()
+            .args(["run", "--headless", "--snapshot", "--timeout", "1"])
+            .args(["--memory", "4"])
+            .arg(&p),
+        LIMIT_KB,
+        Duration::from_secs(60),
+    );
+    let _ = std::fs::remove_file(&p);
+    assert!(w.killed.is_none(), "{:?}", w.killed);
+    assert_eq!(w.status.code(), Some(124), "{}", w.stderr);
+    assert!(w.wall < Duration::from_secs(2), "ran {:?}", w.wall);
+    assert!(w.stderr.contains("timeout"), "{}", w.stderr);
+}
