@@ -35,6 +35,7 @@ impl Cpu {
             return Ok(());
         }
         let mut n = 0;
+        let mut host_stop = false;
         loop {
             let si = self.regs[ESI] & am;
             let di = self.regs[EDI] & am;
@@ -85,6 +86,14 @@ impl Cpu {
                     bus.sync(self.icount);
                     bus.io_write(self.regs[EDX] as u16, size as u8, v);
                     self.adv(ESI, delta, am);
+                    // The bus is asked after every port write (`Bus::take_stop`), so a
+                    // REP OUTS stops between iterations for the host too (a machine
+                    // draining its output buffers), as it would for an interrupt.
+                    if bus.take_stop() {
+                        host_stop = true;
+                        self.host_stop = true;
+                        self.smc = true;
+                    }
                 }
             }
             if !rep {
@@ -95,7 +104,9 @@ impl Cpu {
             if c == 0 || stop {
                 return Ok(());
             }
-            if self.icount >= self.end {
+            // The budget is spent, or the host asked to stop (an output buffer to
+            // drain): stop between iterations with EIP on the instruction.
+            if host_stop || self.icount >= self.end {
                 self.eip = self.eip.wrapping_sub(e.len as u32);
                 return Ok(());
             }

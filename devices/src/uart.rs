@@ -21,6 +21,9 @@ use crate::{Irq, Nanos};
 const FIFO_LEN: usize = 16;
 /// The PC's baud-rate clock: 1.8432 MHz, divided by 16 × divisor.
 const CLOCK_HZ: u128 = 1_843_200;
+/// Transmitted bytes held for the frontend at most; the machine asks the frontend to
+/// drain long before this, so only one huge REP OUTS reaches it.
+pub const OUT_MAX: usize = 1 << 20;
 
 const IER_RDA: u8 = 0x01;
 const IER_THRE: u8 = 0x02;
@@ -70,6 +73,8 @@ pub struct Uart {
     /// Last byte read from RBR, which reads again while the receiver is empty.
     rbr: u8,
     out: Vec<u8>,
+    /// Transmitted bytes lost because `out` held [`OUT_MAX`] undrained bytes.
+    pub out_dropped: u64,
     ier: u8,
     lcr: u8,
     mcr: u8,
@@ -110,6 +115,7 @@ impl Uart {
             rx: VecDeque::with_capacity(FIFO_LEN),
             rbr: 0,
             out: Vec::new(),
+            out_dropped: 0,
             ier: 0,
             lcr: 0,
             mcr: 0,
@@ -132,6 +138,11 @@ impl Uart {
     /// Bytes the guest has transmitted since the last call.
     pub fn take_output(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.out)
+    }
+
+    /// How many transmitted bytes wait for [`Uart::take_output`].
+    pub fn output_len(&self) -> usize {
+        self.out.len()
     }
 
     /// Bytes arriving on the serial input. Bytes that find the receiver full are lost
@@ -223,8 +234,12 @@ impl Uart {
                 if self.mcr & MCR_LOOP != 0 {
                     self.receive(value);
                     self.touch_rx(now);
-                } else {
+                } else if self.out.len() < OUT_MAX {
                     self.out.push(value);
+                } else {
+                    // Nobody collects the line's output: it is lost, as on a cable with
+                    // no receiver, rather than held without bound.
+                    self.out_dropped += 1;
                 }
                 self.thre_pending = true;
             }

@@ -43,14 +43,21 @@ impl Pacer {
         t.max(0) as u64
     }
 
-    /// Sleeps while the guest is ahead of the wall clock (at most `max`).
+    /// Sleeps while the guest is ahead of the wall clock, and while it is halted until
+    /// the wall clock reaches its next device event (at most `max` either way). A halted
+    /// guest has run up to the wall clock already: without this the caller would spin
+    /// through empty slices and burn a host core on an idle guest.
     pub fn wait_max(&mut self, pc: &Pc, max: Duration) {
         if !self.realtime {
             return;
         }
-        let ahead = pc.bus.now as i128 - (self.wall() + self.offset);
+        let mut wake = pc.bus.now as i128;
+        if pc.halted() {
+            wake = wake.max(pc.next_event().map_or(i128::MAX, |t| t as i128));
+        }
+        let ahead = wake.saturating_sub(self.wall() + self.offset);
         if ahead > 0 {
-            std::thread::sleep(Duration::from_nanos(ahead as u64).min(max));
+            std::thread::sleep(Duration::from_nanos(ahead.min(u64::MAX as i128) as u64).min(max));
         }
     }
 

@@ -511,6 +511,88 @@ fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
 /// The longest stretch of virtual time one slice runs.
 const SLICE_NS: u64 = 10_000_000;
 
+/// `--serial stdio` input: chunks (of up to 256 bytes) the reader thread may queue, and
+/// the backlog of host bytes past which the session stops taking them. Together they
+/// bound what is held for a guest that reads slowly or not at all.
+const SERIAL_CHANNEL: usize = 16;
+const SERIAL_BACKLOG: usize = 4096;
+
+/// Finds a needle in a byte stream that arrives in pieces, holding only the last
+/// `needle.len() - 1` bytes seen, so a match split across two pieces is still found and
+/// memory stays bounded however long the stream runs. Matching is on bytes: the needle's
+/// UTF-8 against the guest's raw output.
+struct StreamMatch {
+    needle: Vec<u8>,
+    tail: Vec<u8>,
+    found: bool,
+}
+
+impl StreamMatch {
+    fn new(needle: &str) -> StreamMatch {
+        StreamMatch {
+            needle: needle.as_bytes().to_vec(),
+            tail: Vec::new(),
+            found: needle.is_empty(),
+        }
+    }
+
+    fn found(&self) -> bool {
+        self.found
+    }
+
+    /// Feeds the next piece of the stream; true once the needle has appeared.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        if self.found {
+            return true;
+        }
+        let keep = self.needle.len() - 1;
+        // Matches that start in the tail end within its first `keep` new bytes.
+        let head = &bytes[..bytes.len().min(keep)];
+        let mut joined = std::mem::take(&mut self.tail);
+        joined.extend_from_slice(head);
+        self.found = contains(&joined, &self.needle) || contains(bytes, &self.needle);
+        if bytes.len() >= keep {
+            joined.clear();
+            joined.extend_from_slice(&bytes[bytes.len() - keep..]);
+        } else {
+            joined.drain(..joined.len().saturating_sub(keep));
+        }
+        self.tail = joined;
+        self.found
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A matcher for the first `{wait-serial}` among `steps`.
+fn next_wait_serial<'a>(mut steps: impl Iterator<Item = &'a KeyStep>) -> Option<StreamMatch> {
+    steps.find_map(|k| match k {
+        KeyStep::WaitSerial(t) => Some(StreamMatch::new(t)),
+        _ => None,
+    })
+}
+
+/// The text screen, read again only when the VGA's frame version moves (rendering the
+/// cells to UTF-8 every slice costs more than the slice's guest code).
+#[derive(Default)]
+struct ScreenCache {
+    version: Option<u64>,
+    text: String,
+}
+
+impl ScreenCache {
+    fn text(&mut self, pc: &mut Pc) -> &str {
+        let v = pc.frame_version();
+        if self.version != Some(v) {
+            self.version = Some(v);
+            self.text = pc.screen_text();
+        }
+        &self.text
+    }
+}
+
 /// How a run ended, as far as the frontend is concerned.
 pub enum Outcome {
     Machine(Exit),
@@ -566,8 +648,13 @@ pub struct Session {
     serial_pending: std::collections::VecDeque<u8>,
     post: Option<Sink>,
     until: Option<String>,
-    seen_console: Vec<u8>,
-    serial_seen: Vec<u8>,
+    /// `--until` on COM1 and the debug console, and the next `{wait-serial}` on COM1.
+    until_console: Option<StreamMatch>,
+    wait_serial: Option<StreamMatch>,
+    screen: ScreenCache,
+    warned_dropped: bool,
+    /// Set when `finish` starts; the `--timeout` watchdog reads it.
+    finished: std::sync::Arc<std::sync::Mutex<bool>>,
     trace: Option<std::io::BufWriter<std::fs::File>>,
     pub start: Instant,
     deadline: Option<Instant>,
@@ -706,7 +793,7 @@ impl Session {
                 check_floppy_as_hard_disk(p, pc.bus.ide[0].sectors(0) * 512, &first)?;
             }
         }
-        let keys = match &args.keys {
+        let keys: std::collections::VecDeque<KeyStep> = match &args.keys {
             Some(s) => parse_keys(s)?.into(),
             None => Default::default(),
         };
@@ -716,7 +803,8 @@ impl Session {
             s => Some(Sink::open(s, "serial")?),
         };
         let serial_in = (args.serial == "stdio").then(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
+            // Bounded: a reader ahead of the guest blocks instead of buffering stdin.
+            let (tx, rx) = std::sync::mpsc::sync_channel(SERIAL_CHANNEL);
             std::thread::spawn(move || {
                 let mut buf = [0u8; 256];
                 let mut stdin = std::io::stdin();
@@ -744,6 +832,7 @@ impl Session {
             signal,
             pc,
             files,
+            wait_serial: next_wait_serial(keys.iter()),
             keys,
             key_ready_at: 0,
             debugcon,
@@ -752,8 +841,10 @@ impl Session {
             serial_pending: Default::default(),
             post,
             until: args.until.clone(),
-            seen_console: Vec::new(),
-            serial_seen: Vec::new(),
+            until_console: args.until.as_deref().map(StreamMatch::new),
+            screen: ScreenCache::default(),
+            warned_dropped: false,
+            finished: Default::default(),
             trace,
             start,
             deadline: args.timeout.map(|t| start + Duration::from_secs_f64(t)),
@@ -776,31 +867,40 @@ impl Session {
             None => self.pc.run_until(budget, until_ns),
         };
         let pc = &mut self.pc;
+        // Output streams to its sink every slice; the machine bounds what one slice can
+        // hold (machine::OUTPUT_HIGH), and the matchers keep only a needle-sized tail.
         if !pc.bus.debugcon.is_empty() {
             let out = std::mem::take(&mut pc.bus.debugcon);
-            if self.until.is_some() {
-                self.seen_console.extend_from_slice(&out);
+            if let Some(m) = self.until_console.as_mut() {
+                m.feed(&out);
             }
             self.debugcon.write(&out);
         }
         let ser = pc.bus.com[0].take_output();
         if !ser.is_empty() {
-            if self
-                .keys
-                .iter()
-                .any(|k| matches!(k, KeyStep::WaitSerial(_)))
-            {
-                self.serial_seen.extend_from_slice(&ser);
+            if let Some(m) = self.wait_serial.as_mut() {
+                m.feed(&ser);
             }
-            if self.until.is_some() {
-                self.seen_console.extend_from_slice(&ser);
+            if let Some(m) = self.until_console.as_mut() {
+                m.feed(&ser);
             }
             if let Some(s) = self.serial.as_mut() {
                 s.write(&ser);
             }
         }
+        // COM2 has no host side: what the guest sends there is gone, as on an
+        // unconnected port.
+        drop(pc.bus.com[1].take_output());
+        if !self.warned_dropped && pc.bus.output_dropped + pc.bus.com[0].out_dropped > 0 {
+            self.warned_dropped = true;
+            log::warn!(target: "machine", "guest output dropped: one instruction wrote more than {} bytes", machine::OUTPUT_MAX);
+        }
         if let Some(rx) = &self.serial_in {
-            while let Ok(bytes) = rx.try_recv() {
+            // Take host bytes only while the backlog is small: the reader thread then
+            // blocks on its bounded channel, and stdin is read as fast as the guest
+            // empties the FIFO, whatever is piped in.
+            while self.serial_pending.len() < SERIAL_BACKLOG {
+                let Ok(bytes) = rx.try_recv() else { break };
                 // A terminal sends LF for Enter; a serial console expects CR.
                 self.serial_pending
                     .extend(bytes.iter().map(|&b| if b == b'\n' { b'\r' } else { b }));
@@ -821,9 +921,8 @@ impl Session {
             return Ok(Some(Outcome::Machine(e)));
         }
         if let Some(text) = &self.until {
-            if String::from_utf8_lossy(&self.seen_console).contains(text.as_str())
-                || pc.screen_text().contains(text.as_str())
-            {
+            let console = self.until_console.as_ref().is_some_and(|m| m.found());
+            if console || self.screen.text(pc).contains(text.as_str()) {
                 return Ok(Some(Outcome::Until));
             }
         }
@@ -862,16 +961,24 @@ impl Session {
                 }
                 self.key_ready_at = pc.bus.now + 20_000_000;
             }
-            Some(KeyStep::WaitSerial(t))
-                if String::from_utf8_lossy(&self.serial_seen).contains(t.as_str()) => {}
+            Some(KeyStep::WaitSerial(_))
+                if self.wait_serial.as_ref().is_some_and(|m| m.found()) =>
+            {
+                // The next {wait-serial} watches the output from here on.
+                self.wait_serial = next_wait_serial(self.keys.iter().skip(1));
+            }
             Some(KeyStep::Wait(ms)) => self.key_ready_at = pc.bus.now + ms * 1_000_000,
-            Some(KeyStep::WaitScreen(t)) if pc.screen_text().contains(t.as_str()) => {}
+            Some(KeyStep::WaitScreen(t)) => {
+                if !self.screen.text(pc).contains(t.as_str()) {
+                    return Ok(false);
+                }
+            }
             Some(KeyStep::Quit) => return Ok(true),
             Some(KeyStep::Screenshot(path)) => {
                 let path = PathBuf::from(path);
                 self.save_screenshot(&path)?;
             }
-            Some(KeyStep::WaitSerial(_) | KeyStep::WaitScreen(_)) | None => return Ok(false),
+            Some(KeyStep::WaitSerial(_)) | None => return Ok(false),
         }
         self.keys.pop_front();
         Ok(false)
@@ -885,6 +992,8 @@ impl Session {
 
     /// Disks first, then stats and dumps at the end of a run; returns the exit status.
     pub fn finish(mut self, outcome: Outcome) -> Result<u8, String> {
+        // From here on the run is over: the watchdog must not cut write-back short.
+        *self.finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
         let elapsed = self.start.elapsed().as_secs_f64();
         // The guest's writes are already in the image files; make them durable before
         // anything else can fail. Each disk is flushed whatever happens to the others.
@@ -971,8 +1080,43 @@ impl Session {
     }
 }
 
+/// How long past `--timeout` a run that is still inside the guest may last.
+const WATCHDOG_GRACE: Duration = Duration::from_millis(500);
+
+/// `--timeout` is checked between slices. REP iterations count against the slice's
+/// budget and host-side BIOS work is charged virtual time, so a slice is short; but
+/// should some host-side step still outlast the deadline, the watchdog ends the process
+/// with the timeout status `WATCHDOG_GRACE` after it, so `--timeout` holds whatever the
+/// guest does. Nothing is lost: every completed disk write is already in its image
+/// file. It never fires once `finish` has started (the disks are being flushed).
+fn start_watchdog(deadline: Instant, finished: std::sync::Arc<std::sync::Mutex<bool>>) {
+    std::thread::spawn(move || loop {
+        let now = Instant::now();
+        let fire = deadline + WATCHDOG_GRACE;
+        if now >= fire {
+            // Held while exiting, so `finish` cannot start in between.
+            let done = finished.lock().unwrap_or_else(|e| e.into_inner());
+            if !*done {
+                errln!(
+                    "x86: timeout: the guest was still inside one long step {:.1} s after the deadline",
+                    WATCHDOG_GRACE.as_secs_f64(),
+                );
+                std::process::exit(EXIT_TIMEOUT as i32);
+            }
+            return;
+        }
+        if *finished.lock().unwrap_or_else(|e| e.into_inner()) {
+            return;
+        }
+        std::thread::sleep((fire - now).min(Duration::from_millis(100)));
+    });
+}
+
 pub fn run(args: RunArgs) -> Result<u8, String> {
     let mut s = Session::new(&args)?;
+    if let Some(d) = s.deadline {
+        start_watchdog(d, s.finished.clone());
+    }
     if !args.headless {
         return crate::window::run(s, &args);
     }
@@ -1029,6 +1173,32 @@ mod tests {
         );
         assert!(parse_keys("{hyper+x}").is_err());
         assert!(parse_keys("{wait 5}").is_err());
+    }
+
+    #[test]
+    fn stream_match_finds_text_split_across_pieces_with_a_bounded_tail() {
+        let mut m = StreamMatch::new("A:\\>");
+        assert!(!m.feed(b"FreeDOS ... A:"));
+        assert_eq!(m.tail, b" A:", "the last needle.len() - 1 bytes");
+        assert!(m.feed(b"\\> "), "split after 'A:'");
+        let mut m = StreamMatch::new("login:");
+        for piece in [&b"log"[..], b"", b"i", b"n", b":"] {
+            m.feed(piece);
+        }
+        assert!(m.found(), "split over five pieces, one empty");
+        // Megabytes of other output keep the tail at needle length - 1.
+        let mut m = StreamMatch::new("NEVERSEEN");
+        for _ in 0..1000 {
+            assert!(!m.feed(&[b'y'; 4096]));
+            assert!(m.tail.len() <= 8);
+        }
+        assert!(!m.feed(b"NEVERSEE"));
+        assert!(m.feed(b"N"));
+        // A near miss straddling the boundary is not a match.
+        let mut m = StreamMatch::new("abc");
+        assert!(!m.feed(b"xab"));
+        assert!(!m.feed(b"xc"));
+        assert!(StreamMatch::new("").found());
     }
 
     #[test]

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 /// Frames are presented at most this often; the guest runs between them.
 const FRAME: Duration = Duration::from_millis(16);
+/// An unchanged frame is presented again this often.
+const REPAINT: Duration = Duration::from_millis(250);
 
 /// Set-1 make code of a host key, and whether it carries the E0 prefix (PC-105 layout
 /// by position; IBM's scan-code tables). minifb has no key for PrintScreen or the
@@ -180,6 +182,7 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
     };
     let mut paused = false;
     let mut shown_version = u64::MAX;
+    let mut presented_at = Instant::now();
     let mut frame = (Vec::new(), 0, 0);
     let mut title_at = Instant::now();
     let mut title_icount = s.pc.instructions();
@@ -244,12 +247,21 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
         }
         mouse(&mut win, &mut s, &mut input);
         let version = s.pc.frame_version();
-        if version != shown_version {
-            shown_version = version;
-            frame = crate::frame::display_frame(&mut s.pc);
+        // Scaling and sending the frame to the display server costs more than an idle
+        // guest: present only a changed frame, and otherwise a few times a second to
+        // repaint after the window was resized or uncovered (minifb keeps no copy to
+        // answer exposures with).
+        if version != shown_version || presented_at.elapsed() >= REPAINT {
+            if version != shown_version {
+                shown_version = version;
+                frame = crate::frame::display_frame(&mut s.pc);
+            }
+            win.update_with_buffer(&frame.0, frame.1, frame.2)
+                .map_err(|e| format!("window update failed: {e}"))?;
+            presented_at = Instant::now();
+        } else {
+            win.update();
         }
-        win.update_with_buffer(&frame.0, frame.1, frame.2)
-            .map_err(|e| format!("window update failed: {e}"))?;
         if title_at.elapsed() >= Duration::from_millis(500) {
             let secs = title_at.elapsed().as_secs_f64();
             let n = s.pc.instructions();

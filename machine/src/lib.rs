@@ -105,10 +105,16 @@ pub struct PcBus {
     bios: Vec<u8>,
     bios_base_low: u32,
     a20: bool,
-    /// Bytes written to port 0xE9, drained by the frontend.
+    /// Bytes written to port 0xE9, drained by the frontend (at most [`OUTPUT_MAX`]).
     pub debugcon: Vec<u8>,
-    /// Every POST code written to ports 0x80 and 0x190, drained by the frontend.
+    /// Every POST code written to ports 0x80 and 0x190, drained by the frontend (at
+    /// most [`OUTPUT_MAX`]).
     pub post: Vec<u8>,
+    /// Guest output bytes dropped because the frontend had not drained a buffer.
+    pub output_dropped: u64,
+    /// An output buffer crossed [`OUTPUT_HIGH`]: `run_until` returns early so the
+    /// frontend can drain it.
+    output_full: bool,
     pub last_post: Option<u8>,
     pub exit: Option<Exit>,
     shutdown_match: usize,
@@ -142,6 +148,26 @@ pub struct PcBus {
 }
 
 pub const BIOS_SIZES: [usize; 3] = [64 << 10, 128 << 10, 256 << 10];
+
+/// Undrained guest output (debug console, POST codes, a UART's transmitter) past which
+/// the CPU stops after the current instruction and `run_until` returns, so the frontend
+/// streams it out before the guest writes more. One OUT writes one byte, so only a REP
+/// OUTS (up to 64K iterations in a 64 KB segment, 4G in a flat one, all one
+/// instruction) can go far beyond it.
+pub const OUTPUT_HIGH: usize = 64 << 10;
+/// Hard bound on undrained guest output per buffer; bytes past it are dropped and
+/// counted in [`PcBus::output_dropped`].
+pub const OUTPUT_MAX: usize = 1 << 20;
+
+/// Appends a guest output byte to a bounded buffer; true when it reached the high mark.
+fn push_output(buf: &mut Vec<u8>, dropped: &mut u64, b: u8) -> bool {
+    if buf.len() >= OUTPUT_MAX {
+        *dropped += 1;
+        return false;
+    }
+    buf.push(b);
+    buf.len() == OUTPUT_HIGH
+}
 /// Guest RAM as the DMA controller reaches it: physical addresses, no A20 gate (the
 /// gate sits on the CPU's address line), and only plain RAM — the ISA bus cycles to
 /// video memory and ROM that a real board would run are not modelled.
@@ -409,9 +435,17 @@ impl Bus for PcBus {
 
     fn io_write(&mut self, port: u16, size: u8, value: u32) {
         match self.ports[port as usize] {
-            Dev::DebugCon => self.debugcon.push(value as u8),
+            Dev::DebugCon => {
+                if push_output(&mut self.debugcon, &mut self.output_dropped, value as u8) {
+                    self.output_full = true;
+                    self.trap = true;
+                }
+            }
             Dev::Post => {
-                self.post.push(value as u8);
+                if push_output(&mut self.post, &mut self.output_dropped, value as u8) {
+                    self.output_full = true;
+                    self.trap = true;
+                }
                 self.last_post = Some(value as u8);
             }
             Dev::DebugExit => {
@@ -486,8 +520,14 @@ impl Bus for PcBus {
                 self.ferr = false;
                 self.pic.set_irq(13, false);
             }
-            Dev::Com1 => self.com[0].write(port, value as u8, self.now, &mut self.pic),
-            Dev::Com2 => self.com[1].write(port, value as u8, self.now, &mut self.pic),
+            Dev::Com1 | Dev::Com2 => {
+                let c = &mut self.com[(self.ports[port as usize] == Dev::Com2) as usize];
+                c.write(port, value as u8, self.now, &mut self.pic);
+                if c.output_len() == OUTPUT_HIGH {
+                    self.output_full = true;
+                    self.trap = true;
+                }
+            }
             Dev::None => self.log_port_once(port, "write"),
         }
     }
@@ -603,6 +643,8 @@ impl Pc {
             a20: true,
             debugcon: Vec::new(),
             post: Vec::new(),
+            output_dropped: 0,
+            output_full: false,
             last_post: None,
             exit: None,
             shutdown_match: 0,
@@ -806,7 +848,8 @@ impl Pc {
     }
 
     /// Runs at most `budget` instructions; returns why the machine stopped, or `None`
-    /// if the budget ran out with the guest still running. The CPU runs in slices that
+    /// if the budget ran out with the guest still running (or early, once undrained
+    /// output reaches [`OUTPUT_HIGH`]). The CPU runs in slices that
     /// end at the next device event, so timers fire at their exact virtual time.
     pub fn run(&mut self, budget: u64) -> Option<Exit> {
         self.run_until(budget, Nanos::MAX)
@@ -838,6 +881,7 @@ impl Pc {
             if let Some(e) = self.bus.exit {
                 return Some(e);
             }
+            let output_full = std::mem::take(&mut self.bus.output_full);
             if std::mem::take(&mut self.bus.reset_requested) {
                 self.cpu.reset();
                 continue;
@@ -878,8 +922,22 @@ impl Pc {
                     self.cpu.reset();
                 }
             }
+            if output_full {
+                break;
+            }
         }
         None
+    }
+
+    /// The virtual time of the next device event (a timer, a keyboard or UART
+    /// character), if any: what a halted CPU waits for. Pacing frontends sleep until it.
+    pub fn next_event(&self) -> Option<Nanos> {
+        self.bus.next_event()
+    }
+
+    /// Whether the CPU is halted waiting for an interrupt.
+    pub fn halted(&self) -> bool {
+        self.cpu.halted
     }
 
     /// Instructions retired since power-on.

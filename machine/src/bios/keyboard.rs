@@ -13,6 +13,7 @@
 use super::{bda, After, TRAP_PORT};
 use crate::Pc;
 use cpu::{Bus, ZF};
+use devices::Nanos;
 
 /// ROM offset of the INT 09h handler: the PC/AT's entry point for it (some programs
 /// far-call F000:E987 directly).
@@ -126,6 +127,54 @@ const FILL: u16 = 0xF0;
 /// The default typematic setting: 500 ms delay, 10.9 characters per second (what a
 /// keyboard selects at reset, IBM keyboard technical reference).
 pub(super) const TYPEMATIC_DEFAULT: u8 = 0x2B;
+
+/// A program waiting for a key by polling INT 16h AH=01h in a tight loop (DOS at its
+/// prompt) would keep a real-time host busy for nothing. After [`IDLE_POLLS`] empty
+/// polls in a row, each within [`IDLE_POLL_GAP`] instructions of the last and with no
+/// other BIOS service in between, the BIOS idles for [`IDLE_SKIP`] of virtual time (or
+/// up to the next device event, if sooner) before answering, as the CPU would sitting
+/// in a HLT — the idle calls real BIOSes make while waiting for a key (HLT, INT 15h
+/// AH=90h). A real-time frontend then sleeps instead of running the loop.
+///
+/// The skip is short rather than a HLT until the next interrupt (the 55 ms timer tick):
+/// DOS polls the keyboard for Ctrl+C as often while working (reading CONFIG.SYS polls
+/// every ~1,000 instructions with no BIOS call between) as while waiting, and a 55 ms
+/// pause per 16 polls made FreeDOS boot 5.5 s slower; 2 ms costs it 0.2 s. The choice
+/// depends only on instruction counts and device state, so runs stay deterministic.
+pub(super) const IDLE_POLLS: u32 = 16;
+pub(super) const IDLE_POLL_GAP: u64 = 5_000;
+pub(super) const IDLE_SKIP: Nanos = 2_000_000;
+
+/// Empty AH=01h polls in a row and the instruction count of the last one.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyPolls {
+    count: u32,
+    last: u64,
+}
+
+impl Pc {
+    /// Lets virtual time pass as in a HLT, for `max` or up to the next device event.
+    fn idle_skip(&mut self, max: Nanos) {
+        let now = self.bus.now;
+        let skip = self
+            .bus
+            .next_event()
+            .map_or(max, |t| t.saturating_sub(now).min(max));
+        self.bus.idle += skip;
+        self.bus.sync(self.cpu.icount);
+    }
+
+    /// Any other BIOS service between two polls (disk, video, serial…) means the
+    /// program is working, not waiting: DOS checks the keyboard for Ctrl+C around
+    /// every console and disk call, in bursts that must not be slowed down. The time
+    /// (INT 1Ah) and interrupt handlers do not count: waiting for a key with a
+    /// timeout reads the clock.
+    pub(super) fn note_service(&mut self, n: u8) {
+        if !matches!(n, 0x16 | 0x1A | 0x08..=0x0F | 0x70..=0x77) {
+            self.bios_state.key_polls.count = 0;
+        }
+    }
+}
 
 /// What INT 09h must do after the host has processed a byte.
 #[derive(Debug, PartialEq, Eq)]
@@ -657,6 +706,19 @@ impl Pc {
                     }
                     // AH=01h discards an extended-only keystroke at the head.
                     self.pop_key();
+                }
+                let icount = self.cpu.icount;
+                let polls = &mut self.bios_state.key_polls;
+                if found.is_some() || icount.wrapping_sub(polls.last) > IDLE_POLL_GAP {
+                    polls.count = 0;
+                }
+                polls.last = icount;
+                if found.is_none() {
+                    polls.count += 1;
+                    if polls.count >= IDLE_POLLS {
+                        polls.count = 0;
+                        self.idle_skip(IDLE_SKIP);
+                    }
                 }
                 if let Some(v) = found {
                     self.set16(0, v);

@@ -381,6 +381,7 @@ impl Pc {
     }
 
     fn service(&mut self, n: u8) -> After {
+        self.note_service(n);
         match n {
             0x09 => self.int09(),
             0x10 => self.int10(),

@@ -93,6 +93,8 @@ pub(crate) struct HostState {
     /// The keyboard's typematic byte as last set through INT 16h AH=03h.
     pub(super) typematic: u8,
     mouse: MouseState,
+    /// INT 16h AH=01h/11h polls that found no key (see `keyboard::IDLE_POLLS`).
+    pub(super) key_polls: super::keyboard::KeyPolls,
 }
 
 /// The pointing-device interface's state (the PS/2 BIOS keeps it in its extended data
