@@ -58,10 +58,10 @@ fn stdin_flood_into_serial_stdio_keeps_memory_bounded() {
     assert!(sent < 8 << 20, "x86 took {sent} bytes of stdin");
 }
 
-#[test]
-fn debug_console_flood_with_until_keeps_memory_bounded() {
-    // mov al,'x'; l: out 0E9h,al; jmp l
-    let bin = rom("e9flood", &[0xB0, b'x', 0xE6, 0xE9, 0xEB, 0xFC]);
+/// Runs a raw BIOS image headless with `--until NEVERSEEN --timeout 3` and `extra`
+/// flags, and checks the run stayed bounded.
+fn flood(name: &str, code: &[u8], extra: &[&str], what: &str) {
+    let bin = rom(name, code);
     let w = watch(
         x86()
             .args([
@@ -72,70 +72,56 @@ fn debug_console_flood_with_until_keeps_memory_bounded() {
                 "--timeout",
                 "3",
             ])
-            .args(["--debugcon", "/dev/null", "--memory", "4", "--bios"])
+            .args(extra)
+            .args(["--memory", "4", "--bios"])
             .arg(&bin),
         LIMIT_KB,
         Duration::from_secs(30),
     );
     let _ = std::fs::remove_file(&bin);
-    assert_bounded(&w, "port E9 flood with --until");
+    assert_bounded(&w, what);
+}
+
+#[test]
+fn debug_console_flood_with_until_keeps_memory_bounded() {
+    // mov al,'x'; l: out 0E9h,al; jmp l
+    flood(
+        "e9flood",
+        &[0xB0, b'x', 0xE6, 0xE9, 0xEB, 0xFC],
+        &["--debugcon", "/dev/null"],
+        "port E9 flood with --until",
+    );
 }
 
 #[test]
 fn com1_flood_with_until_and_wait_serial_keeps_memory_bounded() {
     // mov dx,3F8h; mov al,'y'; l: out dx,al; jmp l
-    let bin = rom(
+    flood(
         "comflood",
         &[0xBA, 0xF8, 0x03, 0xB0, b'y', 0xEE, 0xEB, 0xFD],
+        &[
+            "--keys",
+            "{wait-serial \"NEVERSEEN\"}{quit}",
+            "--serial",
+            "/dev/null",
+        ],
+        "COM1 flood with --until and {wait-serial}",
     );
-    let w = watch(
-        x86()
-            .args([
-                "run",
-                "--headless",
-                "--until",
-                "NEVERSEEN",
-                "--timeout",
-                "3",
-            ])
-            .args(["--keys", "{wait-serial \"NEVERSEEN\"}{quit}"])
-            .args(["--serial", "/dev/null", "--memory", "4", "--bios"])
-            .arg(&bin),
-        LIMIT_KB,
-        Duration::from_secs(30),
-    );
-    let _ = std::fs::remove_file(&bin);
-    assert_bounded(&w, "COM1 flood with --until and {wait-serial}");
 }
 
 #[test]
 fn rep_outsb_flood_keeps_memory_bounded() {
     // xor ax,ax; mov ds,ax; xor si,si; mov dx,0E9h; l: mov cx,0FFFFh; rep outsb; jmp l:
-    // 64 KB per instruction, so one 100,000-instruction slice could hold gigabytes.
-    let bin = rom(
+    // 64 KB per instruction before REP iterations counted against the budget.
+    flood(
         "repouts",
         &[
             0x31, 0xC0, 0x8E, 0xD8, 0x31, 0xF6, 0xBA, 0xE9, 0x00, 0xB9, 0xFF, 0xFF, 0xF3, 0x6E,
             0xEB, 0xF9,
         ],
+        &["--debugcon", "/dev/null"],
+        "REP OUTSB flood",
     );
-    let w = watch(
-        x86()
-            .args([
-                "run",
-                "--headless",
-                "--until",
-                "NEVERSEEN",
-                "--timeout",
-                "3",
-            ])
-            .args(["--debugcon", "/dev/null", "--memory", "4", "--bios"])
-            .arg(&bin),
-        LIMIT_KB,
-        Duration::from_secs(30),
-    );
-    let _ = std::fs::remove_file(&bin);
-    assert_bounded(&w, "REP OUTSB flood");
 }
 
 #[test]
