@@ -41,7 +41,7 @@ pub struct RunArgs {
     /// is attached, else the hard disk. Example: --boot c
     #[arg(long, value_name = "a|c")]
     pub boot: Option<String>,
-    /// Keep disk writes in memory only; image files are never modified.
+    /// Keep the guest's disk writes aside (a temporary file); image files are never modified.
     /// Example: --hda disk.img --snapshot
     #[arg(long)]
     pub snapshot: bool,
