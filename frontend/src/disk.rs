@@ -171,7 +171,7 @@ pub fn open(path: &Path, drive: Drive, snapshot: bool) -> Result<FileDisk, Strin
     if read_only && !snapshot {
         if let Drive::Hard(_) = drive {
             return Err(format!(
-                "{what} {show} is read-only; add --snapshot to run with the guest's writes kept in memory"
+                "{what} {show} is read-only; add --snapshot to run with the guest's writes kept aside"
             ));
         }
         log::warn!(target: "machine", "{show} is read-only: the floppy in {} is write-protected (--snapshot keeps writes in memory instead)", drive.flag());
