@@ -76,7 +76,7 @@ impl CpuModel {
             // only; model 1 is the DX-50 part. Leaf 0 reports a maximum leaf of 1.
             CpuModel::I486Dx => &ModelInfo {
                 name: "486dx",
-                about: "Intel486 DX (with CPUID): x87 on chip, no TSC, no CMPXCHG8B, no CR4",
+                about: "Intel486 DX-50 with CPUID",
                 max_leaf: 1,
                 signature: 0x0410,
                 features: FEAT_FPU,
@@ -89,7 +89,7 @@ impl CpuModel {
             // MSR MCE CX8); VME, DE and MCE are not implemented here.
             CpuModel::Pentium => &ModelInfo {
                 name: "pentium",
-                about: "Pentium (P54C): TSC, MSRs, CMPXCHG8B, 4 MB pages; no MMX",
+                about: "Pentium (P54C)",
                 max_leaf: 1,
                 signature: 0x052C,
                 features: FEAT_FPU | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8,
@@ -101,7 +101,7 @@ impl CpuModel {
             // (0x543) in most parts sold. Real EDX 0x008001BF: the P54C set plus MMX.
             CpuModel::PentiumMmx => &ModelInfo {
                 name: "pentium-mmx",
-                about: "Pentium with MMX technology (P55C): the Pentium set plus MMX and RDPMC",
+                about: "Pentium MMX (P55C)",
                 max_leaf: 1,
                 signature: 0x0543,
                 features: FEAT_FPU | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_MMX,
@@ -115,7 +115,7 @@ impl CpuModel {
             // 08h 16 KB L1 instruction, 04h data TLB 4 MB, 0Ch 16 KB L1 data.
             CpuModel::Pentium2 => &ModelInfo {
                 name: "pentium2",
-                about: "Pentium II (Deschutes): P6 integer set, CMOV/FCMOV/FCOMI, SYSENTER, PAE, PGE, MMX, FXSAVE",
+                about: "Pentium II (Deschutes)",
                 max_leaf: 2,
                 signature: 0x0652,
                 features: FEAT_FPU
@@ -144,6 +144,29 @@ impl CpuModel {
     /// The model called `name` (as `--cpu` spells it).
     pub fn from_name(name: &str) -> Option<CpuModel> {
         Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The leaf 1 EDX flags in Linux's /proc/cpuinfo spelling.
+    pub fn flag_names(self) -> Vec<&'static str> {
+        const NAMES: [(u32, &str); 12] = [
+            (FEAT_FPU, "fpu"),
+            (FEAT_PSE, "pse"),
+            (FEAT_TSC, "tsc"),
+            (FEAT_MSR, "msr"),
+            (FEAT_PAE, "pae"),
+            (FEAT_CX8, "cx8"),
+            (FEAT_SEP, "sep"),
+            (FEAT_MTRR, "mtrr"),
+            (FEAT_PGE, "pge"),
+            (FEAT_CMOV, "cmov"),
+            (FEAT_MMX, "mmx"),
+            (FEAT_FXSR, "fxsr"),
+        ];
+        NAMES
+            .iter()
+            .filter(|(f, _)| self.has(*f))
+            .map(|&(_, n)| n)
+            .collect()
     }
 
     pub fn has(self, feature: u32) -> bool {
