@@ -107,9 +107,9 @@ impl Cpu {
     /// MSRs of the P6 family (SYSENTER, MTRRs, APIC base, P6 performance counters) do
     /// not exist on earlier models: an unknown MSR is #GP(0) (SDM Vol. 2B "RDMSR").
     fn check_msr(&self) -> Res<()> {
-        let p6 = self.model.has(crate::model::FEAT_SEP);
-        let n = self.regs[ECX];
-        if !p6 && !matches!(n, 0x10) {
+        let family = self.model.info().signature >> 8 & 0xF;
+        // Before the P6 only the time-stamp counter is modelled.
+        if family < 6 && self.regs[ECX] != 0x10 {
             return Err(Exc::gp(0));
         }
         Ok(())
