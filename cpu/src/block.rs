@@ -249,6 +249,10 @@ impl Cpu {
                 break;
             }
             let mut e = decode::translate(&ins);
+            // An extension the model lacks is an invalid opcode, not a gap in this CPU.
+            if e.op != Op::Unimpl && e.op != Op::Invalid && !self.model.allows(&ins) {
+                e.op = Op::Ud;
+            }
             if e.op == Op::Unimpl || e.op == Op::Invalid {
                 if entries.is_empty() {
                     if e.op == Op::Unimpl {

@@ -15,11 +15,13 @@ pub mod fpu;
 mod interrupt;
 mod mem;
 pub mod mmx;
+mod model;
 pub mod regs;
 mod string;
 mod system;
 mod task;
 
+pub use model::{CpuModel, ModelInfo};
 pub use regs::*;
 
 use std::collections::HashSet;
@@ -169,6 +171,9 @@ pub struct Cpu {
     pub fpu_present: bool,
     /// The x87 unit's state (used when `fpu_present`).
     pub fpu: fpu::Fpu,
+    /// The model CPUID reports and whose extensions decode; fixed at creation (the block
+    /// cache holds entries decoded for it).
+    model: CpuModel,
     /// HLT ends the run at any CPL instead of raising #GP outside ring 0 (for test
     /// harnesses whose tests end with HLT in user mode, like a hypervisor's HLT exit).
     pub hlt_exits: bool,
@@ -207,6 +212,11 @@ impl Cpu {
     /// A CPU in its power-on state (SDM Vol. 3A §9.1.1): real mode, CS:IP = F000:FFF0
     /// with CS base FFFF0000.
     pub fn new() -> Self {
+        Self::with_model(CpuModel::default())
+    }
+
+    /// A CPU of `model` in its power-on state.
+    pub fn with_model(model: CpuModel) -> Self {
         let mut cpu = Cpu {
             regs: [0; 8],
             eip: 0,
@@ -227,6 +237,7 @@ impl Cpu {
             halted: false,
             fpu_present: false,
             fpu: fpu::Fpu::default(),
+            model,
             hlt_exits: false,
             sysenter_cs: 0,
             sysenter_esp: 0,
@@ -247,10 +258,15 @@ impl Cpu {
         cpu
     }
 
+    /// The model this CPU was created as.
+    pub fn model(&self) -> CpuModel {
+        self.model
+    }
+
     pub fn reset(&mut self) {
         self.regs = [0; 8];
-        // EDX holds the processor signature after reset: family 6, model 5 (Pentium II).
-        self.regs[EDX] = 0x0652;
+        // EDX holds the processor signature after reset (SDM Vol. 3A §9.1.4).
+        self.regs[EDX] = self.model.info().signature;
         self.eflags = 2;
         self.eip = 0xFFF0;
         let data = ATTR_P | ATTR_S | ATTR_RW | ATTR_ACCESSED;

@@ -1,32 +1,12 @@
-//! System instructions: CPUID (a Pentium II identity), RDTSC, MSRs, control and debug
+//! System instructions: CPUID (the model's identity, see `model`), RDTSC, MSRs, control and debug
 //! registers, descriptor-table registers, LAR/LSL/VERR/VERW/ARPL, SYSENTER/SYSEXIT,
 //! HLT, port I/O with the IOPL and TSS I/O-bitmap checks (SDM Vol. 1 §19.5), and the
 //! x87 escape opcodes when no FPU is present.
 
 use crate::decode::{Entry, Loc, Op};
+use crate::model::{FEAT_FPU, FEAT_FXSR, FEAT_MMX};
 use crate::regs::*;
 use crate::{Bus, Cpu, Exc, Res, NM};
-
-/// CPUID leaf 1 EDX: only features this CPU implements.
-const FEAT_FPU: u32 = 1 << 0;
-const FEAT_PSE: u32 = 1 << 3;
-const FEAT_TSC: u32 = 1 << 4;
-const FEAT_MSR: u32 = 1 << 5;
-const FEAT_PAE: u32 = 1 << 6;
-const FEAT_CX8: u32 = 1 << 8;
-const FEAT_SEP: u32 = 1 << 11;
-const FEAT_MTRR: u32 = 1 << 12;
-const FEAT_PGE: u32 = 1 << 13;
-const FEAT_CMOV: u32 = 1 << 15;
-/// MMX lives in the x87 registers, so it comes and goes with the FPU; so do FXSAVE and
-/// FXRSTOR.
-const FEAT_MMX: u32 = 1 << 23;
-const FEAT_FXSR: u32 = 1 << 24;
-/// CR4.OSFXSR: settable where FXSAVE/FXRSTOR exist (SDM Vol. 3A §2.5).
-const CR4_OSFXSR: u32 = 1 << 9;
-
-/// Processor signature: family 6, model 5, stepping 2 (Pentium II, "Deschutes").
-pub const SIGNATURE: u32 = 0x0652;
 
 impl Cpu {
     fn require_cpl0(&self) -> Res<()> {
@@ -97,46 +77,47 @@ impl Cpu {
 
     fn cpuid(&mut self) {
         let leaf = self.regs[EAX];
+        let m = self.model.info();
         let (a, b, c, d) = match leaf {
+            // CPUID takes its values in EBX-EDX-ECX order for the vendor string.
             0 => (
-                2,
+                m.max_leaf,
                 u32::from_le_bytes(*b"Genu"),
                 u32::from_le_bytes(*b"ntel"),
                 u32::from_le_bytes(*b"ineI"),
             ),
             1 => {
-                let mut f = FEAT_PSE
-                    | FEAT_TSC
-                    | FEAT_MSR
-                    | FEAT_PAE
-                    | FEAT_CX8
-                    | FEAT_SEP
-                    | FEAT_MTRR
-                    | FEAT_PGE
-                    | FEAT_CMOV;
-                if self.fpu_present {
-                    f |= FEAT_FPU | FEAT_MMX | FEAT_FXSR;
+                // MMX lives in the x87 registers and FXSAVE saves them, so both come and
+                // go with the FPU.
+                let mut f = m.features;
+                if !self.fpu_present {
+                    f &= !(FEAT_FPU | FEAT_MMX | FEAT_FXSR);
                 }
-                (SIGNATURE, 0, 0, f)
+                (m.signature, 0, 0, f)
             }
-            // Cache and TLB descriptors of a Pentium II.
-            2 => (0x0302_0101, 0, 0, 0x0C04_0843),
+            2 if m.max_leaf >= 2 => (m.leaf2[0], m.leaf2[1], m.leaf2[2], m.leaf2[3]),
             _ => (0, 0, 0, 0),
         };
-        // CPUID takes its values in EAX-ECX-EDX-EBX order for the vendor string.
         self.regs[EAX] = a;
         self.regs[EBX] = b;
         self.regs[ECX] = c;
         self.regs[EDX] = d;
-        if leaf == 0 {
-            self.regs[EBX] = u32::from_le_bytes(*b"Genu");
-            self.regs[EDX] = u32::from_le_bytes(*b"ineI");
-            self.regs[ECX] = u32::from_le_bytes(*b"ntel");
+    }
+
+    /// MSRs of the P6 family (SYSENTER, MTRRs, APIC base, P6 performance counters) do
+    /// not exist on earlier models: an unknown MSR is #GP(0) (SDM Vol. 2B "RDMSR").
+    fn check_msr(&self) -> Res<()> {
+        let family = self.model.info().signature >> 8 & 0xF;
+        // Before the P6 only the time-stamp counter is modelled.
+        if family < 6 && self.regs[ECX] != 0x10 {
+            return Err(Exc::gp(0));
         }
+        Ok(())
     }
 
     fn rdmsr(&mut self) -> Res<()> {
         self.require_cpl0()?;
+        self.check_msr()?;
         let v: u64 = match self.regs[ECX] {
             0x10 => self.tsc(),
             0x1B => self.apic_base,
@@ -167,6 +148,7 @@ impl Cpu {
 
     fn wrmsr(&mut self) -> Res<()> {
         self.require_cpl0()?;
+        self.check_msr()?;
         let v = (self.regs[EDX] as u64) << 32 | self.regs[EAX] as u64;
         match self.regs[ECX] {
             0x10 => self.tsc_offset = v.wrapping_sub(self.icount),
@@ -230,9 +212,10 @@ impl Cpu {
                     0 => self.write_cr0(v)?,
                     2 => self.cr2 = v,
                     3 => self.set_cr3(v),
+                    4 if !self.model.info().cr4 => return Err(Exc::ud()),
                     4 => {
-                        let osfxsr = if self.fpu_present { CR4_OSFXSR } else { 0 };
-                        if v & !(0x1FF | osfxsr) != 0 {
+                        // Bits the model lacks are reserved (SDM Vol. 3A §2.5).
+                        if v & !self.model.cr4_mask(self.fpu_present) != 0 {
                             return Err(Exc::gp(0));
                         }
                         self.cr4 = v;
@@ -255,7 +238,7 @@ impl Cpu {
                     0 => self.cr0,
                     2 => self.cr2,
                     3 => self.cr3,
-                    4 => self.cr4,
+                    4 if self.model.info().cr4 => self.cr4,
                     _ => return Err(Exc::ud()),
                 };
                 self.regs[r as usize] = v;

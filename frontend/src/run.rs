@@ -104,6 +104,10 @@ pub struct RunArgs {
     /// Stop on a triple fault (exit status 4) instead of resetting. Example: --no-reboot
     #[arg(long)]
     pub no_reboot: bool,
+    /// The CPU model: its CPUID identity and instruction-set extensions; `--cpu help`
+    /// lists them. Default pentium2. Example: --cpu pentium-mmx
+    #[arg(long, value_name = "NAME", default_value = "pentium2", value_parser = cpu_names())]
+    pub cpu: String,
     /// Guest RAM in MB (1–3072). Example: --memory 128
     #[arg(long, default_value_t = 32, value_name = "MB")]
     pub memory: u32,
@@ -724,6 +728,8 @@ impl Session {
             None => None,
         };
         let mut pc = Pc::new(Config {
+            // clap admits only the model names (and `help`, handled before).
+            cpu: machine::CpuModel::from_name(&args.cpu).unwrap_or_default(),
             memory_mb: args.memory,
             bios,
             no_reboot: args.no_reboot,
@@ -1112,7 +1118,44 @@ fn start_watchdog(deadline: Instant, finished: std::sync::Arc<std::sync::Mutex<b
     });
 }
 
+/// `--cpu` accepts the model names and `help`.
+fn cpu_names() -> clap::builder::PossibleValuesParser {
+    let names = machine::CpuModel::ALL.map(|m| m.name());
+    clap::builder::PossibleValuesParser::new(names.into_iter().chain(["help"]))
+}
+
+/// The `--cpu help` text: one line per model.
+pub fn cpu_help() -> String {
+    let mut s = String::from("CPU models (--cpu NAME):\n");
+    for m in machine::CpuModel::ALL {
+        let i = m.info();
+        let default = if m == machine::CpuModel::default() {
+            " [default]"
+        } else {
+            ""
+        };
+        s += &format!(
+            "  {:<12} {:<26} CPUID {:04X}h (family {} model {} stepping {}), EDX {:08X}h: {}{default}\n",
+            i.name,
+            i.about,
+            i.signature,
+            i.signature >> 8 & 0xF,
+            i.signature >> 4 & 0xF,
+            i.signature & 0xF,
+            i.features,
+            m.flag_names().join(" "),
+        );
+    }
+    s += "Models with SSE (Pentium III) or SSE2 come later: this CPU has no SSE yet.\n";
+    s
+}
+
 pub fn run(args: RunArgs) -> Result<u8, String> {
+    if args.cpu == "help" {
+        use std::io::Write as _;
+        let _ = std::io::stdout().write_all(cpu_help().as_bytes());
+        return Ok(EXIT_OK);
+    }
     let mut s = Session::new(&args)?;
     if let Some(d) = s.deadline {
         start_watchdog(d, s.finished.clone());

@@ -546,3 +546,52 @@ fn a_floppy_image_as_a_data_hard_disk_is_fine() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn cpu_help_lists_the_models() {
+    let out = x86().args(["run", "--cpu", "help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (name, sig) in [
+        ("486dx", "0410h"),
+        ("pentium", "052Ch"),
+        ("pentium-mmx", "0543h"),
+        ("pentium2", "0652h"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name}: {text}"));
+        assert!(line.contains(sig), "{line}");
+    }
+    assert!(text.contains("SSE"), "{text}");
+}
+
+#[test]
+fn an_unknown_cpu_is_a_one_line_error() {
+    user_error(&["run", "--cpu", "pentium3"], "pentium3");
+}
+
+#[test]
+fn cpu_selects_the_cpuid_family() {
+    // xor eax, eax ; inc eax ; cpuid ; mov al, ah ; out 0F4h, al: the exit status is
+    // (family << 1) | 1, the family being bits 11:8 of the signature (SDM Vol. 2A CPUID).
+    let rom = rom_with(&[
+        0x66, 0x31, 0xC0, 0x66, 0x40, 0x0F, 0xA2, 0x88, 0xE0, 0xE6, 0xF4,
+    ]);
+    for (cpu, family) in [
+        (None, 6),
+        (Some("486dx"), 4),
+        (Some("pentium"), 5),
+        (Some("pentium-mmx"), 5),
+        (Some("pentium2"), 6),
+    ] {
+        let mut c = x86();
+        c.args(["run", "--headless", "--bios"]).arg(&rom);
+        if let Some(cpu) = cpu {
+            c.args(["--cpu", cpu]);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(family << 1 | 1), "{cpu:?}");
+    }
+}

@@ -20,6 +20,7 @@ pub mod keymap;
 pub use devices::block::{check_range, BlockDevice, BlockError, MemDisk};
 pub use disk::{check_floppy_size, check_hard_disk_sectors, is_mbr, DiskKind};
 
+pub use cpu::CpuModel;
 use cpu::{Bus, Cpu, Stop};
 use devices::{
     dma::{Dma, DmaMemory},
@@ -603,6 +604,8 @@ pub struct Config {
     /// The Unix time the real-time clock shows at power-on (the frontend passes the
     /// host clock or a fixed `--rtc` value).
     pub rtc_epoch: i64,
+    /// The CPU model (CPUID identity and instruction-set extensions).
+    pub cpu: CpuModel,
 }
 
 /// The default virtual clock: 100 million instructions per virtual second.
@@ -668,8 +671,8 @@ impl Pc {
             idle: 0,
             now: 0,
         };
-        let mut cpu = Cpu::new();
-        // A P6 has its x87 on chip.
+        let mut cpu = Cpu::with_model(cfg.cpu);
+        // Every model offered has its x87 on chip (the 486DX, unlike the 486SX).
         cpu.fpu_present = true;
         let mut pc = Pc {
             cpu,
@@ -955,6 +958,7 @@ mod tests {
         let mut rom = vec![0xF4u8; 64 << 10];
         rom[0xFFF0..0xFFF0 + code.len()].copy_from_slice(code);
         Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 1,
             bios: Some(rom),
             no_reboot: true,
@@ -1076,6 +1080,7 @@ mod tests {
     #[test]
     fn the_built_in_post_records_a_boot_order_set_directly() {
         let mut pc = Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 1,
             bios: None,
             no_reboot: true,
@@ -1105,6 +1110,7 @@ mod tests {
             .enumerate()
             .for_each(|(i, b)| *b = i as u8 ^ 0x5A);
         let mut pc = Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 4,
             bios: None,
             no_reboot: true,
@@ -1137,6 +1143,7 @@ mod tests {
     #[test]
     fn empty_option_rom_window_is_open_bus() {
         let mut pc = Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 4,
             bios: None,
             no_reboot: true,
@@ -1178,6 +1185,7 @@ mod tests {
     #[test]
     fn bad_bios_size_is_an_error() {
         assert!(Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 1,
             bios: Some(vec![0; 1000]),
             no_reboot: true,
@@ -1221,6 +1229,7 @@ mod tests {
         rom[..code.len()].copy_from_slice(code);
         rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
         let mut pc = Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 1,
             bios: Some(rom),
             no_reboot: true,
@@ -1280,6 +1289,7 @@ mod tests {
         rom[..code.len()].copy_from_slice(code);
         rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
         let mut pc = Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 1,
             bios: Some(rom),
             no_reboot: true,

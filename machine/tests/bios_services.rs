@@ -8,6 +8,7 @@ use machine::{Config, Exit, Pc, DEFAULT_IPS};
 /// A PC after its POST (no disks: it stops at "No bootable device").
 fn pc() -> Pc {
     let mut pc = Pc::new(Config {
+        cpu: Default::default(),
         memory_mb: 2,
         bios: None,
         no_reboot: true,

@@ -12,6 +12,7 @@ fn pc_with(code: &[u8]) -> Pc {
     rom[..code.len()].copy_from_slice(code);
     rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
     Pc::new(Config {
+        cpu: Default::default(),
         memory_mb: 1,
         bios: Some(rom),
         no_reboot: true,

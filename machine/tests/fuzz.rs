@@ -29,6 +29,7 @@ fn random_code_with_bios_services_and_devices_never_panics() {
         fd[511] = 0xAA;
         let hd: Vec<u8> = (0..512 * 64).map(|_| rng.next() as u8).collect();
         let mut pc = Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 2,
             bios: None,
             no_reboot: true,

@@ -896,6 +896,7 @@ mod tests {
 
     fn pc() -> Pc {
         let mut pc = Pc::new(Config {
+            cpu: Default::default(),
             memory_mb: 2,
             bios: None,
             no_reboot: true,

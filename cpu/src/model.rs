@@ -1,0 +1,245 @@
+//! CPU models: the identity CPUID reports and the instruction-set extensions that go
+//! with it. The model is fixed when the CPU is created; an instruction of an extension
+//! the model does not advertise decodes to #UD, so the block cache never holds entries
+//! of another model and the hot loop pays nothing.
+//!
+//! Signatures and feature flags follow Intel AP-485 "Intel Processor Identification and
+//! the CPUID Instruction" (241618; processor signature and feature-flag tables) and SDM
+//! Vol. 2A "CPUID" (Table 3-8 / 3-11, feature flags in EDX). Each model reports the real
+//! part's EDX restricted to what this CPU implements: like the Pentium II identity it
+//! always had, VME, DE, MCE, APIC and MCA stay clear.
+
+use iced_x86::{Instruction, Mnemonic};
+
+/// CPUID leaf 1 EDX feature bits (SDM Vol. 2A "CPUID", feature flags in EDX).
+pub const FEAT_FPU: u32 = 1 << 0;
+pub const FEAT_PSE: u32 = 1 << 3;
+pub const FEAT_TSC: u32 = 1 << 4;
+pub const FEAT_MSR: u32 = 1 << 5;
+pub const FEAT_PAE: u32 = 1 << 6;
+pub const FEAT_CX8: u32 = 1 << 8;
+pub const FEAT_SEP: u32 = 1 << 11;
+pub const FEAT_MTRR: u32 = 1 << 12;
+pub const FEAT_PGE: u32 = 1 << 13;
+pub const FEAT_CMOV: u32 = 1 << 15;
+pub const FEAT_MMX: u32 = 1 << 23;
+pub const FEAT_FXSR: u32 = 1 << 24;
+
+/// A selectable CPU model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CpuModel {
+    /// Intel486 DX with CPUID (family 4, model 1).
+    I486Dx,
+    /// Pentium P54C (family 5, model 2).
+    Pentium,
+    /// Pentium with MMX technology, P55C (family 5, model 4).
+    PentiumMmx,
+    /// Pentium II "Deschutes" (family 6, model 5): the default.
+    #[default]
+    Pentium2,
+}
+
+/// What a model reports and allows.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelInfo {
+    /// The `--cpu` name.
+    pub name: &'static str,
+    /// A one-line description.
+    pub about: &'static str,
+    /// Highest standard CPUID leaf (leaf 0 EAX).
+    pub max_leaf: u32,
+    /// Leaf 1 EAX: type, family, model, stepping.
+    pub signature: u32,
+    /// Leaf 1 EDX with an FPU present; without one FPU, MMX and FXSR drop out.
+    pub features: u32,
+    /// Leaf 2 cache and TLB descriptors (EAX, EBX, ECX, EDX), for models with leaf 2.
+    pub leaf2: [u32; 4],
+    /// RDPMC exists: P6 family and Pentium with MMX technology (SDM Vol. 2B "RDPMC").
+    pub rdpmc: bool,
+    /// CR4 exists: the Pentium introduced it (SDM Vol. 3A §2.5); a 486DX without VME has
+    /// none, so MOV to or from CR4 is #UD.
+    pub cr4: bool,
+}
+
+impl CpuModel {
+    /// Every model, in `--cpu help` order.
+    pub const ALL: [CpuModel; 4] = [
+        CpuModel::I486Dx,
+        CpuModel::Pentium,
+        CpuModel::PentiumMmx,
+        CpuModel::Pentium2,
+    ];
+
+    pub fn info(self) -> &'static ModelInfo {
+        match self {
+            // AP-485: Intel486 DX processors with CPUID report family 4 and the FPU flag
+            // only; model 1 is the DX-50 part. Leaf 0 reports a maximum leaf of 1.
+            CpuModel::I486Dx => &ModelInfo {
+                name: "486dx",
+                about: "Intel486 DX-50 with CPUID",
+                max_leaf: 1,
+                signature: 0x0410,
+                features: FEAT_FPU,
+                leaf2: [0; 4],
+                rdpmc: false,
+                cr4: false,
+            },
+            // AP-485: Pentium (P54C, 75-200 MHz) is family 5 model 2; stepping C (0x52C)
+            // is a common production stepping. Real EDX 0x000001BF (FPU VME DE PSE TSC
+            // MSR MCE CX8); VME, DE and MCE are not implemented here.
+            CpuModel::Pentium => &ModelInfo {
+                name: "pentium",
+                about: "Pentium (P54C)",
+                max_leaf: 1,
+                signature: 0x052C,
+                features: FEAT_FPU | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8,
+                leaf2: [0; 4],
+                rdpmc: false,
+                cr4: true,
+            },
+            // AP-485: Pentium with MMX technology (P55C) is family 5 model 4, stepping 3
+            // (0x543) in most parts sold. Real EDX 0x008001BF: the P54C set plus MMX.
+            CpuModel::PentiumMmx => &ModelInfo {
+                name: "pentium-mmx",
+                about: "Pentium MMX (P55C)",
+                max_leaf: 1,
+                signature: 0x0543,
+                features: FEAT_FPU | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_MMX,
+                leaf2: [0; 4],
+                rdpmc: true,
+                cr4: true,
+            },
+            // AP-485: Pentium II (Deschutes, 0.25 µm) is family 6 model 5; stepping 2.
+            // Leaf 2 descriptors (AP-485 cache descriptor table): 01h instruction TLB
+            // 4 KB, 02h instruction TLB 4 MB, 03h data TLB 4 KB, 43h 512 KB L2,
+            // 08h 16 KB L1 instruction, 04h data TLB 4 MB, 0Ch 16 KB L1 data.
+            CpuModel::Pentium2 => &ModelInfo {
+                name: "pentium2",
+                about: "Pentium II (Deschutes)",
+                max_leaf: 2,
+                signature: 0x0652,
+                features: FEAT_FPU
+                    | FEAT_PSE
+                    | FEAT_TSC
+                    | FEAT_MSR
+                    | FEAT_PAE
+                    | FEAT_CX8
+                    | FEAT_SEP
+                    | FEAT_MTRR
+                    | FEAT_PGE
+                    | FEAT_CMOV
+                    | FEAT_MMX
+                    | FEAT_FXSR,
+                leaf2: [0x0302_0101, 0, 0, 0x0C04_0843],
+                rdpmc: true,
+                cr4: true,
+            },
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The model called `name` (as `--cpu` spells it).
+    pub fn from_name(name: &str) -> Option<CpuModel> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The leaf 1 EDX flags in Linux's /proc/cpuinfo spelling.
+    pub fn flag_names(self) -> Vec<&'static str> {
+        const NAMES: [(u32, &str); 12] = [
+            (FEAT_FPU, "fpu"),
+            (FEAT_PSE, "pse"),
+            (FEAT_TSC, "tsc"),
+            (FEAT_MSR, "msr"),
+            (FEAT_PAE, "pae"),
+            (FEAT_CX8, "cx8"),
+            (FEAT_SEP, "sep"),
+            (FEAT_MTRR, "mtrr"),
+            (FEAT_PGE, "pge"),
+            (FEAT_CMOV, "cmov"),
+            (FEAT_MMX, "mmx"),
+            (FEAT_FXSR, "fxsr"),
+        ];
+        NAMES
+            .iter()
+            .filter(|(f, _)| self.has(*f))
+            .map(|&(_, n)| n)
+            .collect()
+    }
+
+    pub fn has(self, feature: u32) -> bool {
+        self.info().features & feature == feature
+    }
+
+    /// CR4 bits this model lets software set (SDM Vol. 3A §2.5): VME, PVI, TSD, DE, PSE
+    /// and MCE from the Pentium on; PCE with RDPMC; PAE and PGE with their CPUID flags;
+    /// OSFXSR with FXSAVE/FXRSTOR (and an FPU, which holds their state).
+    pub fn cr4_mask(self, fpu_present: bool) -> u32 {
+        if !self.info().cr4 {
+            return 0;
+        }
+        let mut m = 0x5F;
+        if self.info().rdpmc {
+            m |= 1 << 8;
+        }
+        if self.has(FEAT_PAE) {
+            m |= 1 << 5;
+        }
+        if self.has(FEAT_PGE) {
+            m |= 1 << 7;
+        }
+        if self.has(FEAT_FXSR) && fpu_present {
+            m |= 1 << 9;
+        }
+        m
+    }
+
+    /// Whether this model has the instruction `ins` (only asked for instructions this CPU
+    /// implements at all): CPUID-flagged extensions are checked against the model's
+    /// flags, RDPMC against its family.
+    pub fn allows(self, ins: &Instruction) -> bool {
+        use Mnemonic as M;
+        let need = match ins.mnemonic() {
+            M::Cmova
+            | M::Cmovae
+            | M::Cmovb
+            | M::Cmovbe
+            | M::Cmove
+            | M::Cmovg
+            | M::Cmovge
+            | M::Cmovl
+            | M::Cmovle
+            | M::Cmovne
+            | M::Cmovno
+            | M::Cmovnp
+            | M::Cmovns
+            | M::Cmovo
+            | M::Cmovp
+            | M::Cmovs
+            // SDM Vol. 2A "FCMOVcc"/"FCOMI": present when CPUID reports FPU and CMOV.
+            | M::Fcmovb
+            | M::Fcmove
+            | M::Fcmovbe
+            | M::Fcmovu
+            | M::Fcmovnb
+            | M::Fcmovne
+            | M::Fcmovnbe
+            | M::Fcmovnu
+            | M::Fcomi
+            | M::Fcomip
+            | M::Fucomi
+            | M::Fucomip => FEAT_CMOV,
+            M::Sysenter | M::Sysexit => FEAT_SEP,
+            M::Fxsave | M::Fxrstor => FEAT_FXSR,
+            M::Rdtsc => FEAT_TSC,
+            M::Cmpxchg8b => FEAT_CX8,
+            M::Rdmsr | M::Wrmsr => FEAT_MSR,
+            M::Rdpmc => return self.info().rdpmc,
+            _ if crate::mmx::is_mmx(ins) => FEAT_MMX,
+            _ => return true,
+        };
+        self.has(need)
+    }
+}
