@@ -611,6 +611,21 @@ pub struct Config {
 /// The default virtual clock: 100 million instructions per virtual second.
 pub const DEFAULT_IPS: u64 = 100_000_000;
 
+/// 32 MB, the built-in BIOS, reset on a triple fault, the default virtual clock and
+/// CPU model, and the RTC at the Unix epoch (a fixed, reproducible machine).
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            memory_mb: 32,
+            bios: None,
+            no_reboot: false,
+            ips: DEFAULT_IPS,
+            rtc_epoch: 0,
+            cpu: CpuModel::default(),
+        }
+    }
+}
+
 /// A PC: the CPU and everything it is wired to.
 pub struct Pc {
     pub cpu: Cpu,
@@ -958,12 +973,10 @@ mod tests {
         let mut rom = vec![0xF4u8; 64 << 10];
         rom[0xFFF0..0xFFF0 + code.len()].copy_from_slice(code);
         Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 1,
             bios: Some(rom),
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .unwrap()
     }
@@ -1080,12 +1093,9 @@ mod tests {
     #[test]
     fn the_built_in_post_records_a_boot_order_set_directly() {
         let mut pc = Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 1,
-            bios: None,
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .unwrap();
         pc.boot_order = BootOrder::HardDisk;
@@ -1110,12 +1120,9 @@ mod tests {
             .enumerate()
             .for_each(|(i, b)| *b = i as u8 ^ 0x5A);
         let mut pc = Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 4,
-            bios: None,
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .unwrap();
         pc.attach_hard_disk(0, Box::new(MemDisk::new(img.clone())))
@@ -1143,12 +1150,9 @@ mod tests {
     #[test]
     fn empty_option_rom_window_is_open_bus() {
         let mut pc = Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 4,
-            bios: None,
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .unwrap();
         pc.bus.write8(0xC8000, 0x12);
@@ -1185,12 +1189,10 @@ mod tests {
     #[test]
     fn bad_bios_size_is_an_error() {
         assert!(Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 1,
             bios: Some(vec![0; 1000]),
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .is_err());
     }
@@ -1229,12 +1231,10 @@ mod tests {
         rom[..code.len()].copy_from_slice(code);
         rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
         let mut pc = Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 1,
             bios: Some(rom),
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .unwrap();
         assert_eq!(pc.run(10_000_000), Some(Exit::Halted));
@@ -1289,12 +1289,10 @@ mod tests {
         rom[..code.len()].copy_from_slice(code);
         rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
         let mut pc = Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 1,
             bios: Some(rom),
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .unwrap();
         assert_eq!(pc.run(1_000_000), Some(Exit::Halted));

@@ -3,17 +3,14 @@
 //! IBM PC/AT BIOS interface as Ralf Brown's Interrupt List documents it.
 
 use cpu::{Bus, CF, CS, DS, ES, SS, ZF};
-use machine::{Config, Exit, Pc, DEFAULT_IPS};
+use machine::{Config, Exit, Pc};
 
 /// A PC after its POST (no disks: it stops at "No bootable device").
 fn pc() -> Pc {
     let mut pc = Pc::new(Config {
-        cpu: Default::default(),
         memory_mb: 2,
-        bios: None,
         no_reboot: true,
-        ips: DEFAULT_IPS,
-        rtc_epoch: 0,
+        ..Config::default()
     })
     .unwrap();
     assert_eq!(pc.run(100_000), Some(Exit::NoBootDevice));

@@ -4,7 +4,7 @@
 //! drains between runs.
 
 use cpu::Bus;
-use machine::{Config, Pc, DEFAULT_IPS, OUTPUT_HIGH, OUTPUT_MAX};
+use machine::{Config, Pc, OUTPUT_HIGH, OUTPUT_MAX};
 
 /// A PC whose reset vector jumps to `code` at F000:0000.
 fn pc_with(code: &[u8]) -> Pc {
@@ -12,12 +12,10 @@ fn pc_with(code: &[u8]) -> Pc {
     rom[..code.len()].copy_from_slice(code);
     rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
     Pc::new(Config {
-        cpu: Default::default(),
         memory_mb: 1,
         bios: Some(rom),
         no_reboot: true,
-        ips: DEFAULT_IPS,
-        rtc_epoch: 0,
+        ..Config::default()
     })
     .unwrap()
 }

@@ -3,7 +3,7 @@
 //! writes and disk transfers are all driven with garbage registers and pointers.
 
 use cpu::Bus;
-use machine::{Config, Pc, DEFAULT_IPS};
+use machine::{Config, Pc};
 
 struct Rng(u64);
 impl Rng {
@@ -29,12 +29,9 @@ fn random_code_with_bios_services_and_devices_never_panics() {
         fd[511] = 0xAA;
         let hd: Vec<u8> = (0..512 * 64).map(|_| rng.next() as u8).collect();
         let mut pc = Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 2,
-            bios: None,
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .unwrap();
         pc.attach_floppy(0, Box::new(machine::MemDisk::new(fd)))

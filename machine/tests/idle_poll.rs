@@ -11,12 +11,9 @@ const NS_PER_INSN: u64 = 1_000_000_000 / DEFAULT_IPS;
 /// A PC after its POST (no disks: it stops at "No bootable device").
 fn pc() -> Pc {
     let mut pc = Pc::new(Config {
-        cpu: Default::default(),
         memory_mb: 2,
-        bios: None,
         no_reboot: true,
-        ips: DEFAULT_IPS,
-        rtc_epoch: 0,
+        ..Config::default()
     })
     .unwrap();
     assert_eq!(pc.run(100_000), Some(Exit::NoBootDevice));

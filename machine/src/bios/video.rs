@@ -892,16 +892,13 @@ impl Pc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Config, DEFAULT_IPS};
+    use crate::Config;
 
     fn pc() -> Pc {
         let mut pc = Pc::new(Config {
-            cpu: Default::default(),
             memory_mb: 2,
-            bios: None,
             no_reboot: true,
-            ips: DEFAULT_IPS,
-            rtc_epoch: 0,
+            ..Config::default()
         })
         .unwrap();
         pc.set_video_mode(3);
