@@ -160,7 +160,7 @@ impl Pc {
             .bus
             .next_event()
             .map_or(max, |t| t.saturating_sub(now).min(max));
-        self.bus.idle += skip;
+        self.bus.clock.idle += skip;
         self.bus.sync(self.cpu.icount);
     }
 

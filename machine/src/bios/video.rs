@@ -114,7 +114,7 @@ fn mode_info(m: u8) -> Option<Mode> {
 
 impl Pc {
     fn charge(&mut self, ns: u64) {
-        self.bus.idle = self.bus.idle.saturating_add(ns);
+        self.bus.clock.idle = self.bus.clock.idle.saturating_add(ns);
     }
 
     fn vmode(&mut self) -> Mode {
