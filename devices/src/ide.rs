@@ -8,8 +8,15 @@
 //! its signature, and 9.5/9.6 PIO data-in/data-out protocols (an interrupt at the start
 //! of each data-in DRQ block, after each data-out block).
 //!
-//! Only PIO is modelled and every transfer completes at once in virtual time, so BSY is
-//! only ever seen while SRST is held. The image is a [`BlockDevice`] read and written a
+//! PIO and DMA (READ/WRITE DMA C8h/CAh, EXT 25h/35h: 8.23–8.26, the DMA protocol of
+//! 9.7) are modelled, and every transfer completes at once in virtual time, so BSY is
+//! only ever seen while SRST is held. A DMA command leaves the drive waiting with DRQ
+//! set ([`IdeChannel::dma_pending`]) until the bus master (`bmide`, the PIIX3's engine)
+//! calls [`IdeChannel::run_dma`] with a [`DmaChannel`] that takes or supplies the bytes;
+//! another kind of DMA data phase (an ATAPI packet's data) can be queued as a
+//! [`DmaPhase`] variant and run through the same path. IDENTIFY reports multiword DMA
+//! 0–2 (word 63) and Ultra DMA 0–5 (word 88) with the mode SET FEATURES subcommand 03h
+//! selected; the transfer timing itself is not modelled. The image is a [`BlockDevice`] read and written a
 //! block at a time; a backend failure is the command's error (UNC on a read, ABRT on a
 //! write or FLUSH CACHE), as a drive reports a medium or write fault. Completed commands do not rewrite the address
 //! registers (ATA-6 lists them as "na" in the normal outputs).
@@ -59,6 +66,9 @@ const FIRMWARE: &[u8; 8] = b"1.0     ";
 
 #[derive(Debug)]
 struct Disk {
+    /// The transfer mode SET FEATURES 03h selected (ATA-6 8.37.10): 08h–0Ch PIO flow
+    /// control, 20h–22h multiword DMA, 40h–45h Ultra DMA; 0 = default PIO.
+    xfer_mode: u8,
     image: Box<dyn BlockDevice>,
     sectors: u64,
     /// Current CHS translation (INITIALIZE DEVICE PARAMETERS).
@@ -79,6 +89,7 @@ impl Disk {
             heads: DEFAULT_HEADS,
             spt: DEFAULT_SPT,
             multiple: 0,
+            xfer_mode: 0,
             status: ST_READY,
             error: 0x01,
         }
@@ -132,10 +143,10 @@ impl Disk {
         put_str(&mut w, 23, FIRMWARE);
         put_str(&mut w, 27, MODEL);
         w[47] = 0x8000 | u16::from(MAX_MULTIPLE);
-        w[49] = 0x0200; // LBA supported
+        w[49] = 0x0300; // LBA and DMA supported
         w[50] = 0x4000;
         w[51] = 0x0200; // PIO mode 2 timing (obsolete word)
-        w[53] = 0x0003; // words 54-58 and 64-70 valid
+        w[53] = 0x0007; // words 54-58, 64-70 and 88 valid
         w[54] = cur_cyls;
         w[55] = u16::from(self.heads);
         w[56] = u16::from(self.spt);
@@ -146,6 +157,11 @@ impl Disk {
         }
         w[60] = lba28 as u16;
         w[61] = (lba28 >> 16) as u16;
+        // Multiword DMA modes 0-2 supported, the selected one in the high byte.
+        w[63] = 0x0007;
+        if let m @ 0x20..=0x22 = self.xfer_mode {
+            w[63] |= 0x0100 << (m & 7);
+        }
         w[64] = 0x0003; // PIO modes 3 and 4
         w[65] = 120;
         w[66] = 120;
@@ -158,6 +174,11 @@ impl Disk {
         w[84] = 0x4000;
         w[86] = 0x3400;
         w[87] = 0x4000;
+        // Ultra DMA modes 0-5 supported, the selected one in the high byte.
+        w[88] = 0x003F;
+        if let m @ 0x40..=0x45 = self.xfer_mode {
+            w[88] |= 0x0100 << (m & 7);
+        }
         for (i, x) in w[100..104].iter_mut().enumerate() {
             *x = (self.sectors >> (16 * i)) as u16;
         }
@@ -196,6 +217,10 @@ fn command_info(cmd: u8) -> (&'static str, Option<bool>) {
         0xE7 => ("flush cache", None),
         0xEA => ("flush cache ext", None),
         0xA1 => ("identify packet device", None),
+        0xC8 | 0xC9 => ("read dma", Some(false)),
+        0x25 => ("read dma ext", Some(true)),
+        0xCA | 0xCB => ("write dma", Some(false)),
+        0x35 => ("write dma ext", Some(true)),
         _ => ("unsupported", None),
     }
 }
@@ -219,6 +244,30 @@ struct Transfer {
     block: u32,
 }
 
+/// The bus master's side of a DMA data phase (`bmide` walks PRD tables behind it).
+pub trait DmaChannel {
+    /// Takes bytes the drive sends towards memory; returns how many it placed (fewer
+    /// when its descriptors ran out).
+    fn write_memory(&mut self, data: &[u8]) -> usize;
+    /// Fills `buf` with bytes from memory for the drive; returns how many it read.
+    fn read_memory(&mut self, buf: &mut [u8]) -> usize;
+}
+
+/// A DMA data phase a drive is waiting to run (DMARQ asserted).
+#[derive(Clone, Debug)]
+pub enum DmaPhase {
+    /// READ/WRITE DMA (EXT): `count` sectors from `lba` of the disk in `drive`.
+    Disk {
+        drive: usize,
+        lba: u64,
+        count: u32,
+        to_memory: bool,
+    },
+}
+
+/// Sectors moved per step of a DMA transfer (64 KB, one full PRD).
+const DMA_CHUNK: u32 = 128;
+
 /// One IDE channel with up to two disks.
 #[derive(Debug)]
 pub struct IdeChannel {
@@ -234,6 +283,8 @@ pub struct IdeChannel {
     xfer: Option<Transfer>,
     buf: Vec<u8>,
     pos: usize,
+    /// A DMA command waiting for the bus master.
+    dma: Option<DmaPhase>,
 }
 
 impl IdeChannel {
@@ -251,6 +302,7 @@ impl IdeChannel {
             xfer: None,
             buf: Vec::new(),
             pos: 0,
+            dma: None,
         }
     }
 
@@ -258,6 +310,7 @@ impl IdeChannel {
     pub fn attach(&mut self, slot: usize, image: Box<dyn BlockDevice>) {
         if let Some(d) = self.disks.get_mut(slot) {
             *d = Some(Disk::new(image));
+            self.dma = None;
             if self.xfer.is_some_and(|x| x.drive == slot) {
                 self.xfer = None;
             }
@@ -500,6 +553,7 @@ impl IdeChannel {
         if value & DC_SRST != 0 && !was_reset {
             log::debug!(target: "ide", "{}: software reset", self.chan());
             self.xfer = None;
+            self.dma = None;
             self.intrq = false;
         } else if value & DC_SRST == 0 && was_reset {
             self.finish_reset();
@@ -554,6 +608,7 @@ impl IdeChannel {
         );
         self.intrq = false;
         self.xfer = None;
+        self.dma = None;
         if let Some(d) = self.disks[sel].as_mut() {
             d.error = 0;
         }
@@ -633,6 +688,25 @@ impl IdeChannel {
                     self.abort(ER_ABRT)
                 }
             },
+            0xC8 | 0xC9 => self.start_dma(false, false),
+            0x25 => self.start_dma(false, true),
+            0xCA | 0xCB => self.start_dma(true, false),
+            0x35 => self.start_dma(true, true),
+            // SET FEATURES 03h: set transfer mode (PIO default/flow control, multiword
+            // DMA 0-2, Ultra DMA 0-5); the other subcommands (caches, power
+            // management) have nothing to change here.
+            0xEF if self.cur[1] == 0x03 => {
+                let mode = self.cur[R_NSECT];
+                if matches!(mode, 0x00 | 0x01 | 0x08..=0x0C | 0x20..=0x22 | 0x40..=0x45) {
+                    log::debug!(target: "ide", "{} {}: transfer mode {mode:#04x}", self.chan(), self.drive_name());
+                    if let Some(d) = self.disks[sel].as_mut() {
+                        d.xfer_mode = mode;
+                    }
+                    self.complete();
+                } else {
+                    self.abort(ER_ABRT);
+                }
+            }
             // RECALIBRATE, SET FEATURES, IDLE/STANDBY: nothing to do.
             0x10..=0x1F | 0xEF | 0xE0..=0xE4 => self.complete(),
             // IDENTIFY PACKET DEVICE and everything else: not supported.
@@ -742,6 +816,89 @@ impl IdeChannel {
         if self.checked_range(ext).is_some() {
             self.complete();
         }
+    }
+
+    /// READ/WRITE DMA (EXT): checks the range, then waits for the bus master with DRQ
+    /// set (the DMA data-in/out protocol of ATA-6 9.7; no interrupt until the end).
+    fn start_dma(&mut self, write: bool, ext: bool) {
+        let Some((lba, count)) = self.checked_range(ext) else {
+            return;
+        };
+        self.dma = Some(DmaPhase::Disk {
+            drive: self.selected(),
+            lba,
+            count,
+            to_memory: !write,
+        });
+        self.set_status(ST_READY | ST_DRQ);
+    }
+
+    /// Whether a drive waits for the bus master to run its DMA data phase.
+    pub fn dma_pending(&self) -> bool {
+        self.dma.is_some()
+    }
+
+    /// Runs the pending DMA data phase through the bus master `ch`; the drive then
+    /// completes the command and interrupts. Returns false when `ch` ran out of
+    /// descriptors before the data did: the drive aborts the command (ABRT), or when a
+    /// backend read or write failed (UNC/ABRT), as for PIO.
+    pub fn run_dma(&mut self, ch: &mut dyn DmaChannel, irq: &mut impl Irq) -> bool {
+        let Some(phase) = self.dma.take() else {
+            return false;
+        };
+        let DmaPhase::Disk {
+            drive,
+            mut lba,
+            mut count,
+            to_memory,
+        } = phase;
+        let mut buf = Vec::new();
+        let mut ok = true;
+        while count > 0 {
+            let n = count.min(DMA_CHUNK);
+            buf.clear();
+            buf.resize(n as usize * SECTOR, 0);
+            let Some(d) = self.disks.get_mut(drive).and_then(Option::as_mut) else {
+                ok = false;
+                break;
+            };
+            if to_memory {
+                if let Err(e) = d.image.read(lba, &mut buf) {
+                    log::warn!(target: "ide", "{}: dma read of lba {lba} failed: {e}", self.chan());
+                    self.abort(ER_UNC);
+                    self.update_irq(irq);
+                    return false;
+                }
+                if ch.write_memory(&buf) < buf.len() {
+                    ok = false;
+                    break;
+                }
+            } else {
+                if ch.read_memory(&mut buf) < buf.len() {
+                    ok = false;
+                    break;
+                }
+                if let Err(e) = d.image.write(lba, &buf) {
+                    log::warn!(target: "ide", "{}: dma write of lba {lba} failed: {e}", self.chan());
+                    self.abort(ER_ABRT);
+                    self.update_irq(irq);
+                    return false;
+                }
+            }
+            lba += u64::from(n);
+            count -= n;
+        }
+        if ok {
+            if let Some(d) = self.disks.get_mut(drive).and_then(Option::as_mut) {
+                d.status = ST_READY;
+            }
+            self.intrq = true;
+        } else {
+            log::debug!(target: "ide", "{}: dma descriptors ran out before the data", self.chan());
+            self.abort(ER_ABRT);
+        }
+        self.update_irq(irq);
+        ok
     }
 
     fn start(&mut self, kind: Kind, ext: bool, multiple: bool) {
@@ -1299,9 +1456,38 @@ mod tests {
     }
 
     #[test]
+    fn set_features_transfer_mode_shows_in_identify_words_63_and_88() {
+        let (mut c, mut irq) = channel();
+        let w = identify(&mut c, &mut irq);
+        // ATA-6 8.15: word 49 bit 8 DMA supported, word 53 bit 2 word 88 valid; word 63
+        // bits 2:0 MWDMA 0-2 supported, word 88 bits 5:0 UDMA 0-5; none selected yet.
+        assert_eq!(
+            (w[49] & 0x0100, w[53] & 4, w[63], w[88]),
+            (0x0100, 4, 0x0007, 0x003F)
+        );
+        let set_mode = |c: &mut IdeChannel, irq: &mut IrqLog, mode: u8| {
+            c.write(1, 0x03, irq);
+            c.write(2, mode, irq);
+            c.write(7, 0xEF, irq);
+            c.read(7, irq)
+        };
+        // 22h = multiword DMA mode 2: word 63 bit 10 (8 + 2) selected.
+        assert_eq!(set_mode(&mut c, &mut irq, 0x22), ST_READY);
+        let w = identify(&mut c, &mut irq);
+        assert_eq!((w[63], w[88]), (0x0407, 0x003F));
+        // 45h = Ultra DMA mode 5: word 88 bit 13 (8 + 5).
+        assert_eq!(set_mode(&mut c, &mut irq, 0x45), ST_READY);
+        let w = identify(&mut c, &mut irq);
+        assert_eq!((w[63], w[88]), (0x0007, 0x203F));
+        // Ultra DMA mode 7 does not exist here: aborted.
+        assert_eq!(set_mode(&mut c, &mut irq, 0x47), ST_READY | ST_ERR);
+    }
+
+    #[test]
     fn unknown_and_packet_commands_abort() {
         let (mut c, mut irq) = channel();
-        for cmd in [0x55, 0xA1, 0x25, 0x00] {
+        // C7h is READ DMA QUEUED, which needs tagged queuing we do not offer.
+        for cmd in [0x55, 0xA1, 0xC7, 0x00] {
             let before = irq.rises(IRQ);
             c.write(7, cmd, &mut irq);
             assert_eq!(irq.rises(IRQ), before + 1);

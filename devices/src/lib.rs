@@ -3,12 +3,17 @@
 //! virtual time and an [`Irq`] sink, and asks each device when it next needs time.
 
 pub mod block;
+pub mod bmide;
+pub mod device;
 pub mod dma;
 pub mod fdc;
 pub mod font;
+pub mod i440fx;
 pub mod i8042;
 pub mod ide;
+pub mod pci;
 pub mod pic;
+pub mod piix3;
 pub mod pit;
 pub mod rtc;
 pub mod uart;
@@ -21,6 +26,13 @@ pub type Nanos = u64;
 /// (0–15); the machine routes them to the interrupt controllers.
 pub trait Irq {
     fn set_irq(&mut self, irq: u8, level: bool);
+}
+
+/// A borrowed sink is a sink, so a `&mut dyn Irq` reaches code generic over `Irq`.
+impl<T: Irq + ?Sized> Irq for &mut T {
+    fn set_irq(&mut self, irq: u8, level: bool) {
+        (**self).set_irq(irq, level);
+    }
 }
 
 /// A sink that records line levels, for device unit tests.
