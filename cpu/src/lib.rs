@@ -328,6 +328,17 @@ impl Cpu {
         }
     }
 
+    /// The physical address a supervisor-mode write to linear address `lin` reaches, or
+    /// `None` where paging maps nothing writable there. Raises no fault (CR2 is kept):
+    /// for firmware services that take pointers from protected-mode callers.
+    pub fn linear_to_physical<B: Bus>(&mut self, bus: &mut B, lin: u32) -> Option<u32> {
+        let cr2 = self.cr2;
+        let r = self.translate(bus, lin, mem::Access::Write, false).ok();
+        self.cr2 = cr2;
+        self.rsvd_fault = false;
+        r
+    }
+
     /// Drops all cached translations; call after changing CR0/CR3/CR4 or page tables
     /// from outside the CPU.
     pub fn flush_tlb(&mut self) {

@@ -17,6 +17,9 @@ if mount -t ext2 /dev/sda1 /mnt; then
 else
   echo "MOUNT-FAILED"
 fi
-dmesg | grep -E '^\[.*\] (ata[0-9]|scsi|sd |piix|ata_piix)' | head -30
+# The mode libata programmed (its "configured for" line is only printed after a hard
+# reset, not at a quiet probe), from the ATA transport class.
+for d in /sys/class/ata_device/dev*; do echo "XFER-MODE $(basename "$d") $(cat "$d/xfer_mode")"; done
+dmesg | grep -E '^\[.*\] (ata[0-9]|scsi|sd |piix|ata_piix|PCI)' | head -40
 echo "PCI-GUEST-DONE"
 poweroff -f

@@ -3,14 +3,23 @@
 //! dispatched through a table built once, plus the debug and test ports (0xE9, 0x80,
 //! 0xF4, 0x8900) and the output buffers the frontend drains.
 
-use crate::{bios, clock::Clock, Exit};
+use crate::{
+    bios,
+    clock::Clock,
+    memmap::{MemMap, Region},
+    Exit,
+};
 use cpu::Bus;
 use devices::{
+    bmide::{Bmide, GuestMemory, IrqEdges},
     dma::{Dma, DmaMemory},
     fdc::Fdc,
+    i440fx,
     i8042::I8042,
     ide::IdeChannel,
+    pci::{devfn, PciBus},
     pic::Pic,
+    piix3,
     pit::Pit,
     rtc::Rtc,
     uart::Uart,
@@ -42,13 +51,30 @@ pub(crate) enum Dev {
     Vga,
     Dma,
     Fdc,
+    /// PCI configuration mechanism #1 (0CF8h–0CFFh) and the PIIX3 reset control (0CF9h).
+    Pci,
+    /// The PIIX3 IDE bus master block, where BMIBA puts it.
+    Bmide,
+}
+
+/// Where the built-in chips sit on PCI bus 0 (QEMU's `pc` machine uses the same).
+pub(crate) const HOST_BRIDGE: u8 = devfn(0, 0);
+pub(crate) const ISA_BRIDGE: u8 = devfn(1, 0);
+pub(crate) const IDE: u8 = devfn(1, 1);
+
+/// The PCI bus with the i440FX host bridge and the PIIX3's ISA and IDE functions.
+fn pci_bus() -> PciBus {
+    let mut pci = PciBus::new();
+    pci.add(HOST_BRIDGE, i440fx::host_bridge());
+    pci.add(ISA_BRIDGE, piix3::isa_bridge());
+    pci.add(IDE, piix3::ide());
+    pci
 }
 
 /// The PC's physical address space and I/O ports, as the CPU sees them.
 pub struct PcBus {
     pub(crate) ram: Vec<u8>,
     pub(crate) bios: Vec<u8>,
-    pub(crate) bios_base_low: u32,
     pub(crate) a20: bool,
     /// Bytes written to port 0xE9, drained by the frontend (at most [`OUTPUT_MAX`]).
     pub debugcon: Vec<u8>,
@@ -84,6 +110,16 @@ pub struct PcBus {
     /// The 8237 pair and the 82077AA floppy controller on DMA channel 2, IRQ 6.
     pub dma: Dma,
     pub fdc: Fdc,
+    /// PCI bus 0: the i440FX, the PIIX3 ISA bridge and IDE function.
+    pub pci: PciBus,
+    /// The PIIX3 IDE bus master (at BMIBA, see `devices::bmide`).
+    pub bmide: Bmide,
+    /// Where the bus master block decodes now.
+    pub(crate) bmide_base: Option<u16>,
+    /// The PIIX3 reset control register (0CF9h).
+    pub(crate) reset_control: u8,
+    /// Which region answers each physical address (PAM, BIOS ROM, VGA, RAM).
+    pub(crate) memmap: MemMap,
     /// Virtual time: the instruction rate and the idle time skipped in HLT.
     pub(crate) clock: Clock,
     /// Virtual time of the last `sync`.
@@ -129,21 +165,48 @@ impl DmaMemory for DmaRam<'_> {
     }
 }
 
-/// The VGA's memory window (A0000h–BFFFFh); the VGA decides which part answers.
-const VGA_WINDOW: std::ops::Range<u32> = 0xA_0000..0xC_0000;
-/// The option-ROM window C0000h up to the system BIOS: no ROM is installed there yet, so
-/// it reads as an open bus (all ones) and ignores writes, as on a PC without adapters.
-const OPTION_ROMS: u32 = 0xC_0000;
+/// Guest RAM as the IDE bus master reaches it: physical addresses, no A20 gate, plain
+/// RAM only (writes into A0000h–FFFFFh are dropped, reads past RAM are all ones).
+struct BusMasterRam<'a>(&'a mut [u8]);
+
+impl GuestMemory for BusMasterRam<'_> {
+    fn read(&mut self, addr: u32, buf: &mut [u8]) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            let a = addr.wrapping_add(i as u32) as usize;
+            *b = *self.0.get(a).unwrap_or(&0xFF);
+        }
+    }
+    fn write(&mut self, addr: u32, data: &[u8]) {
+        let a = addr as usize;
+        // The common case in one copy: a span of RAM above the legacy window.
+        if a >= 0x10_0000 || a + data.len() <= 0xA_0000 {
+            if let Some(dst) = a
+                .checked_add(data.len())
+                .and_then(|end| self.0.get_mut(a..end))
+            {
+                dst.copy_from_slice(data);
+                return;
+            }
+        }
+        for (i, &b) in data.iter().enumerate() {
+            let x = addr.wrapping_add(i as u32);
+            if !(0xA_0000..0x10_0000).contains(&x) {
+                if let Some(m) = self.0.get_mut(x as usize) {
+                    *m = b;
+                }
+            }
+        }
+    }
+}
 
 impl PcBus {
     /// A bus with `memory_mb` MB of RAM, the BIOS image `bios` (64, 128 or 256 KB,
     /// checked by the caller), the RTC at Unix time `rtc_epoch` and a virtual clock of
     /// `ips` instructions per second.
     pub(crate) fn new(memory_mb: u32, bios: Vec<u8>, rtc_epoch: i64, ips: u64) -> PcBus {
-        let bios_base_low = 0x10_0000 - bios.len() as u32;
+        let bios_len = bios.len();
         PcBus {
             ram: vec![0; memory_mb as usize * 1024 * 1024],
-            bios_base_low,
             bios,
             a20: true,
             debugcon: Vec::new(),
@@ -169,6 +232,11 @@ impl PcBus {
             vga: Vga::new(),
             dma: Dma::new(),
             fdc: Fdc::new(),
+            pci: pci_bus(),
+            bmide: Bmide::new(),
+            bmide_base: None,
+            reset_control: 0,
+            memmap: MemMap::new(memory_mb as usize * 1024 * 1024, bios_len),
             clock: Clock {
                 ips: ips.max(1),
                 idle: 0,
@@ -180,6 +248,10 @@ impl PcBus {
     /// The reset line: the chips a reset reinitializes start over (disks, CMOS, UARTs
     /// and the floppy controller's media keep their state).
     pub(crate) fn reset(&mut self) {
+        self.pci = pci_bus();
+        self.bmide = Bmide::new();
+        self.reset_control = 0;
+        self.pci_changed();
         self.pic = Pic::new();
         self.pit = Pit::new();
         self.kbd = I8042::new();
@@ -189,6 +261,52 @@ impl PcBus {
         self.ferr = false;
     }
 
+    /// Follows a PCI configuration write: the bus master block's port range (BMIBA and
+    /// the I/O enable) and the BIOS area's PAM attributes.
+    pub(crate) fn pci_changed(&mut self) {
+        let base = self
+            .pci
+            .function(IDE)
+            .and_then(|f| f.io_bar(piix3::BMIBA_BAR));
+        if base != self.bmide_base {
+            if let Some(old) = self.bmide_base {
+                for p in old..old.saturating_add(16) {
+                    if self.ports[p as usize] == Dev::Bmide {
+                        self.ports[p as usize] = Dev::None;
+                    }
+                }
+            }
+            if let Some(new) = base {
+                for p in new..new.saturating_add(16) {
+                    match self.ports[p as usize] {
+                        Dev::None => self.ports[p as usize] = Dev::Bmide,
+                        _ => {
+                            log::warn!(target: "pci", "bus master port {p:#06x} overlaps another device; that device keeps it")
+                        }
+                    }
+                }
+            }
+            log::debug!(target: "pci", "bus master IDE at {base:x?}");
+            self.bmide_base = base;
+        }
+        if let Some(host) = self.pci.function(HOST_BRIDGE) {
+            self.memmap.set_pam(&i440fx::pam_segments(host));
+        }
+    }
+
+    /// Runs IDE channel `ch`'s DMA transfer if its drive and its bus master are both
+    /// ready and the IDE function may master the bus.
+    fn run_bus_master(&mut self, ch: usize) {
+        if !self.pci.function(IDE).is_some_and(|f| f.bus_master()) {
+            return;
+        }
+        let Some(ide) = self.ide.get_mut(ch) else {
+            return;
+        };
+        let mut mem = BusMasterRam(&mut self.ram);
+        self.bmide.run(ch, ide, &mut mem, &mut self.pic);
+    }
+
     #[inline]
     pub(crate) fn map_addr(&self, addr: u32) -> u32 {
         if self.a20 {
@@ -196,19 +314,6 @@ impl PcBus {
         } else {
             addr & !(1 << 20)
         }
-    }
-
-    /// The BIOS byte at `addr`, if the address falls in one of its two windows.
-    #[inline]
-    pub(crate) fn rom_offset(&self, addr: u32) -> Option<usize> {
-        if (self.bios_base_low..0x10_0000).contains(&addr) {
-            return Some((addr - self.bios_base_low) as usize);
-        }
-        let high = 0u32.wrapping_sub(self.bios.len() as u32);
-        if addr >= high && high != 0 {
-            return Some((addr - high) as usize);
-        }
-        None
     }
 
     pub(crate) fn log_port_once(&mut self, port: u16, what: &str) {
@@ -254,6 +359,7 @@ impl PcBus {
         for &p in Fdc::ports() {
             t[p as usize] = Dev::Fdc;
         }
+        t[0xCF8..0xD00].fill(Dev::Pci);
         t
     }
 
@@ -299,30 +405,32 @@ impl Bus for PcBus {
     #[inline]
     fn read8(&mut self, addr: u32) -> u8 {
         let a = self.map_addr(addr);
-        if let Some(o) = self.rom_offset(a) {
-            return self.bios[o];
+        if (a as usize) < self.ram.len() && !(0xA_0000..0x10_0000).contains(&a) {
+            return self.ram[a as usize];
         }
-        if (OPTION_ROMS..self.bios_base_low).contains(&a) {
-            return 0xFF;
+        match self.memmap.read(a) {
+            Region::Ram(o) => *self.ram.get(o).unwrap_or(&0xFF),
+            Region::Rom(o) => *self.bios.get(o).unwrap_or(&0xFF),
+            Region::Vga => self.vga.mem_read(a),
+            Region::Mmio(_) | Region::OpenBus => 0xFF,
         }
-        if VGA_WINDOW.contains(&a) {
-            return self.vga.mem_read(a);
-        }
-        *self.ram.get(a as usize).unwrap_or(&0xFF)
     }
 
     #[inline]
     fn write8(&mut self, addr: u32, value: u8) {
         let a = self.map_addr(addr);
-        if self.rom_offset(a).is_some() || (OPTION_ROMS..self.bios_base_low).contains(&a) {
+        if (a as usize) < self.ram.len() && !(0xA_0000..0x10_0000).contains(&a) {
+            self.ram[a as usize] = value;
             return;
         }
-        if VGA_WINDOW.contains(&a) {
-            self.vga.mem_write(a, value);
-            return;
-        }
-        if let Some(b) = self.ram.get_mut(a as usize) {
-            *b = value;
+        match self.memmap.write(a) {
+            Region::Ram(o) => {
+                if let Some(b) = self.ram.get_mut(o) {
+                    *b = value;
+                }
+            }
+            Region::Vga => self.vga.mem_write(a, value),
+            Region::Rom(_) | Region::Mmio(_) | Region::OpenBus => {}
         }
     }
 
@@ -398,13 +506,23 @@ impl Bus for PcBus {
             Dev::Com2 => self.com[1].read(port, self.now, &mut self.pic) as u32,
             Dev::Ide(ch) => {
                 let (c, off) = (&mut self.ide[ch as usize], ide_offset(port));
-                match (off, size) {
-                    (0, 2) => c.read16(&mut self.pic) as u32,
-                    (0, 4) => {
-                        c.read16(&mut self.pic) as u32 | (c.read16(&mut self.pic) as u32) << 16
-                    }
-                    _ => c.read(off, &mut self.pic) as u32,
+                let mut irq = IrqEdges::new(&mut self.pic);
+                let v = match (off, size) {
+                    (0, 2) => c.read16(&mut irq) as u32,
+                    (0, 4) => c.read16(&mut irq) as u32 | (c.read16(&mut irq) as u32) << 16,
+                    _ => c.read(off, &mut irq) as u32,
+                };
+                if irq.rose != 0 {
+                    self.bmide.interrupt(ch as usize);
                 }
+                v
+            }
+            // Byte accesses to 0CF9h reach the PIIX3's reset control register.
+            Dev::Pci if port == 0xCF9 && size == 1 => self.reset_control as u32,
+            Dev::Pci => self.pci.io_read(port, size),
+            Dev::Bmide => {
+                let off = port.wrapping_sub(self.bmide_base.unwrap_or(0));
+                self.bmide.read(off, size)
             }
             Dev::DebugExit | Dev::BochsShutdown | Dev::BiosTrap | Dev::FpuBusy => ones,
             Dev::None => {
@@ -488,13 +606,46 @@ impl Bus for PcBus {
             // Any write to port 0F0h clears the FERR#/IRQ 13 latch (PC/AT wiring).
             Dev::Ide(ch) => {
                 let (c, off) = (&mut self.ide[ch as usize], ide_offset(port));
+                let mut irq = IrqEdges::new(&mut self.pic);
                 match (off, size) {
-                    (0, 2) => c.write16(value as u16, &mut self.pic),
+                    (0, 2) => c.write16(value as u16, &mut irq),
                     (0, 4) => {
-                        c.write16(value as u16, &mut self.pic);
-                        c.write16((value >> 16) as u16, &mut self.pic);
+                        c.write16(value as u16, &mut irq);
+                        c.write16((value >> 16) as u16, &mut irq);
                     }
-                    _ => c.write(off, value as u8, &mut self.pic),
+                    _ => c.write(off, value as u8, &mut irq),
+                }
+                if irq.rose != 0 {
+                    self.bmide.interrupt(ch as usize);
+                }
+                // A DMA command may find its bus master already started.
+                if off == 7 {
+                    self.run_bus_master(ch as usize);
+                }
+            }
+            Dev::Pci if port == 0xCF9 && size == 1 => {
+                // Reset control (PIIX3 datasheet 2.2.11): a 0-to-1 edge of bit 2 (reset
+                // CPU) resets; bit 1 picks a hard reset, the same thing here.
+                let v = value as u8 & 0x06;
+                if v & 4 != 0 && self.reset_control & 4 == 0 {
+                    self.reset_requested = true;
+                    self.trap = true;
+                }
+                self.reset_control = v & !4;
+            }
+            Dev::Pci => {
+                self.pci.io_write(port, size, value);
+                if self.pci.take_changed() {
+                    self.pci_changed();
+                }
+            }
+            Dev::Bmide => {
+                let off = port.wrapping_sub(self.bmide_base.unwrap_or(0));
+                let started = self.bmide.write(off, size, value);
+                for (ch, s) in started.into_iter().enumerate() {
+                    if s {
+                        self.run_bus_master(ch);
+                    }
                 }
             }
             Dev::FpuBusy => {

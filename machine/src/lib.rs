@@ -18,6 +18,7 @@ mod bus;
 mod clock;
 mod disk;
 pub mod keymap;
+mod memmap;
 mod pc;
 mod screen;
 

@@ -11,6 +11,7 @@
 //! for register conventions).
 
 mod keyboard;
+mod pci;
 mod system;
 
 pub(crate) use system::HostState;
@@ -71,6 +72,7 @@ pub fn rom() -> Vec<u8> {
     ]);
     keyboard::install_rom(&mut r);
     system::install_rom(&mut r);
+    pci::install_rom(&mut r);
     r[0xFFF5..0xFFFD].copy_from_slice(b"11/25/26");
     r[0xFFFE] = 0xFC; // model byte: PC/AT
     let _ = VIDEO_PARAMS;
@@ -113,6 +115,9 @@ impl Pc {
     pub(crate) fn bios_trap(&mut self) -> bool {
         let cs = self.cpu.seg[CS].selector;
         let ip = self.cpu.eip as u16;
+        if self.cpu.protected() && !self.cpu.v86() {
+            return self.pm_trap();
+        }
         if cs != 0xF000 || self.cpu.protected() {
             return false;
         }
@@ -220,6 +225,7 @@ impl Pc {
         self.w16(bda::KB_END, 0x3E);
         self.keyboard_post();
         self.system_post();
+        self.pci_post();
         self.w8(bda::HD_COUNT, self.hard_disk_count());
         self.set_video_mode(3);
         let ext_kb = (self.bus.ram_size() / 1024).saturating_sub(1024) as u32;
@@ -653,6 +659,7 @@ impl Pc {
 
     fn int1a(&mut self) {
         match self.ah() {
+            0xB1 => self.int1a_pci(),
             0x00 => {
                 let lo = self.r16(bda::TICKS);
                 let hi = self.r16(bda::TICKS + 2);
