@@ -420,6 +420,32 @@ impl Pit {
     }
 }
 
+/// The 8254 on the machine's buses: counters at 40h–43h and port B (61h: gate 2,
+/// speaker data, refresh toggle and OUT2 status).
+impl crate::device::Device for Pit {
+    fn name(&self) -> &'static str {
+        "pit"
+    }
+    fn ports(&self) -> Vec<(u16, u16)> {
+        vec![(0x40, 4), (0x61, 1)]
+    }
+    fn io_read(&mut self, port: u16, _size: u8, ctx: &mut crate::device::Ctx) -> u32 {
+        self.read(port, ctx.now) as u32
+    }
+    fn io_write(&mut self, port: u16, _size: u8, value: u32, ctx: &mut crate::device::Ctx) {
+        self.write(port, value as u8, ctx.now, &mut ctx.irq);
+    }
+    fn next_event(&self, now: Nanos) -> Option<Nanos> {
+        Pit::next_event(self, now)
+    }
+    fn tick(&mut self, ctx: &mut crate::device::Ctx) {
+        Pit::tick(self, ctx.now, &mut ctx.irq);
+    }
+    fn reset(&mut self) {
+        *self = Pit::new();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -617,6 +617,29 @@ impl Rtc {
     }
 }
 
+/// The RTC/CMOS on the machine's buses: index at 70h (bit 7 masks NMI), data at 71h. A
+/// reset leaves the clock and the CMOS alone (they run on the battery).
+impl crate::device::Device for Rtc {
+    fn name(&self) -> &'static str {
+        "rtc"
+    }
+    fn ports(&self) -> Vec<(u16, u16)> {
+        vec![(0x70, 2)]
+    }
+    fn io_read(&mut self, port: u16, _size: u8, ctx: &mut crate::device::Ctx) -> u32 {
+        self.read(port, ctx.now, &mut ctx.irq) as u32
+    }
+    fn io_write(&mut self, port: u16, _size: u8, value: u32, ctx: &mut crate::device::Ctx) {
+        self.write(port, value as u8, ctx.now, &mut ctx.irq);
+    }
+    fn next_event(&self, now: Nanos) -> Option<Nanos> {
+        Rtc::next_event(self, now)
+    }
+    fn tick(&mut self, ctx: &mut crate::device::Ctx) {
+        Rtc::tick(self, ctx.now, &mut ctx.irq);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

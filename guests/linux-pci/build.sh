@@ -8,7 +8,8 @@
 #     /dev/sda1, prints the md5 of hostfile.bin and the PCI IDs, writes guest.txt, syncs
 #     and powers off.
 # The MBR code is SYSLINUX's mbr.bin (boots the active partition).
-# Outputs: $OUT/linux-pci-disk.img, $OUT/hostfile.md5 (md5 computed on the host).
+# Outputs: $OUT/linux-pci-disk.img, the same booting with `pci=bios` in
+# $OUT/linux-pci-disk-pcibios.img, $OUT/hostfile.md5 (md5 computed on the host).
 # Needs: apt-get, dpkg, cpio, gzip, mtools, dosfstools, syslinux, e2fsprogs.
 set -e
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -99,4 +100,9 @@ printf '\125\252' | dd of="$IMG" conv=notrunc bs=1 seek=510 2>/dev/null
 dd if="$OUT/p1.img" of="$IMG" conv=notrunc bs=512 seek=$P1_START 2>/dev/null
 dd if="$OUT/p2.img" of="$IMG" conv=notrunc bs=512 seek=$P2_START 2>/dev/null
 rm -f "$OUT/p1.img" "$OUT/p2.img"
+# The same disk booting Linux with `pci=bios`: configuration space through the BIOS32
+# "$PCI" service instead of mechanism #1.
+sed 's/console=ttyS0/console=ttyS0 pci=bios/' "$HERE/syslinux.cfg" > "$OUT/syslinux-pcibios.cfg"
+cp "$IMG" "$OUT/linux-pci-disk-pcibios.img"
+mcopy -o -i "$OUT/linux-pci-disk-pcibios.img@@$((P2_START * 512))" "$OUT/syslinux-pcibios.cfg" ::syslinux.cfg
 echo "$IMG"

@@ -10,6 +10,7 @@ use crate::{
     Exit,
 };
 use cpu::Bus;
+use devices::device::{Ctx, Device};
 use devices::{
     bmide::{Bmide, GuestMemory, IrqEdges},
     dma::{Dma, DmaMemory},
@@ -26,6 +27,7 @@ use devices::{
     vga::Vga,
     Nanos,
 };
+use std::any::Any;
 use std::collections::HashSet;
 
 /// Which device answers a port, from a table built once (no search per access).
@@ -34,7 +36,8 @@ use std::collections::HashSet;
 pub(crate) enum Dev {
     None,
     Pic,
-    Pit,
+    /// A device of the table, by index (see [`PcBus::register`]).
+    Table(u8),
     DebugCon,
     Post,
     DebugExit,
@@ -42,7 +45,6 @@ pub(crate) enum Dev {
     Port92,
     Kbd,
     BiosTrap,
-    Rtc,
     Com1,
     Com2,
     FpuBusy,
@@ -98,14 +100,14 @@ pub struct PcBus {
     pub ide: [IdeChannel; 2],
     /// FERR# latched onto IRQ 13 (x87 errors with CR0.NE = 0, as DOS-era PCs wire it).
     pub(crate) ferr: bool,
-    pub rtc: Rtc,
     /// COM1 (0x3F8, IRQ 4) and COM2 (0x2F8, IRQ 3).
     pub com: [Uart; 2],
     /// A BIOS stub asked for a host-side service (see `bios.rs`).
     pub(crate) trap: bool,
     pub(crate) bios_call: bool,
     pub pic: Pic,
-    pub pit: Pit,
+    /// Devices reached through the [`Device`] interface, in registration order.
+    pub(crate) table: Vec<Box<dyn Device>>,
     pub vga: Vga,
     /// The 8237 pair and the 82077AA floppy controller on DMA channel 2, IRQ 6.
     pub dma: Dma,
@@ -205,7 +207,7 @@ impl PcBus {
     /// `ips` instructions per second.
     pub(crate) fn new(memory_mb: u32, bios: Vec<u8>, rtc_epoch: i64, ips: u64) -> PcBus {
         let bios_len = bios.len();
-        PcBus {
+        let mut bus = PcBus {
             ram: vec![0; memory_mb as usize * 1024 * 1024],
             bios,
             a20: true,
@@ -223,12 +225,11 @@ impl PcBus {
             kbd: I8042::new(),
             ide: [IdeChannel::new(14), IdeChannel::new(15)],
             ferr: false,
-            rtc: Rtc::new(rtc_epoch),
             com: [Uart::new(4), Uart::new(3)],
             trap: false,
             bios_call: false,
             pic: Pic::new(),
-            pit: Pit::new(),
+            table: Vec::new(),
             vga: Vga::new(),
             dma: Dma::new(),
             fdc: Fdc::new(),
@@ -242,7 +243,45 @@ impl PcBus {
                 idle: 0,
             },
             now: 0,
+        };
+        // The device table: one line per chip.
+        bus.register(Box::new(Pit::new()));
+        bus.register(Box::new(Rtc::new(rtc_epoch)));
+        bus
+    }
+
+    /// Adds a device to the table and routes its ports to it (ports another device
+    /// already decodes stay with that device).
+    pub(crate) fn register(&mut self, dev: Box<dyn Device>) {
+        let i = self.table.len();
+        let Ok(id) = u8::try_from(i) else {
+            log::error!(target: "machine", "device table full: {} not registered", dev.name());
+            return;
+        };
+        for (first, count) in dev.ports() {
+            for p in first..first.saturating_add(count) {
+                match self.ports[p as usize] {
+                    Dev::None => self.ports[p as usize] = Dev::Table(id),
+                    _ => {
+                        log::warn!(target: "machine", "{}: port {p:#06x} already taken", dev.name())
+                    }
+                }
+            }
         }
+        self.table.push(dev);
+    }
+
+    /// The table's device of type `T` (the first one).
+    pub fn device_mut<T: Device>(&mut self) -> Option<&mut T> {
+        self.table
+            .iter_mut()
+            .find_map(|d| (d.as_mut() as &mut dyn Any).downcast_mut::<T>())
+    }
+
+    /// The RTC and CMOS.
+    pub fn rtc(&mut self) -> &mut Rtc {
+        self.device_mut::<Rtc>()
+            .expect("the RTC is registered at construction")
     }
 
     /// The reset line: the chips a reset reinitializes start over (disks, CMOS, UARTs
@@ -253,7 +292,9 @@ impl PcBus {
         self.reset_control = 0;
         self.pci_changed();
         self.pic = Pic::new();
-        self.pit = Pit::new();
+        for d in self.table.iter_mut() {
+            d.reset();
+        }
         self.kbd = I8042::new();
         self.vga = Vga::new();
         self.dma = Dma::new();
@@ -329,9 +370,6 @@ impl PcBus {
         for p in [0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1] {
             t[p] = Dev::Pic;
         }
-        for p in [0x40, 0x41, 0x42, 0x43, 0x61] {
-            t[p] = Dev::Pit;
-        }
         t[0xE9] = Dev::DebugCon;
         t[0x80] = Dev::Post;
         t[0x190] = Dev::Post;
@@ -345,8 +383,6 @@ impl PcBus {
             t[base..base + 8].fill(Dev::Ide(ch));
             t[ctrl] = Dev::Ide(ch);
         }
-        t[0x70] = Dev::Rtc;
-        t[0x71] = Dev::Rtc;
         for i in 0..8 {
             t[0x3F8 + i] = Dev::Com1;
             t[0x2F8 + i] = Dev::Com2;
@@ -375,8 +411,12 @@ impl PcBus {
     /// Lets every device catch up to `self.now`.
     pub(crate) fn tick_devices(&mut self) {
         let now = self.now;
-        self.pit.tick(now, &mut self.pic);
-        self.rtc.tick(now, &mut self.pic);
+        for d in self.table.iter_mut() {
+            d.tick(&mut Ctx {
+                now,
+                irq: &mut self.pic,
+            });
+        }
         self.kbd.tick(now, &mut self.pic);
         let mut mem = DmaRam(&mut self.ram);
         self.fdc.tick(now, &mut self.dma, &mut mem, &mut self.pic);
@@ -387,9 +427,9 @@ impl PcBus {
 
     pub(crate) fn next_event(&self) -> Option<Nanos> {
         let now = self.now;
+        let table = self.table.iter().filter_map(|d| d.next_event(now)).min();
         [
-            self.pit.next_event(now),
-            self.rtc.next_event(now),
+            table,
             self.kbd.next_event(now),
             self.fdc.next_event(now),
             self.com[0].next_event(now),
@@ -488,9 +528,18 @@ impl Bus for PcBus {
             Dev::Port92 => self.port92 as u32 | (self.a20 as u32) << 1,
             Dev::Post => self.last_post.unwrap_or(0) as u32,
             Dev::Pic => self.pic.read(port) as u32,
-            Dev::Pit => self.pit.read(port, self.now) as u32,
+            Dev::Table(i) => match self.table.get_mut(i as usize) {
+                Some(d) => d.io_read(
+                    port,
+                    size,
+                    &mut Ctx {
+                        now: self.now,
+                        irq: &mut self.pic,
+                    },
+                ),
+                None => ones,
+            },
             Dev::Kbd => self.kbd.read(port, &mut self.pic) as u32,
-            Dev::Rtc => self.rtc.read(port, self.now, &mut self.pic) as u32,
             Dev::Dma => self.dma.read(port) as u32,
             Dev::Fdc => self.fdc.read(port, &mut self.pic) as u32,
             Dev::Vga => match size {
@@ -580,7 +629,19 @@ impl Bus for PcBus {
                 }
             }
             Dev::Pic => self.pic.write(port, value as u8),
-            Dev::Pit => self.pit.write(port, value as u8, self.now, &mut self.pic),
+            Dev::Table(i) => {
+                if let Some(d) = self.table.get_mut(i as usize) {
+                    d.io_write(
+                        port,
+                        size,
+                        value,
+                        &mut Ctx {
+                            now: self.now,
+                            irq: &mut self.pic,
+                        },
+                    );
+                }
+            }
             Dev::Kbd => {
                 self.kbd.write(port, value as u8, &mut self.pic);
                 self.a20 = self.kbd.a20();
@@ -593,7 +654,6 @@ impl Bus for PcBus {
                 self.trap = true;
                 self.bios_call = true;
             }
-            Dev::Rtc => self.rtc.write(port, value as u8, self.now, &mut self.pic),
             Dev::Dma => self.dma.write(port, value as u8),
             Dev::Fdc => self.fdc.write(port, value as u8, self.now, &mut self.pic),
             Dev::Vga => {

@@ -140,8 +140,8 @@ impl Pc {
     /// POST calls it too, for a `boot_order` set directly.
     pub(crate) fn write_boot_order_cmos(&mut self) {
         let (b3d, b38) = self.boot_order.cmos_bytes();
-        self.bus.rtc.set_byte(0x3D, b3d);
-        self.bus.rtc.set_byte(0x38, b38);
+        self.bus.rtc().set_byte(0x3D, b3d);
+        self.bus.rtc().set_byte(0x38, b38);
     }
 
     /// The text screen as UTF-8 lines (code page 437 mapped), trailing blanks trimmed:

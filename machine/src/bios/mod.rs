@@ -232,7 +232,7 @@ impl Pc {
         let ft = |pc: &Pc, d| pc.floppy_info(d).map_or(0, |i| i.floppy_type);
         let (fa, fb) = (ft(self, 0), ft(self, 1));
         let (h0, h1) = (self.bus.ide[0].present(0), self.bus.ide[0].present(1));
-        self.bus.rtc.set_config(640, ext_kb, fa, fb, h0, h1);
+        self.bus.rtc().set_config(640, ext_kb, fa, fb, h0, h1);
         self.write_boot_order_cmos();
         // PIC: vectors 08h and 70h, slave on IR2; PIT counter 0 at 18.2 Hz.
         for (p, v) in [
