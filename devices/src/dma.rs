@@ -473,6 +473,26 @@ impl Dma {
     }
 }
 
+/// The 8237 pair on the machine's buses (channel registers, page registers, the
+/// slave's and master's control ports as [`Dma::ports`] lists them).
+impl crate::device::Device for Dma {
+    fn name(&self) -> &'static str {
+        "dma"
+    }
+    fn ports(&self) -> Vec<(u16, u16)> {
+        Dma::ports().iter().map(|&p| (p, 1)).collect()
+    }
+    fn io_read(&mut self, port: u16, _size: u8, _ctx: &mut crate::device::Ctx) -> u32 {
+        self.read(port) as u32
+    }
+    fn io_write(&mut self, port: u16, _size: u8, value: u32, _ctx: &mut crate::device::Ctx) {
+        self.write(port, value as u8);
+    }
+    fn reset(&mut self) {
+        *self = Dma::new();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,7 +51,6 @@ pub(crate) enum Dev {
     /// IDE channel 0 (1F0h–1F7h, 3F6h) or 1 (170h–177h, 376h).
     Ide(u8),
     Vga,
-    Dma,
     Fdc,
     /// PCI configuration mechanism #1 (0CF8h–0CFFh) and the PIIX3 reset control (0CF9h).
     Pci,
@@ -109,8 +108,8 @@ pub struct PcBus {
     /// Devices reached through the [`Device`] interface, in registration order.
     pub(crate) table: Vec<Box<dyn Device>>,
     pub vga: Vga,
-    /// The 8237 pair and the 82077AA floppy controller on DMA channel 2, IRQ 6.
-    pub dma: Dma,
+    /// The 82077AA floppy controller on DMA channel 2 (of the 8237 pair in the device
+    /// table), IRQ 6.
     pub fdc: Fdc,
     /// PCI bus 0: the i440FX, the PIIX3 ISA bridge and IDE function.
     pub pci: PciBus,
@@ -231,7 +230,6 @@ impl PcBus {
             pic: Pic::new(),
             table: Vec::new(),
             vga: Vga::new(),
-            dma: Dma::new(),
             fdc: Fdc::new(),
             pci: pci_bus(),
             bmide: Bmide::new(),
@@ -247,6 +245,7 @@ impl PcBus {
         // The device table: one line per chip.
         bus.register(Box::new(Pit::new()));
         bus.register(Box::new(Rtc::new(rtc_epoch)));
+        bus.register(Box::new(Dma::new()));
         bus
     }
 
@@ -297,7 +296,6 @@ impl PcBus {
         }
         self.kbd = I8042::new();
         self.vga = Vga::new();
-        self.dma = Dma::new();
         self.a20 = true;
         self.ferr = false;
     }
@@ -389,9 +387,6 @@ impl PcBus {
         }
         t[bios::TRAP_PORT as usize] = Dev::BiosTrap;
         t[0x3B0..0x3E0].fill(Dev::Vga);
-        for &p in Dma::ports() {
-            t[p as usize] = Dev::Dma;
-        }
         for &p in Fdc::ports() {
             t[p as usize] = Dev::Fdc;
         }
@@ -419,7 +414,13 @@ impl PcBus {
         }
         self.kbd.tick(now, &mut self.pic);
         let mut mem = DmaRam(&mut self.ram);
-        self.fdc.tick(now, &mut self.dma, &mut mem, &mut self.pic);
+        let dma = self
+            .table
+            .iter_mut()
+            .find_map(|d| (d.as_mut() as &mut dyn Any).downcast_mut::<Dma>());
+        if let Some(dma) = dma {
+            self.fdc.tick(now, dma, &mut mem, &mut self.pic);
+        }
         for c in self.com.iter_mut() {
             c.tick(now, &mut self.pic);
         }
@@ -540,7 +541,6 @@ impl Bus for PcBus {
                 None => ones,
             },
             Dev::Kbd => self.kbd.read(port, &mut self.pic) as u32,
-            Dev::Dma => self.dma.read(port) as u32,
             Dev::Fdc => self.fdc.read(port, &mut self.pic) as u32,
             Dev::Vga => match size {
                 1 => self.vga.port_read(port, self.now) as u32,
@@ -654,7 +654,6 @@ impl Bus for PcBus {
                 self.trap = true;
                 self.bios_call = true;
             }
-            Dev::Dma => self.dma.write(port, value as u8),
             Dev::Fdc => self.fdc.write(port, value as u8, self.now, &mut self.pic),
             Dev::Vga => {
                 self.vga.port_write(port, value as u8);

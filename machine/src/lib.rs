@@ -1,11 +1,14 @@
-//! Wires the CPU, RAM, the system BIOS ROM and the debug ports into a PC.
+//! Wires the CPU, RAM, the system BIOS ROM and the devices into a PCI PC.
 //!
-//! This is the first slice of the platform: RAM of a chosen size, the legacy map's ROM
-//! window (a raw BIOS image mapped at the top of the first megabyte and aliased below
-//! 4 GB, as QEMU's `-bios` does), the A20 gate (port 0x92), the 8259A pair and the 8254
-//! timer, and the ports test ROMs and emulator test suites report through: 0xE9 (debug
-//! console), 0x80/0x190 (POST codes), 0xF4 (QEMU isa-debug-exit) and 0x8900 (Bochs
-//! shutdown).
+//! RAM of a chosen size, the legacy map's ROM window (a raw BIOS image mapped at the top
+//! of the first megabyte and aliased below 4 GB, as QEMU's `-bios` does) with the
+//! i440FX's shadowing of C0000h–FFFFFh (`memmap`), the A20 gate (port 0x92), PCI bus 0
+//! (i440FX, PIIX3 ISA and IDE with bus master DMA), the ISA chips, and the ports test
+//! ROMs and emulator test suites report through: 0xE9 (debug console), 0x80/0x190 (POST
+//! codes), 0xF4 (QEMU isa-debug-exit) and 0x8900 (Bochs shutdown). `bus` decodes
+//! addresses and ports (chips reached through `devices::device::Device` sit in its
+//! device table: adding one is its module plus one `register` line in `PcBus::new`),
+//! `clock` keeps virtual time, `pc` runs the CPU against the bus.
 //!
 //! Virtual time advances with executed instructions at a fixed rate (`Config::ips`), so a
 //! run is deterministic: the same inputs give the same run. When the CPU halts with

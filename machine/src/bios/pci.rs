@@ -162,7 +162,7 @@ impl Pc {
                         (&mut mem, (base, size))
                     }
                 };
-                *next = base.0 + base.1;
+                *next = base.0.wrapping_add(base.1);
                 self.cfg_write(f, reg, 4, base.0);
                 let name = self.bus.pci.function(f).map_or("?", |x| x.name);
                 log::debug!(target: "bios", "pci {name}: BAR{i} at {:#x}, {} bytes", base.0, base.1);
