@@ -294,3 +294,140 @@ fn bios32_directory_and_pir_table_are_where_the_scans_look() {
     assert_eq!(pc.bus.read32(pir + 12), 0x7000_8086);
     assert!(sums_to_zero(&mut pc, pir, size));
 }
+
+#[test]
+fn random_configuration_bus_master_and_dma_traffic_never_panics() {
+    // xorshift64*: deterministic garbage.
+    let mut s = 0x1234_5678_9ABC_DEF1u64;
+    let mut next = move || {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        s.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let img: Vec<u8> = (0..512 * 64).map(|i| i as u8).collect();
+    let mut pc = pc_with(Some(img));
+    // Random PRD tables and data everywhere in the first 4 MB.
+    for a in (0x500u32..0x40_0000).step_by(4) {
+        pc.bus.write32(a, next() as u32);
+    }
+    for _ in 0..20_000 {
+        let r = next();
+        let size = [1u8, 2, 4][(r % 3) as usize];
+        let v = (r >> 8) as u32;
+        match (r >> 40) % 8 {
+            // Configuration cycles to any function and register (BARs move, PAM
+            // changes, the bus master is switched on and off).
+            0 | 1 => {
+                let addr = 0x8000_0000 | ((r >> 16) as u32 & 0x0000_FFFC);
+                pc.bus.io_write(0xCF8, 4, addr);
+                let port = 0xCFC + ((r >> 48) & 3) as u16;
+                if r & 1 << 63 != 0 {
+                    pc.bus.io_write(port, size, v);
+                } else {
+                    pc.bus.io_read(port, size);
+                }
+            }
+            // The bus master block wherever BMIBA put it (or nowhere).
+            2 | 3 => {
+                let base = cfg_read(&mut pc, 1, 1, 0x20, 4) as u16 & 0xFFF0;
+                let port = base.wrapping_add(((r >> 48) & 15) as u16);
+                pc.bus.io_write(port, size, v);
+                pc.bus.io_read(port, size);
+            }
+            // IDE registers, DMA commands included, with random addresses and counts.
+            4..=6 => {
+                let off = ((r >> 48) % 8) as u16;
+                let port = [0x1F0, 0x170][(r >> 56) as usize & 1] + off;
+                let val = if off == 7 {
+                    [0xC8, 0xCA, 0x25, 0x35, 0x20, 0x30, 0xEF, 0xEC][(v % 8) as usize]
+                } else {
+                    v & 0xFF
+                };
+                pc.bus.io_write(port, 1, val);
+            }
+            _ => {
+                pc.bus.io_read(0x1F0, 2);
+                pc.bus.io_read(0x3F6, 1);
+            }
+        }
+    }
+    // Still a working machine: the host bridge answers.
+    assert_eq!(cfg_read(&mut pc, 0, 0, 0, 4), 0x1237_8086);
+}
+
+#[test]
+fn bios32_and_the_32_bit_pci_bios_answer_a_flat_protected_mode_caller() {
+    let mut pc = pc_with(None);
+    // GDT at 500h: null, 08h flat 32-bit code, 10h flat data (as Linux's __KERNEL_CS/DS).
+    let gdt: [u64; 3] = [0, 0x00CF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF];
+    for (i, d) in gdt.iter().enumerate() {
+        pc.bus.write32(0x500 + 8 * i as u32, *d as u32);
+        pc.bus.write32(0x504 + 8 * i as u32, (*d >> 32) as u32);
+    }
+    pc.cpu.gdtr = cpu::TableReg {
+        base: 0x500,
+        limit: 23,
+    };
+    let dir = (0xE_0000..0x10_0000)
+        .step_by(16)
+        .find(|&a| pc.bus.read32(a) == u32::from_le_bytes(*b"_32_"))
+        .unwrap();
+    // Far pointer (offset, selector) to the directory's entry at 2000h.
+    let entry = pc.bus.read32(dir + 4);
+    pc.bus.write32(0x2000, entry);
+    pc.bus.write16(0x2004, 0x08);
+    #[rustfmt::skip]
+    let code: &[u8] = &[
+        0xB8, b'$', b'P', b'C', b'I',      // mov eax,"$PCI"
+        0x31, 0xDB,                        // xor ebx,ebx
+        0xFF, 0x1D, 0x00, 0x20, 0x00, 0x00, // call far [2000h]
+        0xA3, 0x00, 0x30, 0x00, 0x00,      // mov [3000h],eax
+        0x89, 0x1D, 0x04, 0x30, 0x00, 0x00, // mov [3004h],ebx
+        0x89, 0x0D, 0x08, 0x30, 0x00, 0x00, // mov [3008h],ecx
+        0x89, 0x15, 0x0C, 0x30, 0x00, 0x00, // mov [300Ch],edx
+        0x01, 0xD3,                        // add ebx,edx
+        0x89, 0x1D, 0x10, 0x20, 0x00, 0x00, // mov [2010h],ebx
+        0x66, 0xC7, 0x05, 0x14, 0x20, 0x00, 0x00, 0x08, 0x00, // mov word [2014h],08h
+        // $PCI: read dword 0 of 00:01.1 (B10Ah, BX = devfn 09h, DI = 0).
+        0xB8, 0x0A, 0xB1, 0x00, 0x00,      // mov eax,B10Ah
+        0xBB, 0x09, 0x00, 0x00, 0x00,      // mov ebx,9
+        0x31, 0xFF,                        // xor edi,edi
+        0xFF, 0x1D, 0x10, 0x20, 0x00, 0x00, // call far [2010h]
+        0x9C, 0x8F, 0x05, 0x18, 0x30, 0x00, 0x00, // pushfd; pop dword [3018h]
+        0x89, 0x0D, 0x10, 0x30, 0x00, 0x00, // mov [3010h],ecx
+        0xA3, 0x14, 0x30, 0x00, 0x00,      // mov [3014h],eax
+        // An unknown service: AL = 80h.
+        0xB8, b'N', b'O', b'N', b'E', 0x31, 0xDB, 0xFF, 0x1D, 0x00, 0x20, 0x00, 0x00,
+        0xA3, 0x1C, 0x30, 0x00, 0x00,      // mov [301Ch],eax
+        0xFA, 0xF4,                        // cli; hlt
+    ];
+    for (i, b) in code.iter().enumerate() {
+        pc.bus.write8(0x1000 + i as u32, *b);
+    }
+    pc.cpu.flush_cache();
+    pc.cpu.enter_flat_protected_mode(0x08, 0x10, 0);
+    pc.cpu.eip = 0x1000;
+    pc.cpu.regs[4] = 0x7000;
+    pc.cpu.eflags = 0x002;
+    pc.cpu.halted = false;
+    pc.bus.exit = None;
+    assert_eq!(pc.run(10_000), Some(Exit::Halted));
+    // PCI BIOS 2.1 §2.3.2: AL = 0 found, EBX = base, ECX = length, EDX = entry offset,
+    // and the entry (base + offset) below 1 MB.
+    assert_eq!(pc.bus.read32(0x3000) & 0xFF, 0);
+    let (base, len, off) = (
+        pc.bus.read32(0x3004),
+        pc.bus.read32(0x3008),
+        pc.bus.read32(0x300C),
+    );
+    assert!(
+        off < len && base + off < 0x10_0000,
+        "{base:#x} {len:#x} {off:#x}"
+    );
+    // B10Ah through $PCI: 7010h:8086h, AH = 0, CF clear.
+    assert_eq!(pc.bus.read32(0x3010), 0x7010_8086);
+    assert_eq!(pc.bus.read32(0x3014) & 0xFF00, 0);
+    assert_eq!(pc.bus.read32(0x3018) & 1, 0, "CF");
+    assert_eq!(pc.bus.read32(0x301C) & 0xFF, 0x80);
+}
