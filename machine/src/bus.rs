@@ -268,6 +268,19 @@ impl PcBus {
             }
         }
         self.table.push(dev);
+        self.refresh_mmio();
+    }
+
+    /// Collects the table devices' memory regions into the memory map (after a device
+    /// is added and after configuration writes, which is when regions move).
+    pub(crate) fn refresh_mmio(&mut self) {
+        let regions = self
+            .table
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| d.mmio_regions().into_iter().map(move |(b, l)| (b, l, i)))
+            .collect();
+        self.memmap.set_mmio(regions);
     }
 
     /// The table's device of type `T` (the first one).
@@ -331,6 +344,7 @@ impl PcBus {
         if let Some(host) = self.pci.function(HOST_BRIDGE) {
             self.memmap.set_pam(&i440fx::pam_segments(host));
         }
+        self.refresh_mmio();
     }
 
     /// Runs IDE channel `ch`'s DMA transfer if its drive and its bus master are both
@@ -453,7 +467,17 @@ impl Bus for PcBus {
             Region::Ram(o) => *self.ram.get(o).unwrap_or(&0xFF),
             Region::Rom(o) => *self.bios.get(o).unwrap_or(&0xFF),
             Region::Vga => self.vga.mem_read(a),
-            Region::Mmio(_) | Region::OpenBus => 0xFF,
+            Region::Mmio(i) => match self.table.get_mut(i) {
+                Some(d) => {
+                    let mut ctx = Ctx {
+                        now: self.now,
+                        irq: &mut self.pic,
+                    };
+                    d.mmio_read(a, 1, &mut ctx) as u8
+                }
+                None => 0xFF,
+            },
+            Region::OpenBus => 0xFF,
         }
     }
 
@@ -471,7 +495,16 @@ impl Bus for PcBus {
                 }
             }
             Region::Vga => self.vga.mem_write(a, value),
-            Region::Rom(_) | Region::Mmio(_) | Region::OpenBus => {}
+            Region::Mmio(i) => {
+                if let Some(d) = self.table.get_mut(i) {
+                    let mut ctx = Ctx {
+                        now: self.now,
+                        irq: &mut self.pic,
+                    };
+                    d.mmio_write(a, 1, value as u32, &mut ctx);
+                }
+            }
+            Region::Rom(_) | Region::OpenBus => {}
         }
     }
 
@@ -743,5 +776,63 @@ pub(crate) fn ide_offset(port: u16) -> u16 {
         8
     } else {
         port & 7
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device with one port (300h, a latch) and 4 KB of memory at FEB00000h.
+    struct Scratch {
+        latch: u8,
+        mem: Vec<u8>,
+    }
+
+    impl Device for Scratch {
+        fn name(&self) -> &'static str {
+            "scratch"
+        }
+        fn ports(&self) -> Vec<(u16, u16)> {
+            vec![(0x300, 1)]
+        }
+        fn io_read(&mut self, _port: u16, _size: u8, _ctx: &mut Ctx) -> u32 {
+            self.latch as u32
+        }
+        fn io_write(&mut self, _port: u16, _size: u8, value: u32, _ctx: &mut Ctx) {
+            self.latch = value as u8;
+        }
+        fn mmio_regions(&self) -> Vec<(u32, u32)> {
+            vec![(0xFEB0_0000, 0x1000)]
+        }
+        fn mmio_read(&mut self, addr: u32, _size: u8, _ctx: &mut Ctx) -> u32 {
+            self.mem[(addr & 0xFFF) as usize] as u32
+        }
+        fn mmio_write(&mut self, addr: u32, _size: u8, value: u32, _ctx: &mut Ctx) {
+            self.mem[(addr & 0xFFF) as usize] = value as u8;
+        }
+    }
+
+    #[test]
+    fn a_registered_device_gets_its_ports_and_memory_region() {
+        let mut bus = PcBus::new(2, vec![0xF4; 64 << 10], 0, 1_000_000);
+        assert_eq!(bus.io_read(0x300, 1), 0xFF, "nothing there yet");
+        bus.register(Box::new(Scratch {
+            latch: 0,
+            mem: vec![0; 0x1000],
+        }));
+        bus.io_write(0x300, 1, 0x5A);
+        assert_eq!(bus.io_read(0x300, 1), 0x5A);
+        bus.write32(0xFEB0_0010, 0x1234_5678);
+        assert_eq!(bus.read32(0xFEB0_0010), 0x1234_5678);
+        assert_eq!(
+            bus.device_mut::<Scratch>().unwrap().mem[0x10..0x14],
+            [0x78, 0x56, 0x34, 0x12]
+        );
+        // Outside the region: an empty bus; RAM below the top of memory is RAM.
+        assert_eq!(bus.read8(0xFEB0_1000), 0xFF);
+        bus.write8(0x1F_FFFF, 0x33);
+        assert_eq!(bus.read8(0x1F_FFFF), 0x33);
+        assert!(bus.device_mut::<Pit>().is_some());
     }
 }

@@ -142,7 +142,6 @@ impl MemMap {
     }
 
     /// Replaces the device memory regions.
-    #[allow(dead_code)]
     pub(crate) fn set_mmio(&mut self, regions: Vec<(u32, u32, usize)>) {
         if regions != self.mmio {
             self.mmio = regions;
