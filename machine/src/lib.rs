@@ -912,6 +912,8 @@ impl Pc {
             }
             match stop {
                 Stop::Budget | Stop::Breakpoint => {}
+                // The debugger takes over: `Cpu::take_debug_stop` says why.
+                Stop::Debug => return None,
                 Stop::Halt => {
                     // Only an interrupt can wake the CPU: skip to the next device event,
                     // or stop if there is none (or interrupts are off).
@@ -961,6 +963,51 @@ impl Pc {
     /// Instructions retired since power-on.
     pub fn instructions(&self) -> u64 {
         self.cpu.icount
+    }
+
+    /// Reads guest memory for a debugger into `buf`, from linear addresses (through the
+    /// guest's page tables, side-effect free: see `Cpu::debug_translate`) or, with
+    /// `phys`, physical ones. VGA memory is read without loading the VGA latches.
+    /// Returns how many bytes were readable (stops at an unmapped page).
+    pub fn debug_read(&mut self, addr: u32, phys: bool, buf: &mut [u8]) -> usize {
+        for (i, b) in buf.iter_mut().enumerate() {
+            let a = addr.wrapping_add(i as u32);
+            let p = if phys {
+                a
+            } else {
+                match self.cpu.debug_translate(&mut self.bus, a) {
+                    Some(p) => p,
+                    None => return i,
+                }
+            };
+            let m = self.bus.map_addr(p);
+            *b = if VGA_WINDOW.contains(&m) {
+                self.bus.vga.mem_peek(m)
+            } else {
+                self.bus.read8(p)
+            };
+        }
+        buf.len()
+    }
+
+    /// Writes guest memory for a debugger (linear or, with `phys`, physical addresses)
+    /// as a CPU write would land: RAM and VGA memory change, ROM stays. Cached code
+    /// there is dropped. Returns how many bytes were writable.
+    pub fn debug_write(&mut self, addr: u32, phys: bool, data: &[u8]) -> usize {
+        for (i, &b) in data.iter().enumerate() {
+            let a = addr.wrapping_add(i as u32);
+            let p = if phys {
+                a
+            } else {
+                match self.cpu.debug_translate(&mut self.bus, a) {
+                    Some(p) => p,
+                    None => return i,
+                }
+            };
+            self.bus.write8(p, b);
+            self.cpu.invalidate_phys(self.bus.map_addr(p), 1);
+        }
+        data.len()
     }
 }
 
