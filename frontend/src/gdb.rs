@@ -36,6 +36,9 @@ use gdbstub::target::ext::breakpoints::{
     SwBreakpoint, SwBreakpointOps, WatchKind,
 };
 use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd, MonitorCmdOps};
+use gdbstub::target::ext::target_description_xml_override::{
+    TargetDescriptionXmlOverride, TargetDescriptionXmlOverrideOps,
+};
 use gdbstub::target::{Target, TargetError, TargetResult};
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -56,6 +59,18 @@ impl Arch for X86 {
     fn target_description_xml() -> Option<&'static str> {
         Some(TARGET_XML)
     }
+}
+
+/// The target description GDB gets: its architecture follows the CPU when GDB
+/// connects — `i8086` in real and V86 mode, so GDB disassembles 16-bit code (a user's
+/// `set architecture i8086` alone does not change GDB's disassembler once a target
+/// description names `i386`), `i386` otherwise. GDB reads it once per connection.
+pub fn target_xml(real_mode: bool) -> String {
+    let arch = if real_mode { "i8086" } else { "i386" };
+    TARGET_XML.replace(
+        "<architecture>i386</architecture>",
+        &format!("<architecture>{arch}</architecture>"),
+    )
 }
 
 /// The core feature is GDB's own `32bit-core.xml` (register names, order and types are
@@ -273,6 +288,8 @@ pub struct DebugState {
     resume: Option<Resume>,
     /// `kill` was asked for.
     kill: bool,
+    /// This connection's target description (see [`target_xml`]).
+    xml: String,
 }
 
 impl DebugState {
@@ -466,7 +483,11 @@ impl Gdb {
     fn attach(&mut self, s: &mut Session, stream: TcpStream) {
         // The socket stays blocking for GDB's replies; reads poll (see `read_some`).
         let _ = stream.set_nodelay(true);
-        s.dbg = DebugState::default();
+        let c = &s.pc.cpu;
+        s.dbg = DebugState {
+            xml: target_xml(!c.protected() || c.v86()),
+            ..Default::default()
+        };
         s.dbg.sync(&mut s.pc.cpu);
         match GdbStub::new(stream).run_state_machine(s) {
             Ok(m) => self.conn = Some(m),
@@ -590,6 +611,32 @@ impl Target for Session {
     #[inline(always)]
     fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
         Some(self)
+    }
+
+    #[inline(always)]
+    fn support_target_description_xml_override(
+        &mut self,
+    ) -> Option<TargetDescriptionXmlOverrideOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl TargetDescriptionXmlOverride for Session {
+    fn target_description_xml(
+        &self,
+        annex: &[u8],
+        offset: u64,
+        length: usize,
+        buf: &mut [u8],
+    ) -> TargetResult<usize, Self> {
+        if annex != b"target.xml" {
+            return Err(TargetError::NonFatal);
+        }
+        let xml = self.dbg.xml.as_bytes();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(xml.len());
+        let n = length.min(buf.len()).min(xml.len() - start);
+        buf[..n].copy_from_slice(&xml[start..start + n]);
+        Ok(n)
     }
 }
 
@@ -945,6 +992,21 @@ mod tests {
         r.core[12] = 0x18; // ds
         assert!(write_regs(&mut c, &r).is_err());
         assert_eq!(c.seg[cpu::DS].selector, 0x10);
+    }
+
+    #[test]
+    fn target_description_names_the_mode_and_every_register_once() {
+        let x = target_xml(true);
+        assert!(x.contains("<architecture>i8086</architecture>"));
+        assert!(target_xml(false).contains("<architecture>i386</architecture>"));
+        // 16 + 8 + 8 core registers and 4 control registers: the g packet's size.
+        assert_eq!(x.matches("<reg ").count(), 36);
+        let bits: usize = x
+            .split("bitsize=\"")
+            .skip(1)
+            .map(|t| t.split('"').next().unwrap().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(bits / 8, REGS_BYTES);
     }
 
     #[test]
