@@ -133,10 +133,10 @@ const TARGET_XML: &str = r#"<?xml version="1.0"?>
   <reg name="fop" bitsize="32" type="int" group="float"/>
 </feature>
 <feature name="x86.sys">
-  <reg name="cr0" bitsize="32" type="int32" group="system"/>
-  <reg name="cr2" bitsize="32" type="data_ptr" group="system"/>
-  <reg name="cr3" bitsize="32" type="int32" group="system"/>
-  <reg name="cr4" bitsize="32" type="int32" group="system"/>
+  <reg name="cr0" bitsize="32" type="int32"/>
+  <reg name="cr2" bitsize="32" type="data_ptr"/>
+  <reg name="cr3" bitsize="32" type="int32"/>
+  <reg name="cr4" bitsize="32" type="int32"/>
 </feature>
 </target>
 "#;
