@@ -34,8 +34,11 @@ pub(crate) struct DebugHooks {
     breakpoints: Vec<u32>,
     /// Watched linear ranges: (first address, length ≥ 1).
     watchpoints: Vec<(u32, u32)>,
-    /// Do not stop at a breakpoint on the next instruction (resuming from one).
-    skip: bool,
+    /// Do not stop at a breakpoint at this linear address while the instruction count
+    /// is this one: resuming from a stop there (an interrupt taken first leaves the
+    /// handler's breakpoints armed, and the instruction's own fires once it is due
+    /// again after the handler).
+    skip: Option<(u32, u64)>,
     pub(crate) hit: Option<DebugStop>,
 }
 
@@ -55,7 +58,8 @@ impl Cpu {
     /// Call before resuming from a debugger stop: a breakpoint at the current CS:EIP
     /// does not fire again before that instruction has run.
     pub fn debug_resume(&mut self) {
-        self.debug.skip = true;
+        let lin = self.seg[CS].base.wrapping_add(self.eip);
+        self.debug.skip = Some((lin, self.icount));
         self.debug.hit = None;
     }
 
@@ -71,13 +75,19 @@ impl Cpu {
     }
 
     /// Whether a breakpoint stops the CPU before the instruction at CS:EIP (and records
-    /// the stop). Consumes the one-instruction skip of [`Cpu::debug_resume`].
+    /// the stop), apart from the instruction [`Cpu::debug_resume`] resumes at.
     #[cold]
     pub(crate) fn debug_break_here(&mut self) -> bool {
-        if std::mem::take(&mut self.debug.skip) || !self.debug_armed {
+        if !self.debug_armed {
             return false;
         }
         let lin = self.seg[CS].base.wrapping_add(self.eip);
+        if let Some(skip) = self.debug.skip {
+            if skip == (lin, self.icount) {
+                return false;
+            }
+            self.debug.skip = None;
+        }
         if self.debug.breakpoints.contains(&lin) {
             self.debug.hit = Some(DebugStop::Breakpoint(lin));
             return true;
@@ -238,6 +248,28 @@ mod tests {
         assert_eq!(cpu.icount, 0);
         cpu.debug_resume();
         assert_eq!(cpu.run(&mut ram, 1000), Stop::Halt);
+    }
+
+    #[test]
+    fn resume_skips_only_the_instruction_it_resumes_at() {
+        let (mut cpu, mut ram) = setup();
+        // Breakpoints at CS:0 and at a handler (linear 500h); resuming at CS:0 but
+        // entering the handler first (as an interrupt taken before the instruction
+        // would) still stops at the handler, and again at CS:0 on the way back.
+        ram.0[0x500] = 0xF4;
+        cpu.set_debug_breakpoints(&[CODE, 0x500]);
+        assert_eq!(cpu.run(&mut ram, 1000), Stop::Debug);
+        cpu.debug_resume();
+        let (cs, eip) = (cpu.seg[CS], cpu.eip);
+        cpu.seg[CS].load_real(0x0050);
+        cpu.eip = 0;
+        assert_eq!(cpu.run(&mut ram, 1000), Stop::Debug);
+        assert_eq!(cpu.take_debug_stop(), Some(DebugStop::Breakpoint(0x500)));
+        cpu.seg[CS] = cs;
+        cpu.eip = eip;
+        cpu.icount += 1; // the handler ran an instruction meanwhile
+        assert_eq!(cpu.run(&mut ram, 1000), Stop::Debug);
+        assert_eq!(cpu.take_debug_stop(), Some(DebugStop::Breakpoint(CODE)));
     }
 
     #[test]
