@@ -161,13 +161,9 @@ fn gdb_stops_and_detaches_a_guest_in_the_window() {
         "monitor regs while stopped: {text}"
     );
     assert!(text.contains("detached"), "{text}");
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let status = child.wait().unwrap();
+    let rest = drain.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
     let screen = std::fs::read_to_string(&text_path).unwrap();
     assert!(screen.contains("A:\\>"), "{screen}");
 }
