@@ -34,8 +34,18 @@ impl Cpu {
             // One instruction at a time while something must be checked between
             // instructions: an interrupt shadow, single-stepping, RF, or enabled
             // debug-register breakpoints.
-            if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 {
-                if let Some(stop) = self.step_checked(bus) {
+            // The host debugger's breakpoints (`debug_armed`) are checked here too.
+            if shadowed
+                || self.eflags & (TF | RF) != 0
+                || self.dr[7] & 0xFF != 0
+                || self.debug_armed
+            {
+                let stop = if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 {
+                    self.step_checked(bus)
+                } else {
+                    self.run_block_debug(bus, end)
+                };
+                if let Some(stop) = stop {
                     return stop;
                 }
                 continue;
@@ -84,16 +94,74 @@ impl Cpu {
                 return Stop::Halt;
             }
             if std::mem::take(&mut self.host_stop) {
-                return Stop::Breakpoint;
+                return self.host_stop_reason();
             }
         }
         Stop::Budget
+    }
+
+    /// What a host stop means: a debugger watchpoint, or the bus's request.
+    #[cold]
+    fn host_stop_reason(&self) -> Stop {
+        if self.debug.hit.is_some() {
+            Stop::Debug
+        } else {
+            Stop::Breakpoint
+        }
+    }
+
+    /// One block while debugger breakpoints are set: the hot loop plus a breakpoint
+    /// check before every instruction, on the linear address the instruction is
+    /// fetched from now — so a breakpoint inside a cached block (or reached through
+    /// another mapping of the same physical code) is hit all the same.
+    #[cold]
+    #[inline(never)]
+    fn run_block_debug<B: Bus>(&mut self, bus: &mut B, end: u64) -> Option<Stop> {
+        if self.debug_break_here() {
+            return Some(Stop::Debug);
+        }
+        let block = match self.block(bus) {
+            Ok(b) => b,
+            Err(x) => {
+                self.icount += 1;
+                return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+            }
+        };
+        let n = block.len().min((end - self.icount) as usize);
+        for (i, e) in block[..n].iter().enumerate() {
+            if i > 0 && self.debug_break_here() {
+                return Some(Stop::Debug);
+            }
+            let ip = self.eip;
+            let saved_flags = self.eflags;
+            self.eip = ip.wrapping_add(e.len as u32);
+            self.icount += 1;
+            if let Err(x) = self.exec(bus, e) {
+                self.eflags = saved_flags;
+                self.eip = ip;
+                return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+            }
+            if self.smc {
+                self.smc = false;
+                break;
+            }
+        }
+        if self.halted {
+            return Some(Stop::Halt);
+        }
+        if std::mem::take(&mut self.host_stop) {
+            return Some(self.host_stop_reason());
+        }
+        None
     }
 
     /// Executes one instruction with the between-instruction checks: execution
     /// breakpoints (unless RF), RF clearing, and the TF single-step trap.
     #[cold]
     fn step_checked<B: Bus>(&mut self, bus: &mut B) -> Option<Stop> {
+        if self.debug_armed && self.debug_break_here() {
+            return Some(Stop::Debug);
+        }
         if self.eflags & RF == 0 && self.dr[7] & 0xFF != 0 {
             if let Some(hit) = self.exec_breakpoint() {
                 self.dr[6] |= hit;
@@ -134,7 +202,7 @@ impl Cpu {
         }
         self.smc = false;
         if std::mem::take(&mut self.host_stop) {
-            return Some(Stop::Breakpoint);
+            return Some(self.host_stop_reason());
         }
         self.halted.then_some(Stop::Halt)
     }

@@ -9,6 +9,7 @@
 
 pub mod alu;
 mod block;
+mod debug;
 pub mod decode;
 mod exec;
 pub mod fpu;
@@ -21,6 +22,7 @@ mod string;
 mod system;
 mod task;
 
+pub use debug::DebugStop;
 pub use model::{CpuModel, ModelInfo};
 pub use regs::*;
 
@@ -79,6 +81,8 @@ pub enum Stop {
     Shutdown,
     /// A debug-register or host breakpoint was hit.
     Breakpoint,
+    /// A debugger breakpoint or watchpoint: [`Cpu::take_debug_stop`] says which.
+    Debug,
 }
 
 /// A CPU exception: vector and optional error code. Kept to four bytes so that
@@ -199,6 +203,11 @@ pub struct Cpu {
     pub(crate) rsvd_fault: bool,
     pub(crate) cache: block::BlockCache,
     pub(crate) tlb: mem::Tlb,
+    /// The host debugger's breakpoints and watchpoints (see `debug.rs`), and whether
+    /// any breakpoint / watchpoint is set: the only parts the hot paths look at.
+    pub(crate) debug: debug::DebugHooks,
+    pub(crate) debug_armed: bool,
+    pub(crate) watching: bool,
     unimpl_seen: HashSet<u32>,
 }
 
@@ -252,6 +261,9 @@ impl Cpu {
             rsvd_fault: false,
             cache: block::BlockCache::new(),
             tlb: mem::Tlb::new(),
+            debug: Default::default(),
+            debug_armed: false,
+            watching: false,
             unimpl_seen: HashSet::new(),
         };
         cpu.reset();

@@ -339,6 +339,9 @@ impl Cpu {
     ) -> Res<()> {
         if self.cr0 & CR0_PG == 0 {
             self.phys_write(bus, lin, size, v);
+            if self.watching {
+                self.debug_watch_write(lin, size);
+            }
             return Ok(());
         }
         self.write_paged(bus, lin, size, v, user)
@@ -363,10 +366,13 @@ impl Cpu {
             for i in 0..size {
                 self.phys_write(bus, ph[i as usize], 1, v >> (8 * i));
             }
-            return Ok(());
+        } else {
+            let p = self.translate(bus, lin, Access::Write, user)?;
+            self.phys_write(bus, p, size, v);
         }
-        let p = self.translate(bus, lin, Access::Write, user)?;
-        self.phys_write(bus, p, size, v);
+        if self.watching {
+            self.debug_watch_write(lin, size);
+        }
         Ok(())
     }
 

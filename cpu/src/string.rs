@@ -35,7 +35,6 @@ impl Cpu {
             return Ok(());
         }
         let mut n = 0;
-        let mut host_stop = false;
         loop {
             let si = self.regs[ESI] & am;
             let di = self.regs[EDI] & am;
@@ -90,7 +89,6 @@ impl Cpu {
                     // REP OUTS stops between iterations for the host too (a machine
                     // draining its output buffers), as it would for an interrupt.
                     if bus.take_stop() {
-                        host_stop = true;
                         self.host_stop = true;
                         self.smc = true;
                     }
@@ -105,8 +103,9 @@ impl Cpu {
                 return Ok(());
             }
             // The budget is spent, or the host asked to stop (an output buffer to
-            // drain): stop between iterations with EIP on the instruction.
-            if host_stop || self.icount >= self.end {
+            // drain, a debugger watchpoint hit): stop between iterations with EIP on
+            // the instruction.
+            if self.host_stop || self.icount >= self.end {
                 self.eip = self.eip.wrapping_sub(e.len as u32);
                 return Ok(());
             }

@@ -12,6 +12,7 @@ macro_rules! errln {
 
 mod disk;
 mod frame;
+mod gdb;
 mod pace;
 mod run;
 mod sst;

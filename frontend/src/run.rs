@@ -113,7 +113,7 @@ pub struct RunArgs {
     pub memory: u32,
     /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or per-target
     /// levels; targets: cpu, bios, ports, machine, window, pic, pit, rtc, i8042, uart,
-    /// ide, vga, fdc, dma. Default `warn` (unimplemented instructions and ports are
+    /// ide, vga, fdc, dma, gdb. Default `warn` (unimplemented instructions and ports are
     /// reported once each). Example: --log ide=debug,pic=trace
     #[arg(long, value_name = "SPEC")]
     pub log: Option<String>,
@@ -129,6 +129,27 @@ pub struct RunArgs {
     /// Example: --stats
     #[arg(long)]
     pub stats: bool,
+    /// Serve GDB's remote protocol on a TCP port (127.0.0.1 unless a host is given):
+    /// `tcp::PORT` or `tcp:HOST:PORT`. Connect with `target remote :PORT`.
+    /// Example: --gdb tcp::1234
+    #[arg(long, value_name = "tcp::PORT")]
+    pub gdb: Option<String>,
+    /// The same as --gdb tcp::1234 (QEMU's -s). Example: -s
+    #[arg(short = 's')]
+    pub gdb_default: bool,
+    /// Hold the CPU at the reset vector until GDB connects and continues (QEMU's -S);
+    /// needs --gdb or -s. Example: -s --wait-gdb
+    #[arg(long, short = 'S')]
+    pub wait_gdb: bool,
+}
+
+impl RunArgs {
+    /// The `--gdb` address asked for (`-s` is tcp::1234).
+    pub fn gdb_spec(&self) -> Option<String> {
+        self.gdb
+            .clone()
+            .or_else(|| self.gdb_default.then(|| "tcp::1234".to_string()))
+    }
 }
 
 enum Sink {
@@ -384,6 +405,15 @@ fn check_args(args: &RunArgs) -> Result<(), String> {
     if let Some(k) = &args.keys {
         parse_keys(k)?;
     }
+    match args.gdb_spec() {
+        Some(spec) => {
+            crate::gdb::parse_spec(&spec)?;
+        }
+        None if args.wait_gdb => {
+            return Err("--wait-gdb needs a debugger port: add --gdb tcp::PORT or -s".into())
+        }
+        None => {}
+    }
     Ok(())
 }
 
@@ -607,6 +637,8 @@ pub enum Outcome {
     Quit,
     /// SIGINT, SIGTERM or SIGHUP (the signal number): the run ends as an orderly one.
     Signal(usize),
+    /// The debugger said `kill`.
+    Killed,
 }
 
 /// Arms SIGINT, SIGTERM and SIGHUP to end the run at the next slice, through the same
@@ -670,6 +702,8 @@ pub struct Session {
     snapshot: bool,
     /// `finish` flushed the disks (and reported any failure).
     flushed: bool,
+    /// What a connected debugger asked for (`--gdb`): breakpoints, resume mode.
+    pub(crate) dbg: crate::gdb::DebugState,
 }
 
 /// A run that ends without [`Session::finish`] (an error on the way, a failed
@@ -859,6 +893,7 @@ impl Session {
             stats: args.stats,
             snapshot: args.snapshot,
             flushed: false,
+            dbg: Default::default(),
         })
     }
 
@@ -1046,6 +1081,10 @@ impl Session {
         Ok(match outcome {
             Outcome::Machine(Exit::DebugExit(v)) => ((v << 1) | 1) as u8,
             Outcome::Machine(Exit::Shutdown) | Outcome::Until | Outcome::Quit => EXIT_OK,
+            Outcome::Killed => {
+                errln!("x86: ended by the debugger (kill)");
+                EXIT_OK
+            }
             Outcome::Machine(Exit::Halted) => {
                 errln!("x86: guest halted at {cs_eip} with nothing to wake it; last POST code {last_post}");
                 EXIT_OK
@@ -1157,19 +1196,60 @@ pub fn run(args: RunArgs) -> Result<u8, String> {
         return Ok(EXIT_OK);
     }
     let mut s = Session::new(&args)?;
+    // Listening comes after every other check, so a bad flag never leaves a port open.
+    let mut gdb = match args.gdb_spec() {
+        Some(spec) => {
+            let g = crate::gdb::Gdb::listen(&spec, args.wait_gdb)?;
+            if args.wait_gdb {
+                errln!(
+                    "x86: waiting for GDB on {} (target remote {})",
+                    g.addr,
+                    g.addr
+                );
+            } else {
+                log::info!(target: "gdb", "GDB stub listening on {}", g.addr);
+            }
+            Some(g)
+        }
+        None => None,
+    };
     if let Some(d) = s.deadline {
         start_watchdog(d, s.finished.clone());
     }
     if !args.headless {
-        return crate::window::run(s, &args);
+        return crate::window::run(s, &args, gdb);
     }
     // Slices of 100,000 instructions (1 ms at the default clock, at most 10 ms of virtual
     // time) keep key scripts and --until responsive without costing throughput.
     let realtime = args.pace.as_deref() == Some("realtime");
     let mut pacer = crate::pace::Pacer::new(realtime);
     loop {
+        let budget = match gdb.as_mut() {
+            None => 100_000,
+            Some(g) => match g.poll(&mut s, Duration::from_millis(10)) {
+                crate::gdb::Next::Run(n) => n,
+                crate::gdb::Next::Kill => return s.finish(Outcome::Killed),
+                crate::gdb::Next::Stopped => {
+                    // Stopped in the debugger: only --timeout and signals end the run,
+                    // and the guest's clock does not race to catch up afterwards.
+                    if let Some(o) = s.stop_from_outside() {
+                        g.ended(&mut s);
+                        return s.finish(o);
+                    }
+                    pacer.resync(&s.pc);
+                    continue;
+                }
+            },
+        };
         let until = pacer.target(&s.pc);
-        if let Some(o) = s.slice(100_000, until)? {
+        let r = s.slice(budget, until)?;
+        if let Some(g) = gdb.as_mut() {
+            g.after_slice(&mut s);
+            if r.is_some() {
+                g.ended(&mut s);
+            }
+        }
+        if let Some(o) = r {
             return s.finish(o);
         }
         pacer.wait(&s.pc);

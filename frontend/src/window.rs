@@ -6,6 +6,7 @@
 //! G releases the mouse, P pauses/resumes, R resets, S saves a screenshot (PNG and
 //! text dump), Q quits.
 
+use crate::gdb::{Gdb, Next};
 use crate::pace::Pacer;
 use crate::run::{Outcome, RunArgs, Session};
 use minifb::{InputCallback, Key, MouseButton, MouseMode, ScaleMode, Window, WindowOptions};
@@ -146,7 +147,9 @@ struct Input {
     wheel: f32,
 }
 
-pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
+/// Runs the session in the window; with `gdb`, a debugger may hold the guest stopped
+/// (the window keeps drawing and serving the debugger meanwhile).
+pub fn run(mut s: Session, args: &RunArgs, mut gdb: Option<Gdb>) -> Result<u8, String> {
     let realtime = args.pace.as_deref() != Some("max");
     let name = [&args.image, &args.fda, &args.hda, &args.bios]
         .into_iter()
@@ -189,10 +192,29 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
     let mut shots = 0u32;
     loop {
         let frame_end = Instant::now() + FRAME;
-        if paused {
+        let in_gdb = gdb.as_ref().is_some_and(|g| g.stopped());
+        if paused || in_gdb {
             while feed_key(&mut s, &mut input) {}
             if let Some(o) = s.stop_from_outside() {
+                if let Some(g) = gdb.as_mut() {
+                    g.ended(&mut s);
+                }
                 return s.finish(o);
+            }
+            // Stopped in the debugger: answer it for the rest of the frame, at once.
+            while let Some(g) = gdb.as_mut().filter(|g| g.stopped()) {
+                let left = frame_end.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match g.poll(&mut s, left) {
+                    Next::Stopped => {}
+                    Next::Kill => return s.finish(Outcome::Killed),
+                    Next::Run(_) => {
+                        pacer.resync(&s.pc);
+                        break;
+                    }
+                }
             }
         } else {
             loop {
@@ -206,7 +228,20 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
                 if s.pc.bus.now >= until {
                     break;
                 }
-                if let Some(o) = s.slice(100_000, until)? {
+                let budget = match gdb.as_mut().map(|g| g.poll(&mut s, Duration::ZERO)) {
+                    None => 100_000,
+                    Some(Next::Run(n)) => n,
+                    Some(Next::Kill) => return s.finish(Outcome::Killed),
+                    Some(Next::Stopped) => break,
+                };
+                let r = s.slice(budget, until)?;
+                if let Some(g) = gdb.as_mut() {
+                    g.after_slice(&mut s);
+                    if r.is_some() {
+                        g.ended(&mut s);
+                    }
+                }
+                if let Some(o) = r {
                     return s.finish(o);
                 }
                 if Instant::now() >= frame_end {
@@ -268,7 +303,13 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
             let mips = (n - title_icount) as f64 / secs / 1e6;
             title_icount = n;
             title_at = Instant::now();
-            let state = if paused { "paused" } else { "running" };
+            let state = if gdb.as_ref().is_some_and(|g| g.stopped()) {
+                "stopped in GDB"
+            } else if paused {
+                "paused"
+            } else {
+                "running"
+            };
             let grab = if input.captured {
                 " — Ctrl+Alt+G releases the mouse"
             } else {
@@ -277,7 +318,7 @@ pub fn run(mut s: Session, args: &RunArgs) -> Result<u8, String> {
             win.set_title(&format!("x86 — {name} — {state} — {mips:.0} MIPS{grab}"));
         }
         let left = frame_end.saturating_duration_since(Instant::now());
-        if paused {
+        if paused || gdb.as_ref().is_some_and(|g| g.stopped()) {
             std::thread::sleep(left);
         } else {
             pacer.wait_max(&s.pc, left);

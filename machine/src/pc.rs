@@ -1,6 +1,7 @@
 //! The PC: the CPU, the bus it is wired to, the machine configuration, and the run loop
 //! that slices execution at device events.
 
+use crate::memmap::Region;
 use crate::{bios, disk, keymap, screen::cp437, BlockDevice, BlockError, PcBus};
 use cpu::{Bus, Cpu, CpuModel, Stop};
 use devices::Nanos;
@@ -334,6 +335,8 @@ impl Pc {
             }
             match stop {
                 Stop::Budget | Stop::Breakpoint => {}
+                // The debugger takes over: `Cpu::take_debug_stop` says why.
+                Stop::Debug => return None,
                 Stop::Halt => {
                     // Only an interrupt can wake the CPU: skip to the next device event,
                     // or stop if there is none (or interrupts are off).
@@ -383,5 +386,48 @@ impl Pc {
     /// Instructions retired since power-on.
     pub fn instructions(&self) -> u64 {
         self.cpu.icount
+    }
+
+    /// The physical address a debugger access at `addr` reaches: through the guest's page
+    /// tables (side-effect free: see `Cpu::debug_translate`) unless `phys`.
+    fn debug_phys(&mut self, addr: u32, phys: bool) -> Option<u32> {
+        if phys {
+            Some(addr)
+        } else {
+            self.cpu.debug_translate(&mut self.bus, addr)
+        }
+    }
+
+    /// Reads guest memory for a debugger into `buf`, from linear addresses or, with
+    /// `phys`, physical ones. VGA memory is read without loading the VGA latches, and
+    /// device MMIO (whose reads may have side effects) reads as FFh. Returns how many
+    /// bytes were readable (stops at an unmapped page).
+    pub fn debug_read(&mut self, addr: u32, phys: bool, buf: &mut [u8]) -> usize {
+        for (i, b) in buf.iter_mut().enumerate() {
+            let Some(p) = self.debug_phys(addr.wrapping_add(i as u32), phys) else {
+                return i;
+            };
+            let m = self.bus.map_addr(p);
+            *b = match self.bus.memmap.read(m) {
+                Region::Vga => self.bus.vga.mem_peek(m),
+                Region::Mmio(_) => 0xFF,
+                _ => self.bus.read8(p),
+            };
+        }
+        buf.len()
+    }
+
+    /// Writes guest memory for a debugger (linear or, with `phys`, physical addresses)
+    /// as a CPU write would land: RAM and VGA memory change, ROM stays. Cached code
+    /// there is dropped. Returns how many bytes were writable.
+    pub fn debug_write(&mut self, addr: u32, phys: bool, data: &[u8]) -> usize {
+        for (i, &b) in data.iter().enumerate() {
+            let Some(p) = self.debug_phys(addr.wrapping_add(i as u32), phys) else {
+                return i;
+            };
+            self.bus.write8(p, b);
+            self.cpu.invalidate_phys(self.bus.map_addr(p), 1);
+        }
+        data.len()
     }
 }

@@ -50,6 +50,27 @@ impl Vga {
         }
     }
 
+    /// What a CPU read at `addr` would return, without loading the latches (for a
+    /// debugger looking at memory).
+    pub fn mem_peek(&self, addr: u32) -> u8 {
+        let Some(off) = self.window_offset(addr) else {
+            return 0xFF;
+        };
+        if self.seq.chain4() {
+            return (self.planes[(off & !3) % PLANE_SIZE] >> (8 * (off & 3))) as u8;
+        }
+        if self.gc.odd_even_read() {
+            let plane = (self.gc.read_plane() & 2) | (off & 1);
+            return (self.planes[(off & !1) % PLANE_SIZE] >> (8 * plane)) as u8;
+        }
+        let latch = self.planes[off % PLANE_SIZE];
+        if self.gc.read_compare() {
+            self.gc.color_compare(latch)
+        } else {
+            (latch >> (8 * self.gc.read_plane())) as u8
+        }
+    }
+
     /// A CPU write at physical address `addr`; unmapped addresses are ignored.
     pub fn mem_write(&mut self, addr: u32, v: u8) {
         let Some(off) = self.window_offset(addr) else {
