@@ -437,11 +437,11 @@ impl Gdb {
 
     /// Reports a breakpoint, watchpoint or finished single step after a slice.
     pub fn after_slice(&mut self, s: &mut Session) {
-        let Some(GdbStubStateMachine::Running(m)) = self.conn.take() else {
+        if !matches!(self.conn, Some(GdbStubStateMachine::Running(_))) {
             // Not debugging: a stop can only be left over from a debugger that left.
             s.pc.cpu.take_debug_stop();
             return;
-        };
+        }
         let reason = match s.pc.cpu.take_debug_stop() {
             Some(cpu::DebugStop::Breakpoint(a))
                 if s.dbg.hw.contains(&a) && !s.dbg.sw.contains(&a) =>
@@ -462,7 +462,9 @@ impl Gdb {
             },
         };
         let Some(reason) = reason else {
-            self.conn = Some(GdbStubStateMachine::Running(m));
+            return;
+        };
+        let Some(GdbStubStateMachine::Running(m)) = self.conn.take() else {
             return;
         };
         s.dbg.resume = None;
