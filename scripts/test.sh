@@ -51,7 +51,7 @@ target/release/x86 sst --min-pass-rate 99.9 "$shared/testdata/host-i686-x87"
 if [ -z "$linux_skip" ]; then
   out=$(target/release/x86 run --headless --snapshot --memory 128 --rtc 2026-01-01T00:00:00 \
         --timeout 300 --hda "$X86_LINUX_DISK" --serial stdio --stats --until b1946ac92492d2347c6235b4d2611184)
-  for m in "BOOT-OK 6.1.0" "model name	: Pentium II" "SHELL-LOOP 39998" "b1946ac92492d2347c6235b4d2611184"; do
+  for m in "BOOT-OK 6.1.0" "model name	: Intel(R) Pentium(R) M processor 1600MHz" "SHELL-LOOP 39998" "b1946ac92492d2347c6235b4d2611184"; do
     printf '%s\n' "$out" | grep -qF "$m" || { printf '%s\n' "$out" | tail -20; echo "Linux guest: missing '$m'"; exit 1; }
   done
   echo "Linux guest: booted to init, all markers present"

@@ -473,7 +473,7 @@ fn setup(cpu: &mut Cpu, bus: &mut SparseBus, t: &Value, profile: Profile) -> Res
         // register Ri with bits 79–64 all 1s.
         cpu.fpu_present = true;
         cpu.cr0 |= cpu::CR0_MP | cpu::CR0_ET | cpu::CR0_NE;
-        cpu.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+        cpu.cr4 |= cpu::CR4_OSFXSR | cpu::CR4_OSXMMEXCPT;
         cpu.fpu.init();
         cpu.fpu.sw = simd_num(sv, "fsw", 16)? as u16;
         cpu.fpu.empty = !(simd_num(sv, "aftw", 8)? as u8);
@@ -481,13 +481,13 @@ fn setup(cpu: &mut Cpu, bus: &mut SparseBus, t: &Value, profile: Profile) -> Res
             let v =
                 simd_hex(sv, &format!("mm{i}"), 64)?.ok_or(format!("simd state has no mm{i}"))?;
             cpu.set_mm(i, v as u64);
+            cpu.xmm[i] = simd_hex(sv, &format!("xmm{i}"), 128)?
+                .ok_or(format!("simd state has no xmm{i}"))?;
         }
+        cpu.mxcsr = simd_num(sv, "mxcsr", 32)?;
     }
     Ok(())
 }
-
-const CR4_OSFXSR: u32 = 1 << 9;
-const CR4_OSXMMEXCPT: u32 = 1 << 10;
 
 /// A numeric field of a `simd` object (`fsw`, `aftw`, `mxcsr`).
 fn simd_num(s: &Value, k: &str, bits: u32) -> Result<u32, String> {
@@ -513,8 +513,7 @@ fn simd_hex(s: &Value, k: &str, bits: u32) -> Result<Option<u128>, String> {
 }
 
 /// Compares the SIMD set's state (its README): each field of `final.simd` exactly, and
-/// every field it does not list unchanged from `initial.simd`. The XMM registers and
-/// MXCSR are not modelled yet, so any change expected there is a difference.
+/// every field it does not list unchanged from `initial.simd`.
 fn simd_diffs(cpu: &Cpu, t: &Value, diffs: &mut Vec<String>) -> Result<(), String> {
     let (Some(init), Some(fin)) = (t.pointer("/initial/simd"), t.pointer("/final/simd")) else {
         return Ok(());
@@ -542,15 +541,19 @@ fn simd_diffs(cpu: &Cpu, t: &Value, diffs: &mut Vec<String>) -> Result<(), Strin
     }
     for i in 0..8 {
         let k = format!("xmm{i}");
-        if let Some(exp) = simd_hex(fin, &k, 128)? {
-            diffs.push(format!(
-                "{k}: expected {exp:032x} (XMM registers not modelled)"
-            ));
+        if let Some(exp) = simd_hex(pick(&k), &k, 128)? {
+            let got = cpu.xmm[i];
+            if exp != got {
+                diffs.push(format!("{k}: expected {exp:032x}, got {got:032x}"));
+            }
         }
     }
-    if fin.get("mxcsr").is_some() {
-        let m = simd_num(fin, "mxcsr", 32)?;
-        diffs.push(format!("mxcsr: expected {m:#010x} (MXCSR not modelled)"));
+    let mxcsr = simd_num(pick("mxcsr"), "mxcsr", 32)?;
+    if cpu.mxcsr != mxcsr {
+        diffs.push(format!(
+            "mxcsr: expected {mxcsr:#010x}, got {:#010x}",
+            cpu.mxcsr
+        ));
     }
     Ok(())
 }
