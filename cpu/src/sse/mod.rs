@@ -22,6 +22,9 @@
 //!   - an unmasked SIMD floating-point exception → #XM with CR4.OSXMMEXCPT = 1, else
 //!     #UD ([`Cpu::xm_exception`]).
 
+mod float;
+pub mod softfloat;
+
 use crate::decode::{Entry, Loc};
 use crate::mmx::{binop, Bin, W};
 use crate::regs::{CR0_EM, CR0_TS, CR4_OSFXSR, CR4_OSXMMEXCPT};
@@ -253,8 +256,7 @@ pub fn info(code: u32) -> Op {
 
 /// Whether the instruction is an SSE/SSE2 form this CPU implements.
 pub fn is_sse(ins: &Instruction) -> bool {
-    info(ins.code() as u32) != Op::Ud
-    // FLOAT HOOK (1 of 2): `|| float::is_float(ins)` goes here, with `mod float;` above.
+    info(ins.code() as u32) != Op::Ud || float::is_float(ins)
 }
 
 /// The CPUID leaf 1 EDX flag an instruction needs when it belongs to SSE, SSE2 or
@@ -749,10 +751,9 @@ impl Cpu {
         Ok(())
     }
 
-    /// The floating-point forms (`float.rs`). Until it is there they are #UD.
-    fn sse_float<B: Bus>(&mut self, _bus: &mut B, _e: &Entry) -> Res<()> {
-        // FLOAT HOOK (2 of 2): `return self.float_exec(_bus, _e);`
-        Err(Exc::ud())
+    /// The floating-point forms (`float.rs`).
+    fn sse_float<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
+        self.float_exec(bus, e)
     }
 }
 
