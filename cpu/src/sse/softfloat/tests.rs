@@ -448,3 +448,92 @@ fn packed_exception_rule() {
     // An unmasked exception that did not occur changes nothing.
     assert_eq!(settle(0, 0), Ok(0));
 }
+
+/// A deterministic xorshift generator for the differential test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// A value of format `f` biased towards the interesting places: random bits, the
+    /// denormal and overflow ends, near 1, and short significands (exact results).
+    fn float(&mut self, f: Fmt) -> u64 {
+        let r = self.next();
+        let sign = (r >> 63) << (f.frac + f.ebits);
+        let frac = self.next() & f.frac_mask();
+        let emax = (1u64 << f.ebits) - 1;
+        let e = match r % 6 {
+            0 => self.next() % (emax + 1),
+            1 => self.next() % 3,            // zero/denormal/smallest normals
+            2 => emax - 1 - self.next() % 3, // the largest binades
+            3 => (emax >> 1) - 2 + self.next() % 5, // near 1
+            4 => {
+                return sign
+                    | ((emax >> 1) + self.next() % 20) << f.frac
+                    | (frac >> (f.frac - 4)) << (f.frac - 4)
+            }
+            _ => (emax >> 1) - 40 + self.next() % 80,
+        };
+        sign | e.min(emax - 1) << f.frac | frac
+    }
+}
+
+/// The host's IEEE 754 binary32/binary64 operations (round to nearest, no FTZ/DAZ) are an
+/// independent implementation: with RC = nearest and no NaN involved, every result must
+/// match bit for bit. Only on hosts whose float ops are IEEE single/double without
+/// excess precision (x86-64 SSE2, AArch64); the soft float itself never uses them.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[test]
+fn matches_host_ieee_arithmetic_in_round_to_nearest() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..200_000 {
+        let (a, b) = (rng.float(S), rng.float(S));
+        let (x, y) = (f32::from_bits(a as u32), f32::from_bits(b as u32));
+        let host = [x + y, x - y, x * y, x / y, x.sqrt()];
+        for (k, h) in host.iter().enumerate() {
+            let mut e = Env::new(RESET);
+            let r = match k {
+                0 => add(&mut e, S, a, b),
+                1 => sub(&mut e, S, a, b),
+                2 => mul(&mut e, S, a, b),
+                3 => div(&mut e, S, a, b),
+                _ => sqrt(&mut e, S, a),
+            };
+            if !h.is_nan() {
+                assert_eq!(r as u32, h.to_bits(), "op {k} of {a:08x}, {b:08x}");
+            }
+        }
+        let (a, b) = (rng.float(D), rng.float(D));
+        let (x, y) = (f64::from_bits(a), f64::from_bits(b));
+        let host = [x + y, x - y, x * y, x / y, x.sqrt()];
+        for (k, h) in host.iter().enumerate() {
+            let mut e = Env::new(RESET);
+            let r = match k {
+                0 => add(&mut e, D, a, b),
+                1 => sub(&mut e, D, a, b),
+                2 => mul(&mut e, D, a, b),
+                3 => div(&mut e, D, a, b),
+                _ => sqrt(&mut e, D, a),
+            };
+            if !h.is_nan() {
+                assert_eq!(r, h.to_bits(), "op {k} of {a:016x}, {b:016x}");
+            }
+        }
+        // Conversions: binary64 → binary32 and int32 → binary32 are rounded by the host
+        // too; binary32 → binary64 is exact.
+        let mut e = Env::new(RESET);
+        if !x.is_nan() {
+            assert_eq!(d_to_s(&mut e, a), (x as f32).to_bits(), "{a:016x}");
+        }
+        let v = rng.next() as i32;
+        assert_eq!(from_i32(&mut e, S, v) as u32, (v as f32).to_bits(), "{v}");
+        let s = rng.float(S) as u32;
+        if !f32::from_bits(s).is_nan() {
+            assert_eq!(s_to_d(&mut e, s), (f32::from_bits(s) as f64).to_bits());
+        }
+    }
+}
