@@ -44,8 +44,8 @@ target/release/x86 sst --min-pass-rate 99.5 "$shared/testdata/sst-80286-real"
 target/release/x86 sst --min-pass-rate 99.9 "$shared/testdata/host-i686-pm32"
 # The x87 FPU against the same real CPU (exact forms; transcendentals reported apart).
 target/release/x86 sst --min-pass-rate 99.9 "$shared/testdata/host-i686-x87"
-# MMX, SSE and SSE2 against a real AMD CPU (RCP/RSQRT judged to their relative error and
-# reported apart; CVTPI2PS xmm, m64 judged by the SDM: README, "documented differences").
+# MMX, SSE and SSE2 against a real AMD CPU (RCP/RSQRT judged to their relative error;
+# CVTPI2PS xmm, m64 judged by the SDM: README, the SIMD documented differences).
 target/release/x86 sst --min-pass-rate 99.9 "$shared/testdata/host-i686-simd"
 # Debian's i386 kernel booted from the SYSLINUX disk of ../shared/guests/linux/build.sh
 # (found or built at the top of this script; skipped loudly when absent). init.sh prints the
