@@ -13,8 +13,9 @@
 //!   - forms touching an XMM register or MXCSR: CR0.EM = 1 or CR4.OSFXSR = 0 → #UD,
 //!     CR0.TS = 1 → #NM; forms that also touch an MMX register (MOVQ2DQ, CVTPI2PS…)
 //!     then report a pending x87 exception (#MF) and make the x87→MMX transition;
-//!   - forms on MMX registers only (PAVGB mm, PSHUFW, MASKMOVQ…): the MMX rules (CR0.EM
-//!     → #UD, CR0.TS → #NM, #MF), not CR4.OSFXSR;
+//!   - forms on MMX registers only (PAVGB mm, PADDQ mm, MASKMOVQ…): the MMX rules
+//!     (CR0.EM → #UD, CR0.TS → #NM, #MF) plus CR4.OSFXSR = 0 → #UD, except for PSHUFW
+//!     and MOVNTQ, which OSFXSR does not affect (Vol. 3A §13.1.4 "System exceptions");
 //!   - MOVNTI, PREFETCHh, the fences and CLFLUSH are not SIMD instructions: only their
 //!     memory operand can fault;
 //!   - then the memory operand: segment limit/rights (#GP/#SS), 16-byte alignment of
@@ -368,10 +369,14 @@ impl Cpu {
         Ok(())
     }
 
-    /// The MMX entry checks for SSE forms on MMX registers only: CR0.EM → #UD, CR0.TS →
-    /// #NM, then a pending x87 exception → #MF.
-    fn sse_mmx_check(&mut self) -> Res<()> {
+    /// The entry checks for SSE forms on MMX registers only: CR0.EM → #UD, CR4.OSFXSR =
+    /// 0 → #UD (unless `osfxsr_free`: PSHUFW, MOVNTQ), CR0.TS → #NM, then a pending x87
+    /// exception → #MF.
+    fn sse_mmx_check(&mut self, osfxsr_free: bool) -> Res<()> {
         if self.cr0 & CR0_EM != 0 || !self.fpu_present {
+            return Err(Exc::ud());
+        }
+        if self.cr4 & CR4_OSFXSR == 0 && !osfxsr_free {
             return Err(Exc::ud());
         }
         if self.cr0 & CR0_TS != 0 {
@@ -395,7 +400,7 @@ impl Cpu {
             }
             Ok(())
         } else {
-            self.sse_mmx_check()
+            self.sse_mmx_check(false)
         }
     }
 
@@ -527,7 +532,7 @@ impl Cpu {
         };
         match class {
             Class::Sse => self.sse_enter(e)?,
-            Class::Mmx => self.sse_mmx_check()?,
+            Class::Mmx => self.sse_mmx_check(matches!(op, Op::Pshufw | Op::Movntq))?,
             Class::None => {}
         }
         self.sse_op(bus, e, op)?;
