@@ -269,6 +269,11 @@ impl CpuModel {
             .collect()
     }
 
+    /// Family 6 (the P6 microarchitecture and its successors here).
+    fn p6(self) -> bool {
+        self.info().signature >> 8 & 0xF == 6
+    }
+
     pub fn has(self, feature: u32) -> bool {
         self.info().features & feature == feature
     }
@@ -344,6 +349,10 @@ impl CpuModel {
             M::Cmpxchg8b => FEAT_CX8,
             M::Rdmsr | M::Wrmsr => FEAT_MSR,
             M::Rdpmc => return self.info().rdpmc,
+            // SDM Vol. 2B "NOP": the multi-byte form (0F 1F /0, and the reserved NOPs
+            // 0F 18–1F it belongs to) exists from family 6 on.
+            M::Reservednop | M::Endbr32 | M::Endbr64 | M::Rdsspd => return self.p6(),
+            M::Nop if ins.op_count() > 0 => return self.p6(),
             _ if crate::mmx::is_mmx(ins) => FEAT_MMX,
             _ => return true,
         };

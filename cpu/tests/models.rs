@@ -230,8 +230,15 @@ fn extensions_the_model_lacks_raise_ud() {
         });
         let p6 = cpuid(m, 1)[0] >> 8 & 0xF == 6;
         assert_eq!(!rdpmc, p6 || m == CpuModel::PentiumMmx, "RDPMC on {m:?}");
-        // PAUSE (F3 90) is a NOP everywhere.
+        // PAUSE (F3 90) is a NOP everywhere; the multi-byte NOP (0F 1F /0) and ENDBR32
+        // (F3 0F 1E FB, a NOP without CET) exist from family 6 on (SDM Vol. 2B "NOP").
         assert!(!faults(m, |a| a.pause().unwrap()), "PAUSE on {m:?}");
+        assert_eq!(
+            !faults(m, |a| a.nop_1(dword_ptr(ebx)).unwrap()),
+            p6,
+            "NOP r/m on {m:?}"
+        );
+        assert_eq!(!faults(m, |a| a.endbr32().unwrap()), p6, "ENDBR32 on {m:?}");
     }
     // The extensions go with the models as Intel shipped them.
     use CpuModel::*;
