@@ -580,7 +580,10 @@ pub fn translate(ins: &Instruction) -> Entry {
         // BSR, which Linux relies on when it writes `rep; bsf`.
         M::Bsf | M::Tzcnt => Op::Bsf,
         M::Bsr | M::Lzcnt => Op::Bsr,
-        M::Nop | M::Pause => Op::Nop,
+        // The multi-byte NOPs of the P6 family (0F 18–1F, SDM Vol. 2B "NOP"; `model`
+        // gates them): with F3, 0F 1E is ENDBR32/RDSSPD on CET parts and stays a NOP on
+        // every CPU without CET, which compilers rely on (-fcf-protection).
+        M::Nop | M::Pause | M::Reservednop | M::Endbr32 | M::Endbr64 | M::Rdsspd => Op::Nop,
         M::Push => {
             e.size = spi;
             Op::Push

@@ -6,8 +6,10 @@
 //! Signatures and feature flags follow Intel AP-485 "Intel Processor Identification and
 //! the CPUID Instruction" (241618; processor signature and feature-flag tables) and SDM
 //! Vol. 2A "CPUID" (Table 3-8 / 3-11, feature flags in EDX). Each model reports the real
-//! part's EDX restricted to what this CPU implements: like the Pentium II identity it
-//! always had, VME, DE, MCE, APIC and MCA stay clear.
+//! part's EDX restricted to what this CPU implements: VME, DE, MCE, APIC, MCA, PAT,
+//! PSE36, PSN, DS, ACPI, TM and PBE stay clear on every model, and leaf 1 ECX (the
+//! Pentium M's EST and TM2) is 0. Everything else of the real parts (signature, brand
+//! index, CLFLUSH line size, cache descriptors, brand string) is reported as is.
 
 use iced_x86::{Instruction, Mnemonic};
 
@@ -205,7 +207,7 @@ impl CpuModel {
             // MCE MCA PAT DS ACPI TM PBE are not implemented here, nor ECX's EST/TM2.
             CpuModel::PentiumM => &ModelInfo {
                 name: "pentium-m",
-                about: "Pentium M (Banias), SSE2",
+                about: "Pentium M (Banias)",
                 max_leaf: 2,
                 signature: 0x0695,
                 features: FEAT_FPU
@@ -265,6 +267,11 @@ impl CpuModel {
             .filter(|(f, _)| self.has(*f))
             .map(|&(_, n)| n)
             .collect()
+    }
+
+    /// Family 6 (the P6 microarchitecture and its successors here).
+    fn p6(self) -> bool {
+        self.info().signature >> 8 & 0xF == 6
     }
 
     pub fn has(self, feature: u32) -> bool {
@@ -342,6 +349,10 @@ impl CpuModel {
             M::Cmpxchg8b => FEAT_CX8,
             M::Rdmsr | M::Wrmsr => FEAT_MSR,
             M::Rdpmc => return self.info().rdpmc,
+            // SDM Vol. 2B "NOP": the multi-byte form (0F 1F /0, and the reserved NOPs
+            // 0F 18–1F it belongs to) exists from family 6 on.
+            M::Reservednop | M::Endbr32 | M::Endbr64 | M::Rdsspd => return self.p6(),
+            M::Nop if ins.op_count() > 0 => return self.p6(),
             _ if crate::mmx::is_mmx(ins) => FEAT_MMX,
             _ => return true,
         };

@@ -230,8 +230,15 @@ fn extensions_the_model_lacks_raise_ud() {
         });
         let p6 = cpuid(m, 1)[0] >> 8 & 0xF == 6;
         assert_eq!(!rdpmc, p6 || m == CpuModel::PentiumMmx, "RDPMC on {m:?}");
-        // PAUSE (F3 90) is a NOP everywhere.
+        // PAUSE (F3 90) is a NOP everywhere; the multi-byte NOP (0F 1F /0) and ENDBR32
+        // (F3 0F 1E FB, a NOP without CET) exist from family 6 on (SDM Vol. 2B "NOP").
         assert!(!faults(m, |a| a.pause().unwrap()), "PAUSE on {m:?}");
+        assert_eq!(
+            !faults(m, |a| a.nop_1(dword_ptr(ebx)).unwrap()),
+            p6,
+            "NOP r/m on {m:?}"
+        );
+        assert_eq!(!faults(m, |a| a.endbr32().unwrap()), p6, "ENDBR32 on {m:?}");
     }
     // The extensions go with the models as Intel shipped them.
     use CpuModel::*;
@@ -249,9 +256,9 @@ fn extensions_the_model_lacks_raise_ud() {
 
 #[test]
 fn sse_needs_cr4_osfxsr() {
-    // SDM Vol. 2 exception class of legacy SSE: CR4.OSFXSR = 0 → #UD; CR0.TS = 1 → #NM
-    // (IVT[7] → 3000:0200 sets SI = 0707h). SSE forms on MMX registers follow the MMX
-    // rules instead and run without OSFXSR.
+    // SDM Vol. 3A §13.1.4: CR4.OSFXSR = 0 makes every SSE/SSE2 instruction #UD, those on
+    // MMX registers too, except PSHUFW, MOVNTQ (and the cache/fence forms); CR0.TS = 1 →
+    // #NM (IVT[7] → 3000:0200 sets SI = 0707h).
     let ud = |osfxsr: bool, f: fn(&mut CodeAssembler)| -> u16 {
         let (mut cpu, mut bus) = setup(CpuModel::PentiumM, f);
         if !osfxsr {
@@ -262,7 +269,13 @@ fn sse_needs_cr4_osfxsr() {
     };
     assert_eq!(ud(false, |a| a.xorps(xmm0, xmm1).unwrap()), 0x0606);
     assert_eq!(ud(true, |a| a.xorps(xmm0, xmm1).unwrap()), 0);
-    assert_eq!(ud(false, |a| a.pavgb(mm0, mm1).unwrap()), 0);
+    assert_eq!(ud(false, |a| a.pavgb(mm0, mm1).unwrap()), 0x0606);
+    assert_eq!(ud(false, |a| a.paddq(mm0, mm1).unwrap()), 0x0606);
+    assert_eq!(ud(false, |a| a.pshufw(mm0, mm1, 0x1B).unwrap()), 0);
+    assert_eq!(ud(false, |a| a.movntq(qword_ptr(0x100), mm1).unwrap()), 0);
+    assert_eq!(ud(false, |a| a.sfence().unwrap()), 0);
+    assert_eq!(ud(false, |a| a.movnti(dword_ptr(0x100), eax).unwrap()), 0);
+    assert_eq!(ud(false, |a| a.clflush(byte_ptr(0x100)).unwrap()), 0);
     let (mut cpu, mut bus) = setup(CpuModel::PentiumM, |a| a.movdqa(xmm0, xmm1).unwrap());
     cpu.cr0 |= cpu::CR0_TS;
     bus.load(7 * 4, &[0x00, 0x02, 0x00, 0x30]);

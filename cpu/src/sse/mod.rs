@@ -13,8 +13,9 @@
 //!   - forms touching an XMM register or MXCSR: CR0.EM = 1 or CR4.OSFXSR = 0 → #UD,
 //!     CR0.TS = 1 → #NM; forms that also touch an MMX register (MOVQ2DQ, CVTPI2PS…)
 //!     then report a pending x87 exception (#MF) and make the x87→MMX transition;
-//!   - forms on MMX registers only (PAVGB mm, PSHUFW, MASKMOVQ…): the MMX rules (CR0.EM
-//!     → #UD, CR0.TS → #NM, #MF), not CR4.OSFXSR;
+//!   - forms on MMX registers only (PAVGB mm, PADDQ mm, MASKMOVQ…): the MMX rules
+//!     (CR0.EM → #UD, CR0.TS → #NM, #MF) plus CR4.OSFXSR = 0 → #UD, except for PSHUFW
+//!     and MOVNTQ, which OSFXSR does not affect (Vol. 3A §13.1.4 "System exceptions");
 //!   - MOVNTI, PREFETCHh, the fences and CLFLUSH are not SIMD instructions: only their
 //!     memory operand can fault;
 //!   - then the memory operand: segment limit/rights (#GP/#SS), 16-byte alignment of
@@ -370,10 +371,14 @@ impl Cpu {
         Ok(())
     }
 
-    /// The MMX entry checks for SSE forms on MMX registers only: CR0.EM → #UD, CR0.TS →
-    /// #NM, then a pending x87 exception → #MF.
-    fn sse_mmx_check(&mut self) -> Res<()> {
+    /// The entry checks for SSE forms on MMX registers only: CR0.EM → #UD, CR4.OSFXSR =
+    /// 0 → #UD (unless `osfxsr_free`: PSHUFW, MOVNTQ), CR0.TS → #NM, then a pending x87
+    /// exception → #MF.
+    fn sse_mmx_check(&mut self, osfxsr_free: bool) -> Res<()> {
         if self.cr0 & CR0_EM != 0 || !self.fpu_present {
+            return Err(Exc::ud());
+        }
+        if self.cr4 & CR4_OSFXSR == 0 && !osfxsr_free {
             return Err(Exc::ud());
         }
         if self.cr0 & CR0_TS != 0 {
@@ -397,7 +402,7 @@ impl Cpu {
             }
             Ok(())
         } else {
-            self.sse_mmx_check()
+            self.sse_mmx_check(false)
         }
     }
 
@@ -421,9 +426,26 @@ impl Cpu {
         }
     }
 
-    /// Reads `size` bytes (1, 2, 4, 8 or 16) of the entry's memory operand, zero-
-    /// extended. `aligned`: a 16-byte operand must sit on a 16-byte linear boundary,
-    /// else #GP(0) (checked after the segment limit, before paging).
+    /// The linear address of the entry's `size`-byte memory operand after the segment
+    /// checks and the alignment rules (SDM Vol. 2 §2.4, exception types 1–5): an m128 of
+    /// an aligned form must sit on a 16-byte boundary (#GP(0), whatever the segment);
+    /// operands of 8 bytes or less are subject to alignment checking (#AC(0) with
+    /// CR0.AM, EFLAGS.AC and CPL 3); unaligned m128 operands never are.
+    fn sse_lin(&self, e: &Entry, size: u32, write: bool, aligned: bool) -> Res<u32> {
+        let off = self.ea(e);
+        let lin = self.linear(e.seg as usize, off, size, write)?;
+        if size == 16 {
+            if aligned && lin & 15 != 0 {
+                return Err(Exc::gp(0));
+            }
+        } else if lin & (size - 1) != 0 {
+            self.check_alignment()?;
+        }
+        Ok(lin)
+    }
+
+    /// Reads `size` bytes (2, 4, 8 or 16) of the entry's memory operand, zero-extended;
+    /// `aligned` for an m128 that must be 16-byte aligned (see `sse_lin`).
     pub(crate) fn sse_read<B: Bus>(
         &mut self,
         bus: &mut B,
@@ -431,20 +453,14 @@ impl Cpu {
         size: u32,
         aligned: bool,
     ) -> Res<u128> {
-        let off = self.ea(e);
-        let seg = e.seg as usize;
+        let lin = self.sse_lin(e, size, false, aligned)?;
+        let user = self.cpl == 3;
         if size < 4 {
-            return Ok(self.rd(bus, seg, off, size)? as u128);
-        }
-        if size == 16 {
-            let lin = self.linear(seg, off, 16, false)?;
-            if aligned && lin & 15 != 0 {
-                return Err(Exc::gp(0));
-            }
+            return Ok(self.read_lin(bus, lin, size, user)? as u128);
         }
         let mut v = 0u128;
         for k in 0..size / 4 {
-            let d = self.rd(bus, seg, Self::ea_add(e, off, 4 * k), 4)?;
+            let d = self.read_lin(bus, lin.wrapping_add(4 * k), 4, user)?;
             v |= (d as u128) << (32 * k);
         }
         Ok(v)
@@ -460,20 +476,16 @@ impl Cpu {
         aligned: bool,
         v: u128,
     ) -> Res<()> {
-        let off = self.ea(e);
-        let seg = e.seg as usize;
-        let lin = self.linear(seg, off, size, true)?;
-        if aligned && size == 16 && lin & 15 != 0 {
-            return Err(Exc::gp(0));
-        }
+        let lin = self.sse_lin(e, size, true, aligned)?;
         self.probe_write(bus, lin, size)?;
+        let user = self.cpl == 3;
         for k in 0..size / 4 {
-            self.wr(
+            self.write_lin(
                 bus,
-                seg,
-                Self::ea_add(e, off, 4 * k),
+                lin.wrapping_add(4 * k),
                 4,
                 (v >> (32 * k)) as u32,
+                user,
             )?;
         }
         Ok(())
@@ -522,7 +534,7 @@ impl Cpu {
         };
         match class {
             Class::Sse => self.sse_enter(e)?,
-            Class::Mmx => self.sse_mmx_check()?,
+            Class::Mmx => self.sse_mmx_check(matches!(op, Op::Pshufw | Op::Movntq))?,
             Class::None => {}
         }
         self.sse_op(bus, e, op)?;

@@ -71,3 +71,21 @@ fn shuffles_and_masks() {
         0b1010
     );
 }
+
+#[test]
+fn unmasked_simd_exceptions_raise_xm_or_ud() {
+    // SDM Vol. 1 §11.5.1: the flags are set whether or not the exception is masked; an
+    // unmasked one raises #XM with CR4.OSXMMEXCPT = 1, else #UD (Vol. 3A §6.15, vector
+    // 19). MXCSR 1F80h masks all six; clearing bit 9 (ZM) unmasks divide-by-zero.
+    let mut cpu = Cpu::with_model(crate::CpuModel::PentiumM);
+    assert_eq!(cpu.xm_exception(0x04), Ok(()));
+    assert_eq!(cpu.mxcsr, 0x1F84);
+    cpu.mxcsr = 0x1F80 & !(1 << 9);
+    cpu.cr4 |= CR4_OSXMMEXCPT;
+    assert_eq!(cpu.xm_exception(0x24), Err(Exc::new(XM)));
+    assert_eq!(cpu.mxcsr & MXCSR_FLAGS, 0x24);
+    cpu.cr4 &= !CR4_OSXMMEXCPT;
+    assert_eq!(cpu.xm_exception(0x04), Err(Exc::ud()));
+    // A masked flag alone (PE, bit 5) passes.
+    assert_eq!(cpu.xm_exception(0x20), Ok(()));
+}
