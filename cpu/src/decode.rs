@@ -20,6 +20,8 @@ pub enum Loc {
     Dr(u8),
     /// MMX register MM0–MM7.
     Mm(u8),
+    /// SSE register XMM0–XMM7.
+    Xmm(u8),
 }
 
 /// The handler an entry runs. Operand size, operands and sub-operation live in the entry.
@@ -137,6 +139,8 @@ pub enum Op {
     Mmx,
     /// FXSAVE (`sub` 0) and FXRSTOR (`sub` 1).
     Fxsr,
+    /// An SSE/SSE2 form; iced's `Code` in `imm2` (see `sse::info`).
+    Sse,
     Lgdt,
     Lidt,
     Sgdt,
@@ -226,6 +230,8 @@ fn reg_loc(r: Register) -> Loc {
         Loc::Reg(gpr(r))
     } else if r.is_mm() {
         Loc::Mm((r as u32 - Register::MM0 as u32) as u8)
+    } else if r.is_xmm() {
+        Loc::Xmm((r as u32 - Register::XMM0 as u32) as u8)
     } else {
         Loc::None
     }
@@ -414,6 +420,16 @@ pub fn translate(ins: &Instruction) -> Entry {
     let spi = ins.stack_pointer_increment().unsigned_abs() as u8;
 
     use Mnemonic as M;
+    // SSE/SSE2 forms by Code before the mnemonics: MOVSD and CMPSD (F2 0F 10/11/C2) share
+    // the string forms' mnemonics, and the 66-prefixed integer forms the MMX ones.
+    if crate::sse::is_sse(ins) {
+        crate::sse::decode(ins, &mut e);
+        e.op = Op::Sse;
+        if ins.has_lock_prefix() {
+            e.op = Op::Invalid;
+        }
+        return e;
+    }
     e.op = match ins.mnemonic() {
         M::Add => Op::Add,
         M::Or => Op::Or,
@@ -564,7 +580,10 @@ pub fn translate(ins: &Instruction) -> Entry {
         // BSR, which Linux relies on when it writes `rep; bsf`.
         M::Bsf | M::Tzcnt => Op::Bsf,
         M::Bsr | M::Lzcnt => Op::Bsr,
-        M::Nop | M::Pause => Op::Nop,
+        // The multi-byte NOPs of the P6 family (0F 18–1F, SDM Vol. 2B "NOP"; `model`
+        // gates them): with F3, 0F 1E is ENDBR32/RDSSPD on CET parts and stays a NOP on
+        // every CPU without CET, which compilers rely on (-fcf-protection).
+        M::Nop | M::Pause | M::Reservednop | M::Endbr32 | M::Endbr64 | M::Rdsspd => Op::Nop,
         M::Push => {
             e.size = spi;
             Op::Push

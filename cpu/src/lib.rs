@@ -18,6 +18,7 @@ mod mem;
 pub mod mmx;
 mod model;
 pub mod regs;
+pub mod sse;
 mod string;
 mod system;
 mod task;
@@ -110,6 +111,8 @@ pub const GP: u8 = 13;
 pub const PFV: u8 = 14;
 pub const MF: u8 = 16;
 pub const ACV: u8 = 17;
+/// SIMD floating-point exception (#XM).
+pub const XM: u8 = 19;
 
 impl Exc {
     pub const fn new(vector: u8) -> Self {
@@ -175,6 +178,12 @@ pub struct Cpu {
     pub fpu_present: bool,
     /// The x87 unit's state (used when `fpu_present`).
     pub fpu: fpu::Fpu,
+    /// XMM0–XMM7 (SSE). Each register is one `u128` in memory byte order: bits 31–0 are
+    /// single-precision lane 0 (the bytes at the lowest address of an m128), bits 63–0
+    /// double-precision lane 0, bits 127–96 lane 3.
+    pub xmm: [u128; 8],
+    /// MXCSR (SDM Vol. 1 §10.2.3): flags in bits 5–0, DAZ 6, masks 12–7, RC 14–13, FTZ 15.
+    pub mxcsr: u32,
     /// The model CPUID reports and whose extensions decode; fixed at creation (the block
     /// cache holds entries decoded for it).
     model: CpuModel,
@@ -246,6 +255,8 @@ impl Cpu {
             halted: false,
             fpu_present: false,
             fpu: fpu::Fpu::default(),
+            xmm: [0; 8],
+            mxcsr: sse::MXCSR_RESET,
             model,
             hlt_exits: false,
             sysenter_cs: 0,
@@ -308,6 +319,9 @@ impl Cpu {
         self.halted = false;
         self.shadow = false;
         self.fpu.reset();
+        // SDM Vol. 3A Table 9-1: XMM registers cleared, MXCSR 1F80h (all masked, RC 0).
+        self.xmm = [0; 8];
+        self.mxcsr = sse::MXCSR_RESET;
         self.tlb.flush(false);
         self.flush_cache();
     }

@@ -391,7 +391,7 @@ impl Cpu {
     /// A misaligned access with CR0.AM and EFLAGS.AC set at CPL 3 raises #AC(0)
     /// (SDM Vol. 3A §6.15, interrupt 17).
     #[cold]
-    fn check_alignment(&self) -> Res<()> {
+    pub(crate) fn check_alignment(&self) -> Res<()> {
         if self.cr0 & CR0_AM != 0 && self.eflags & AC != 0 && self.cpl == 3 {
             return Err(Exc::code(crate::ACV, 0));
         }

@@ -4,7 +4,7 @@
 //!
 //! - The table below says what each iced `Code` is (one row per MMX form, like the x87's
 //!   `fpu::table`); only the forms without a 66/F2/F3 prefix are here, so the SSE2
-//!   128-bit forms that share their mnemonics (`paddb xmm, xmm/m128`) stay #UD.
+//!   128-bit forms that share their mnemonics (`paddb xmm, xmm/m128`) are `sse`'s.
 //! - Every MMX instruction but EMMS sets TOP to 0 and tags every register valid, and an
 //!   MMX write to MMi sets bits 79–64 of Ri to all 1s; EMMS tags every register empty and
 //!   also sets TOP to 0 (SDM Vol. 1 Table 9-2 "Effects of MMX Instructions on x87 FPU
@@ -60,6 +60,22 @@ pub enum Bin {
     Sll(W),
     Srl(W),
     Sra(W),
+    // The SSE integer additions (SDM Vol. 2 PAVGB/PMINUB/…, on MMX and, with SSE2, XMM
+    // registers) and SSE2's quadword forms (PADDQ/PSUBQ are `Add(W::Q)`/`Sub(W::Q)`).
+    /// PAVGB/PAVGW: unsigned average rounded up, (a + b + 1) >> 1.
+    Avg(W),
+    /// PMINUB, PMAXUB.
+    MinU(W),
+    MaxU(W),
+    /// PMINSW, PMAXSW.
+    MinS(W),
+    MaxS(W),
+    /// PMULHUW: high word of the unsigned product.
+    Mulhuw,
+    /// PMULUDQ: low dword × low dword, 64-bit unsigned product.
+    Muludq,
+    /// PSADBW: sum of the absolute byte differences in the low word, zero above.
+    Sad,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +170,7 @@ const fn build() -> [Op; N] {
     set!(Paddw_mm_mmm64, Op::Bin(Add(W::W)));
     set!(Paddd_mm_mmm64, Op::Bin(Add(W::D)));
     // PADDQ, PSUBQ, PMULUDQ (SSE2) and the SSE integer additions (PMULHUW, PAVGB, …)
-    // in this range are not MMX and stay #UD here.
+    // in this range are not MMX: they are rows of `sse`, gated by SSE/SSE2.
     t
 }
 
@@ -328,6 +344,23 @@ pub fn binop(op: Bin, a: u64, b: u64) -> u64 {
             };
             d(0) | (d(1) << 32)
         }
+        Bin::Avg(w) => lanes(w, a, b, |x, y| (x + y + 1) >> 1),
+        Bin::MinU(w) => lanes(w, a, b, |x, y| x.min(y)),
+        Bin::MaxU(w) => lanes(w, a, b, |x, y| x.max(y)),
+        Bin::MinS(w) => {
+            let n = bits(w);
+            lanes(w, a, b, |x, y| sx(x, n).min(sx(y, n)) as u64)
+        }
+        Bin::MaxS(w) => {
+            let n = bits(w);
+            lanes(w, a, b, |x, y| sx(x, n).max(sx(y, n)) as u64)
+        }
+        Bin::Mulhuw => lanes(W::W, a, b, |x, y| (x * y) >> 16),
+        Bin::Muludq => (a & 0xFFFF_FFFF) * (b & 0xFFFF_FFFF),
+        Bin::Sad => (0..8).fold(0, |s, i| {
+            let (x, y) = ((a >> (8 * i)) & 0xFF, (b >> (8 * i)) & 0xFF);
+            s + x.abs_diff(y)
+        }),
         Bin::And => a & b,
         Bin::Andn => !a & b,
         Bin::Or => a | b,
@@ -349,7 +382,7 @@ impl Cpu {
     }
 
     /// The x87 state after any MMX instruction but EMMS: TOP = 0, every tag valid.
-    fn mmx_enter(&mut self) {
+    pub(crate) fn mmx_enter(&mut self) {
         self.fpu.sw &= !0x3800;
         self.fpu.empty = 0;
     }

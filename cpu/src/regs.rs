@@ -81,6 +81,10 @@ pub const CR4_TSD: u32 = 1 << 2;
 pub const CR4_PSE: u32 = 1 << 4;
 pub const CR4_PAE: u32 = 1 << 5;
 pub const CR4_PGE: u32 = 1 << 7;
+/// The OS saves SSE state with FXSAVE: SSE instructions are allowed (SDM Vol. 3A §2.5).
+pub const CR4_OSFXSR: u32 = 1 << 9;
+/// The OS handles #XM: unmasked SIMD floating-point exceptions raise #XM, not #UD.
+pub const CR4_OSXMMEXCPT: u32 = 1 << 10;
 
 /// Descriptor attribute bits as kept in `Segment::attr`: the access byte in bits 0–7
 /// and the flags nibble (AVL, L, D/B, G) of descriptor byte 6 in bits 12–15.

@@ -4,7 +4,7 @@
 //! x87 escape opcodes when no FPU is present.
 
 use crate::decode::{Entry, Loc, Op};
-use crate::model::{FEAT_FPU, FEAT_FXSR, FEAT_MMX};
+use crate::model::FEAT_NEED_FPU;
 use crate::regs::*;
 use crate::{Bus, Cpu, Exc, Res, NM};
 
@@ -87,15 +87,28 @@ impl Cpu {
                 u32::from_le_bytes(*b"ineI"),
             ),
             1 => {
-                // MMX lives in the x87 registers and FXSAVE saves them, so both come and
-                // go with the FPU.
+                // MMX lives in the x87 registers and FXSAVE saves them (SSE state too),
+                // so they come and go with the FPU.
                 let mut f = m.features;
                 if !self.fpu_present {
-                    f &= !(FEAT_FPU | FEAT_MMX | FEAT_FXSR);
+                    f &= !FEAT_NEED_FPU;
                 }
-                (m.signature, 0, 0, f)
+                (m.signature, m.leaf1_ebx, 0, f)
             }
             2 if m.max_leaf >= 2 => (m.leaf2[0], m.leaf2[1], m.leaf2[2], m.leaf2[3]),
+            // Extended leaves (SDM Vol. 2A "CPUID"): the highest one, no extended
+            // features (80000001h all zero on these parts), the brand string.
+            0x8000_0000 if m.brand.is_some() => (0x8000_0004, 0, 0, 0),
+            0x8000_0002..=0x8000_0004 if m.brand.is_some() => {
+                let b = m.brand.map_or(&[0u8; 48], |b| b);
+                let k = 16 * (leaf - 0x8000_0002) as usize;
+                let d = |i: usize| {
+                    let mut w = [0u8; 4];
+                    w.copy_from_slice(&b[k + 4 * i..k + 4 * i + 4]);
+                    u32::from_le_bytes(w)
+                };
+                (d(0), d(1), d(2), d(3))
+            }
             _ => (0, 0, 0, 0),
         };
         self.regs[EAX] = a;
@@ -431,6 +444,7 @@ impl Cpu {
                 // No coprocessor: the ESC opcode has no effect (a 386 with an empty socket).
             }
             Op::Mmx => return self.mmx_exec(bus, e),
+            Op::Sse => return self.sse_exec(bus, e),
             Op::Fxsr if e.dst == Loc::Mem => return self.fxsr(bus, e, e.sub == 1),
             Op::Fxsr => return Err(Exc::ud()),
             Op::Lgdt | Op::Lidt => {

@@ -30,6 +30,8 @@ fn setup(model: CpuModel, f: impl FnOnce(&mut CodeAssembler)) -> (Cpu, FlatBus) 
     cpu.seg = old.seg;
     cpu.eip = old.eip;
     cpu.regs = old.regs;
+    // An OS that uses SSE sets CR4.OSFXSR (and OSXMMEXCPT) where the model has them.
+    cpu.cr4 = model.cr4_mask(true) & (cpu::CR4_OSFXSR | cpu::CR4_OSXMMEXCPT);
     // IVT[6] = 3000:0000: mov si, 0606h; hlt.
     bus.load(6 * 4, &[0x00, 0x00, 0x00, 0x30]);
     bus.load(0x30000, &[0xBE, 0x06, 0x06, 0xF4]);
@@ -94,12 +96,48 @@ fn cpuid_matches_the_real_parts() {
     );
 }
 
+/// Flags of the P6-era parts that this CPU does not implement: APIC, MCA, PAT, PSE36,
+/// DS, ACPI, TM, PBE (besides VME, DE, MCE).
+const UNIMPLEMENTED_P6: u32 =
+    UNIMPLEMENTED | 1 << 9 | 1 << 14 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 22 | 1 << 29 | 1 << 31;
+
 #[test]
-fn the_default_model_is_the_pentium2() {
-    assert_eq!(Cpu::new().model(), CpuModel::Pentium2);
-    // After reset EDX holds the signature (SDM Vol. 3A §9.1.4).
-    assert_eq!(Cpu::with_model(CpuModel::Pentium).regs[EDX], 0x052C);
-    assert_eq!(Cpu::new().regs[EDX], 0x0652);
+fn cpuid_of_the_sse_models_matches_the_real_parts() {
+    // Pentium III Coppermine as x86info recorded it (LKML 2001): leaf 0 EAX 2, leaf 1
+    // 00000686 00000002 00000000 0383FBFF, leaf 2 03020101 0 0 0C040882.
+    assert_eq!(cpuid(CpuModel::Pentium3, 0)[0], 2);
+    assert_eq!(
+        cpuid(CpuModel::Pentium3, 1),
+        [0x0686, 2, 0, 0x0383_FBFF & !UNIMPLEMENTED_P6]
+    );
+    assert_eq!(
+        cpuid(CpuModel::Pentium3, 2),
+        [0x0302_0101, 0, 0, 0x0C04_0882]
+    );
+    // Pentium M Banias as x86info recorded it (LKML 2003, "cpufreq on Pentium M"): leaf
+    // 0 EAX 2, leaf 1 00000695 00000816 00000180 A7E9F9BF (ECX's EST and TM2 are not
+    // implemented), leaf 2 02B3B001 0 0 2C043087, extended leaves to 80000004h.
+    let m = CpuModel::PentiumM;
+    assert_eq!(cpuid(m, 0)[0], 2);
+    assert_eq!(
+        cpuid(m, 1),
+        [0x0695, 0x0816, 0, 0xA7E9_F9BF & !UNIMPLEMENTED_P6]
+    );
+    assert_eq!(cpuid(m, 2), [0x02B3_B001, 0, 0, 0x2C04_3087]);
+    assert_eq!(cpuid(m, 0x8000_0000)[0], 0x8000_0004);
+    assert_eq!(cpuid(m, 0x8000_0001), [0; 4]);
+    assert_eq!(
+        cpuid(m, 0x8000_0002),
+        [0x2020_2020, 0x2020_2020, 0x6574_6E49, 0x2952_286C]
+    );
+    assert_eq!(
+        cpuid(m, 0x8000_0003),
+        [0x6E65_5020, 0x6D75_6974, 0x2029_5228, 0x7270_204D]
+    );
+    assert_eq!(
+        cpuid(m, 0x8000_0004),
+        [0x7365_636F, 0x2072_6F73, 0x3030_3631, 0x007A_484D]
+    );
 }
 
 #[test]
@@ -107,19 +145,32 @@ fn names_round_trip() {
     for m in CpuModel::ALL {
         assert_eq!(CpuModel::from_name(m.name()), Some(m));
     }
-    assert_eq!(CpuModel::from_name("pentium3"), None);
+    assert_eq!(CpuModel::from_name("pentium4"), None);
 }
+
+const CMOV: u32 = 1 << 15;
+const SEP: u32 = 1 << 11;
+const FXSR: u32 = 1 << 24;
+const MMX: u32 = 1 << 23;
+const TSC: u32 = 1 << 4;
+const CX8: u32 = 1 << 8;
+const MSR: u32 = 1 << 5;
+const CLFSH: u32 = 1 << 19;
+const SSE: u32 = 1 << 25;
+const SSE2: u32 = 1 << 26;
 
 #[test]
 fn extensions_the_model_lacks_raise_ud() {
-    use CpuModel::*;
+    // One instruction of each extension, keyed by the CPUID leaf 1 EDX flag that
+    // announces it (SDM Vol. 2A "CPUID", Table 3-11): on every model it runs when the
+    // model's CPUID reports the flag and raises #UD when it does not. The setup turns
+    // on CR4.OSFXSR where the model has it, as an OS using SSE does.
     type Asm = fn(&mut CodeAssembler);
-    // (what, instruction, models that have it)
-    let cases: [(&str, Asm, &[CpuModel]); 11] = [
+    let cases: [(&str, Asm, u32); 21] = [
         // In real mode SYSENTER is #GP(0) where it exists (SDM Vol. 2B "SYSENTER").
-        ("SYSENTER", |a| a.sysenter().unwrap(), &[Pentium2]),
-        ("FXSAVE", |a| a.fxsave(ptr(0x100)).unwrap(), &[Pentium2]),
-        ("CMOVE", |a| a.cmove(ecx, edx).unwrap(), &[Pentium2]),
+        ("SYSENTER", |a| a.sysenter().unwrap(), SEP),
+        ("FXSAVE", |a| a.fxsave(ptr(0x100)).unwrap(), FXSR),
+        ("CMOVE", |a| a.cmove(ecx, edx).unwrap(), CMOV),
         (
             "FCMOVB",
             |a| {
@@ -127,7 +178,7 @@ fn extensions_the_model_lacks_raise_ud() {
                 a.fldz().unwrap();
                 a.fcmovb(st0, st1).unwrap();
             },
-            &[Pentium2],
+            CMOV,
         ),
         (
             "FUCOMI",
@@ -136,51 +187,101 @@ fn extensions_the_model_lacks_raise_ud() {
                 a.fldz().unwrap();
                 a.fucomi(st0, st1).unwrap();
             },
-            &[Pentium2],
+            CMOV,
         ),
-        ("EMMS", |a| a.emms().unwrap(), &[PentiumMmx, Pentium2]),
-        (
-            "PADDB",
-            |a| a.paddb(mm0, mm1).unwrap(),
-            &[PentiumMmx, Pentium2],
-        ),
-        (
-            "RDTSC",
-            |a| a.rdtsc().unwrap(),
-            &[Pentium, PentiumMmx, Pentium2],
-        ),
-        (
-            "CMPXCHG8B",
-            |a| a.cmpxchg8b(qword_ptr(0x100)).unwrap(),
-            &[Pentium, PentiumMmx, Pentium2],
-        ),
+        ("EMMS", |a| a.emms().unwrap(), MMX),
+        ("PADDB mm", |a| a.paddb(mm0, mm1).unwrap(), MMX),
+        ("RDTSC", |a| a.rdtsc().unwrap(), TSC),
+        ("CMPXCHG8B", |a| a.cmpxchg8b(qword_ptr(0x100)).unwrap(), CX8),
         (
             "RDMSR",
             |a| {
                 a.mov(ecx, 0x10u32).unwrap();
                 a.rdmsr().unwrap();
             },
-            &[Pentium, PentiumMmx, Pentium2],
+            MSR,
         ),
+        ("XORPS", |a| a.xorps(xmm0, xmm1).unwrap(), SSE),
+        ("LDMXCSR", |a| a.stmxcsr(dword_ptr(0x100)).unwrap(), SSE),
+        ("PAVGB mm", |a| a.pavgb(mm0, mm1).unwrap(), SSE),
+        ("SFENCE", |a| a.sfence().unwrap(), SSE),
         (
-            "RDPMC",
-            |a| {
-                a.xor(ecx, ecx).unwrap();
-                a.rdpmc().unwrap();
-            },
-            &[PentiumMmx, Pentium2],
+            "PREFETCHNTA",
+            |a| a.prefetchnta(byte_ptr(0x100)).unwrap(),
+            SSE,
         ),
+        ("PADDQ mm", |a| a.paddq(mm0, mm1).unwrap(), SSE2),
+        ("PADDB xmm", |a| a.paddb(xmm0, xmm1).unwrap(), SSE2),
+        ("MOVAPD", |a| a.movapd(xmm0, xmm1).unwrap(), SSE2),
+        ("MFENCE", |a| a.mfence().unwrap(), SSE2),
+        ("MOVNTI", |a| a.movnti(dword_ptr(0x100), eax).unwrap(), SSE2),
+        ("CLFLUSH", |a| a.clflush(byte_ptr(0x100)).unwrap(), CLFSH),
     ];
-    for (what, f, have) in cases {
-        for m in CpuModel::ALL {
-            assert_eq!(
-                faults(m, f),
-                !have.contains(&m),
-                "{what} on {m:?}: #UD expected {}",
-                !have.contains(&m)
-            );
+    for m in CpuModel::ALL {
+        let feat = cpuid(m, 1)[3];
+        for (what, f, flag) in cases {
+            let has = feat & flag != 0;
+            assert_eq!(faults(m, f), !has, "{what} on {m:?}: #UD expected {}", !has);
         }
+        // RDPMC has no CPUID flag: the P6 family and the Pentium MMX have it.
+        let rdpmc = faults(m, |a| {
+            a.xor(ecx, ecx).unwrap();
+            a.rdpmc().unwrap();
+        });
+        let p6 = cpuid(m, 1)[0] >> 8 & 0xF == 6;
+        assert_eq!(!rdpmc, p6 || m == CpuModel::PentiumMmx, "RDPMC on {m:?}");
+        // PAUSE (F3 90) is a NOP everywhere; the multi-byte NOP (0F 1F /0) and ENDBR32
+        // (F3 0F 1E FB, a NOP without CET) exist from family 6 on (SDM Vol. 2B "NOP").
+        assert!(!faults(m, |a| a.pause().unwrap()), "PAUSE on {m:?}");
+        assert_eq!(
+            !faults(m, |a| a.nop_1(dword_ptr(ebx)).unwrap()),
+            p6,
+            "NOP r/m on {m:?}"
+        );
+        assert_eq!(!faults(m, |a| a.endbr32().unwrap()), p6, "ENDBR32 on {m:?}");
     }
+    // The extensions go with the models as Intel shipped them.
+    use CpuModel::*;
+    let has = |m: CpuModel, flag: u32| cpuid(m, 1)[3] & flag != 0;
+    for m in CpuModel::ALL {
+        assert_eq!(
+            has(m, MMX),
+            matches!(m, PentiumMmx | Pentium2 | Pentium3 | PentiumM)
+        );
+        assert_eq!(has(m, FXSR), matches!(m, Pentium2 | Pentium3 | PentiumM));
+        assert_eq!(has(m, SSE), matches!(m, Pentium3 | PentiumM));
+        assert_eq!(has(m, SSE2), m == PentiumM);
+    }
+}
+
+#[test]
+fn sse_needs_cr4_osfxsr() {
+    // SDM Vol. 3A §13.1.4: CR4.OSFXSR = 0 makes every SSE/SSE2 instruction #UD, those on
+    // MMX registers too, except PSHUFW, MOVNTQ (and the cache/fence forms); CR0.TS = 1 →
+    // #NM (IVT[7] → 3000:0200 sets SI = 0707h).
+    let ud = |osfxsr: bool, f: fn(&mut CodeAssembler)| -> u16 {
+        let (mut cpu, mut bus) = setup(CpuModel::PentiumM, f);
+        if !osfxsr {
+            cpu.cr4 = 0;
+        }
+        run(&mut cpu, &mut bus, 100);
+        cpu.regs[ESI] as u16
+    };
+    assert_eq!(ud(false, |a| a.xorps(xmm0, xmm1).unwrap()), 0x0606);
+    assert_eq!(ud(true, |a| a.xorps(xmm0, xmm1).unwrap()), 0);
+    assert_eq!(ud(false, |a| a.pavgb(mm0, mm1).unwrap()), 0x0606);
+    assert_eq!(ud(false, |a| a.paddq(mm0, mm1).unwrap()), 0x0606);
+    assert_eq!(ud(false, |a| a.pshufw(mm0, mm1, 0x1B).unwrap()), 0);
+    assert_eq!(ud(false, |a| a.movntq(qword_ptr(0x100), mm1).unwrap()), 0);
+    assert_eq!(ud(false, |a| a.sfence().unwrap()), 0);
+    assert_eq!(ud(false, |a| a.movnti(dword_ptr(0x100), eax).unwrap()), 0);
+    assert_eq!(ud(false, |a| a.clflush(byte_ptr(0x100)).unwrap()), 0);
+    let (mut cpu, mut bus) = setup(CpuModel::PentiumM, |a| a.movdqa(xmm0, xmm1).unwrap());
+    cpu.cr0 |= cpu::CR0_TS;
+    bus.load(7 * 4, &[0x00, 0x02, 0x00, 0x30]);
+    bus.load(0x30200, &[0xBE, 0x07, 0x07, 0xF4]);
+    run(&mut cpu, &mut bus, 100);
+    assert_eq!(cpu.regs[ESI] as u16, 0x0707);
 }
 
 #[test]

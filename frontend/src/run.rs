@@ -105,8 +105,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_reboot: bool,
     /// The CPU model: its CPUID identity and instruction-set extensions; `--cpu help`
-    /// lists them. Default pentium2. Example: --cpu pentium-mmx
-    #[arg(long, value_name = "NAME", default_value = "pentium2", value_parser = cpu_names())]
+    /// lists them. Default pentium-m. Example: --cpu pentium3
+    #[arg(long, value_name = "NAME", default_value = "pentium-m", value_parser = cpu_names())]
     pub cpu: String,
     /// Guest RAM in MB (1–3072). Example: --memory 128
     #[arg(long, default_value_t = 32, value_name = "MB")]
@@ -1185,7 +1185,8 @@ pub fn cpu_help() -> String {
             m.flag_names().join(" "),
         );
     }
-    s += "Models with SSE (Pentium III) or SSE2 come later: this CPU has no SSE yet.\n";
+    s += "Flags a real part has but this CPU does not implement are left out; an instruction\n\
+          of an extension a model does not report (MMX, FXSR, SSE, SSE2, CMOV, …) is #UD.\n";
     s
 }
 

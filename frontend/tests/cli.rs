@@ -557,6 +557,8 @@ fn cpu_help_lists_the_models() {
         ("pentium", "052Ch"),
         ("pentium-mmx", "0543h"),
         ("pentium2", "0652h"),
+        ("pentium3", "0686h"),
+        ("pentium-m", "0695h"),
     ] {
         let line = text
             .lines()
@@ -564,12 +566,14 @@ fn cpu_help_lists_the_models() {
             .unwrap_or_else(|| panic!("no line for {name}: {text}"));
         assert!(line.contains(sig), "{line}");
     }
-    assert!(text.contains("SSE"), "{text}");
+    let default = text.lines().find(|l| l.contains("[default]")).unwrap();
+    assert!(default.starts_with("  pentium-m "), "{default}");
+    assert!(default.contains("mmx fxsr sse sse2"), "{default}");
 }
 
 #[test]
 fn an_unknown_cpu_is_a_one_line_error() {
-    user_error(&["run", "--cpu", "pentium3"], "pentium3");
+    user_error(&["run", "--cpu", "pentium4"], "pentium4");
 }
 
 #[test]
@@ -585,6 +589,8 @@ fn cpu_selects_the_cpuid_family() {
         (Some("pentium"), 5),
         (Some("pentium-mmx"), 5),
         (Some("pentium2"), 6),
+        (Some("pentium3"), 6),
+        (Some("pentium-m"), 6),
     ] {
         let mut c = x86();
         c.args(["run", "--headless", "--bios"]).arg(&rom);

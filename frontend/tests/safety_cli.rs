@@ -358,13 +358,19 @@ fn until_matches_cp437_graphic_characters() {
 /// the MMX instruction sets TOP (3 in FSW 1900h) to 0 and tags every register valid
 /// (SDM Vol. 1 Table 9-2), so FSW becomes 0100h and the abridged tag word FFh.
 fn paddb_mm(mm0: &str, final_mm1: &str, aftw: &str) -> String {
+    paddb_mm_xmm7(mm0, final_mm1, aftw, "0")
+}
+
+fn paddb_mm_xmm7(mm0: &str, final_mm1: &str, aftw: &str, xmm7: &str) -> String {
     format!(
         r#"[{{"name":"paddb mm1,mm5","bytes":[15,252,205,244],
         "initial":{{"regs":{{"eax":0,"ecx":0,"edx":0,"ebx":0,"esp":8192,"ebp":0,"esi":0,
         "edi":0,"cs":35,"ds":43,"es":43,"ss":43,"fs":0,"gs":0,"eip":4096,"eflags":2}},
         "ram":[[4096,15],[4097,252],[4098,205],[4099,244]],
         "simd":{{"mm0":"{mm0}","mm1":"0102030405060708","mm2":"0","mm3":"0","mm4":"0",
-        "mm5":"01010101010101ff","mm6":"0","mm7":"0","mxcsr":8064,"fsw":6400{aftw}}}}},
+        "mm5":"01010101010101ff","mm6":"0","mm7":"0","mxcsr":8064,"fsw":6400{aftw},
+        "xmm0":"0","xmm1":"0","xmm2":"0","xmm3":"0","xmm4":"0","xmm5":"0","xmm6":"0",
+        "xmm7":"{xmm7}"}}}},
         "final":{{"regs":{{"eip":4100}},"ram":[],
         "simd":{{"mm1":"{final_mm1}","fsw":256,"aftw":255}}}},"hash":"h"}}]"#
     )
@@ -419,4 +425,16 @@ fn bad_simd_state_is_an_error() {
         let _ = std::fs::remove_dir_all(&d);
         one_line_error(&out, needle);
     }
+    // XMM registers hold 128 bits: 33 hex digits are an error, not a truncation.
+    let d = suite(
+        "simd-xmm-wide",
+        METADATA_0FFC,
+        &[(
+            "0FFC.r.json",
+            paddb_mm_xmm7("0", "0203040506070807", ",\"aftw\":0", &"1".repeat(33)),
+        )],
+    );
+    let out = sst(&d);
+    let _ = std::fs::remove_dir_all(&d);
+    one_line_error(&out, "xmm7");
 }

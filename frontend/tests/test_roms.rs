@@ -47,10 +47,17 @@ fn assemble(name: &str) -> PathBuf {
 
 /// Runs one ROM and asserts a clean halt with 0xFF as the last POST code.
 fn run_rom(name: &str) {
+    run_rom_with(name, &[]);
+}
+
+/// Runs one ROM with extra `x86 run` arguments, asserts a clean halt with 0xFF as the
+/// last POST code and returns what it printed on the debug console.
+fn run_rom_with(name: &str, extra: &[&str]) -> String {
     let bin = assemble(name);
     let dir = work_dir();
-    let post = dir.join(format!("{name}.post"));
-    let debugcon = dir.join(format!("{name}.debugcon"));
+    let tag = extra.join("_");
+    let post = dir.join(format!("{name}{tag}.post"));
+    let debugcon = dir.join(format!("{name}{tag}.debugcon"));
     let out = Command::new(env!("CARGO_BIN_EXE_x86"))
         .args([
             "run",
@@ -61,6 +68,7 @@ fn run_rom(name: &str) {
             "--bios",
         ])
         .arg(&bin)
+        .args(extra)
         .arg("--post")
         .arg(&post)
         .arg("--debugcon")
@@ -84,10 +92,11 @@ fn run_rom(name: &str) {
         console.trim_end(),
         String::from_utf8_lossy(&out.stderr).trim_end()
     );
+    console
 }
 
 macro_rules! roms {
-    ($($name:ident),* $(,)?) => {
+    ($($name:ident),* ; tested apart: $($apart:ident),*) => {
         $(
             #[test]
             fn $name() {
@@ -98,7 +107,7 @@ macro_rules! roms {
         /// Every `.asm` file in test-roms/asm has a test above.
         #[test]
         fn every_rom_has_a_test() {
-            let known = [$(stringify!($name)),*];
+            let known = [$(stringify!($name)),*, $(stringify!($apart)),*];
             let mut missing = Vec::new();
             for entry in std::fs::read_dir(asm_dir()).unwrap() {
                 let path = entry.unwrap().path();
@@ -117,4 +126,56 @@ macro_rules! roms {
     };
 }
 
-roms!(pm_real, segments, gates, tasks, v86, paging, smc, exceptions);
+roms!(pm_real, segments, gates, tasks, v86, smc, exceptions, cpu_models;
+    tested apart: paging);
+
+/// PAE needs a model that has it: the default Pentium M (Banias) reports no PAE and
+/// refuses CR4.PAE, as the real part does; the Pentium III has it.
+#[test]
+fn paging() {
+    run_rom_with("paging", &["--cpu", "pentium3"]);
+}
+
+/// `cpu_models.asm` on every `--cpu` model: the ROM itself checks that each extension's
+/// instruction runs exactly when CPUID reports its flag; here the flags and outcomes are
+/// checked against the parts as Intel shipped them (AP-485 feature tables): TSC, MSR
+/// and CMPXCHG8B from the Pentium, MMX from the P55C, SYSENTER/CMOV/FXSR with the
+/// Pentium II, SSE with the Pentium III, SSE2 and CLFLUSH with the Pentium 4 / Pentium M.
+#[test]
+fn cpu_models_on_every_model() {
+    const P5: &[&str] = &["RDTSC", "RDMSR", "CMPXCHG8B"];
+    const MMX: &[&str] = &["PADDB mm", "EMMS"];
+    const P6: &[&str] = &["SYSENTER", "CMOVE", "FCMOVB", "FUCOMI", "FXSAVE", "FXRSTOR"];
+    const SSE: &[&str] = &["XORPS", "STMXCSR", "PAVGB mm", "SFENCE", "PREFETCHNTA"];
+    const SSE2: &[&str] = &[
+        "PADDQ xmm",
+        "MOVAPD",
+        "PADDQ mm",
+        "MFENCE",
+        "MOVNTI",
+        "CLFLUSH",
+    ];
+    let models: [(&str, &str, &[&[&str]]); 6] = [
+        ("486dx", "00000410", &[]),
+        ("pentium", "0000052C", &[P5]),
+        ("pentium-mmx", "00000543", &[P5, MMX]),
+        ("pentium2", "00000652", &[P5, MMX, P6]),
+        ("pentium3", "00000686", &[P5, MMX, P6, SSE]),
+        ("pentium-m", "00000695", &[P5, MMX, P6, SSE, SSE2]),
+    ];
+    let all: Vec<&str> = [P5, MMX, P6, SSE, SSE2].concat();
+    for (model, signature, have) in models {
+        let console = run_rom_with("cpu_models", &["--cpu", model]);
+        let has = |line: &str| console.lines().any(|l| l == line);
+        assert!(
+            console.contains(&format!("cpuid 1: {signature} ")),
+            "{model}: {console}"
+        );
+        assert!(has("vendor GenuineIntel"), "{model}: {console}");
+        for ext in &all {
+            let ok = have.iter().any(|g| g.contains(ext));
+            let line = format!("{ext} {}", if ok { "ok" } else { "#UD" });
+            assert!(has(&line), "{model}: expected `{line}` in\n{console}");
+        }
+    }
+}

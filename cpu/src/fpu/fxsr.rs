@@ -1,11 +1,16 @@
 //! FXSAVE and FXRSTOR (SDM Vol. 2A "FXSAVE"/"FXRSTOR", Vol. 1 §10.5): the 512-byte image
-//! of the x87/MMX state, as a Pentium II (Deschutes) without SSE keeps it.
+//! of the x87/MMX and SSE state.
 //!
 //! Layout (Vol. 1 Table 10-2, non-64-bit mode): FCW at 0, FSW at 2, the abridged tag
 //! word at 4 (bit i set: physical register Ri is not empty), FOP at 6, FIP at 8, FCS at
-//! 12, FDP at 16, FDS at 20, and ST(0)…ST(7) in stack order at 32 + 16·i (10 bytes each).
-//! Bytes 24–31 (MXCSR, MXCSR_MASK) and 160–415 (XMM registers) belong to SSE, which this
-//! CPU lacks: FXSAVE leaves them alone and FXRSTOR ignores them. Neither instruction
+//! 12, FDP at 16, FDS at 20, MXCSR at 24, MXCSR_MASK at 28, ST(0)…ST(7) in stack order
+//! at 32 + 16·i (10 bytes each), XMM0…XMM7 at 160 + 16·i.
+//! The SSE part (MXCSR, MXCSR_MASK, XMM) is saved and restored only on models with SSE
+//! and with CR4.OSFXSR = 1 (Vol. 2A "FXSAVE": without OSFXSR whether it is saved is
+//! implementation dependent; Intel's P6 parts leave it alone); otherwise those bytes
+//! are left alone and ignored, as on a Pentium II. MXCSR_MASK is FFFFh with DAZ and 0
+//! without it (a zero mask means the default FFBFh, Vol. 1 §11.6.6). FXRSTOR of an MXCSR
+//! with a reserved bit set is #GP(0), before anything changes. Neither instruction
 //! waits for a pending x87 exception, and FXSAVE does not reinitialise the FPU (unlike
 //! FSAVE).
 
@@ -37,6 +42,11 @@ impl Cpu {
         }
     }
 
+    /// Whether FXSAVE/FXRSTOR handle the SSE part of the image.
+    fn fxsr_sse(&self) -> bool {
+        self.model().has(crate::model::FEAT_SSE) && self.cr4 & crate::regs::CR4_OSFXSR != 0
+    }
+
     fn fxsave<B: Bus>(&mut self, bus: &mut B, e: &Entry, off: u32) -> Res<()> {
         let f = &self.fpu;
         let words = [
@@ -57,6 +67,18 @@ impl Cpu {
             self.m_wr(bus, e, o, 4, 4, (v.m >> 32) as u32)?;
             self.m_wr(bus, e, o, 8, 2, v.se as u32)?;
         }
+        if self.fxsr_sse() {
+            let mask = if self.model().info().daz { 0xFFFF } else { 0 };
+            self.m_wr(bus, e, Self::m_field(e, off, 24), 0, 4, self.mxcsr)?;
+            self.m_wr(bus, e, Self::m_field(e, off, 28), 0, 4, mask)?;
+            for i in 0..8u32 {
+                let v = self.xmm[i as usize];
+                for k in 0..4 {
+                    let o = Self::m_field(e, off, 160 + 16 * i + 4 * k);
+                    self.m_wr(bus, e, o, 0, 4, (v >> (32 * k)) as u32)?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -71,6 +93,24 @@ impl Cpu {
             let (lo, hi) = self.m_rd80(bus, e, o)?;
             *v = F80 { se: hi, m: lo };
         }
+        let sse = self.fxsr_sse();
+        let mut xmm = self.xmm;
+        let mut mxcsr = self.mxcsr;
+        if sse {
+            mxcsr = self.m_rd(bus, e, Self::m_field(e, off, 24), 0, 4)?;
+            if mxcsr & !self.mxcsr_mask() != 0 {
+                return Err(Exc::gp(0));
+            }
+            for (i, x) in xmm.iter_mut().enumerate() {
+                *x = 0;
+                for k in 0..4u32 {
+                    let o = Self::m_field(e, off, 160 + 16 * i as u32 + 4 * k);
+                    *x |= (self.m_rd(bus, e, o, 0, 4)? as u128) << (32 * k);
+                }
+            }
+        }
+        self.xmm = xmm;
+        self.mxcsr = mxcsr;
         let f = &mut self.fpu;
         f.cw = (w[0] as u16 & 0x1F3F) | 0x40;
         f.sw = (w[0] >> 16) as u16;

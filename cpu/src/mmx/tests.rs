@@ -175,8 +175,9 @@ fn pending_x87_exception_raises_mf_first() {
 }
 
 #[test]
-fn sse2_forms_with_66_stay_ud() {
-    // 66 0F FC /r is PADDB xmm, xmm/m128 (SSE2), not an MMX form.
+fn sse2_forms_with_66_need_osfxsr() {
+    // 66 0F FC /r is PADDB xmm, xmm/m128 (SSE2), not an MMX form: with CR4.OSFXSR = 0
+    // (an OS that does not save SSE state) it is #UD and leaves the x87 state alone.
     let (cpu, at) = run(&prog(&[&FNINIT, &[0x66], &PADDB_MM0_MM1]), 0, &[]);
     assert_eq!(at, UD_HANDLER + 1);
     assert_eq!(cpu.fpu.empty, 0xFF);
