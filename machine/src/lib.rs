@@ -14,9 +14,11 @@
 //! and counts skipped idle time too.
 
 mod bios;
+mod cdrom;
 mod disk;
 pub mod keymap;
 
+pub use cdrom::check_cdrom_sectors;
 pub use devices::block::{check_range, BlockDevice, BlockError, MemDisk};
 pub use disk::{check_floppy_size, check_hard_disk_sectors, is_mbr, DiskKind};
 
@@ -66,6 +68,8 @@ enum Dev {
 pub enum BootOrder {
     Floppy,
     HardDisk,
+    /// The CD-ROM (El Torito), then the hard disk, then the floppy.
+    CdRom,
 }
 
 impl BootOrder {
@@ -77,11 +81,13 @@ impl BootOrder {
     pub fn cmos_bytes(self) -> (u8, u8) {
         const FLOPPY: u8 = 1;
         const HARD_DISK: u8 = 2;
-        let (first, second) = match self {
-            BootOrder::Floppy => (FLOPPY, HARD_DISK),
-            BootOrder::HardDisk => (HARD_DISK, FLOPPY),
+        const CDROM: u8 = 3;
+        let (first, second, third) = match self {
+            BootOrder::Floppy => (FLOPPY, HARD_DISK, 0),
+            BootOrder::HardDisk => (HARD_DISK, FLOPPY, 0),
+            BootOrder::CdRom => (CDROM, HARD_DISK, FLOPPY),
         };
-        (second << 4 | first, 0)
+        (second << 4 | first, third << 4)
     }
 }
 
