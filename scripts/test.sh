@@ -63,3 +63,7 @@ else
   echo "SKIPPED: the Linux boot checks: $linux_skip"
   echo "=================================================================="
 fi
+# The CD-ROM (ATAPI + El Torito): Debian's GRUB rescue CD to grub>, and an ISOLINUX CD
+# booting the same Linux guest, which mounts /dev/sr0 (each skipped loudly without its
+# packages; the Linux CD also without the Linux guest).
+bash scripts/cdrom-test.sh "$(dirname "$linux_disk")"

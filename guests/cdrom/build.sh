@@ -10,13 +10,26 @@
 #   $OUT/hello.md5     the host's md5 of that file, for the test to compare;
 #   $OUT/grub-rescue-cdrom.iso  Debian's grub-rescue-pc image, as packaged.
 # Input: $LINUX (default ../../target/linux-guest), the output of
-# ../shared/guests/linux/build.sh: vmlinuz and busybox.
+# ../shared/guests/linux/build.sh: vmlinuz and busybox; without them only the GRUB
+# image is made.
 # Needs: apt-get, dpkg, xorriso, cpio, gzip, od, strings.
 set -e
 HERE=$(cd "$(dirname "$0")" && pwd)
-LINUX=${LINUX:-$HERE/../../target/linux-guest}; LINUX=$(cd "$LINUX" && pwd)
+LINUX=${LINUX:-$HERE/../../target/linux-guest}; LINUX=$(cd "$LINUX" 2>/dev/null && pwd || echo "$LINUX")
 OUT=${OUT:-$HERE/../../target/cdrom-guest}; mkdir -p "$OUT/deb"; OUT=$(cd "$OUT" && pwd)
-[ -f "$LINUX/vmlinuz" ] && [ -f "$LINUX/busybox" ] || { echo "no vmlinuz/busybox in $LINUX"; exit 1; }
+O="-oAPT::Architecture=i386 -oAPT::Architectures=i386 -oDir::State::Lists=$OUT/lists"
+if [ ! -f "$OUT/grub-rescue-cdrom.iso" ]; then
+  mkdir -p "$OUT/lists/partial"
+  apt-get $O update >/dev/null 2>&1 || true  # a partial index failure is harmless
+  (cd "$OUT/deb" && apt-get $O download grub-rescue-pc >/dev/null)
+  mkdir -p "$OUT/grub" && dpkg -x "$OUT"/deb/grub-rescue-pc_*.deb "$OUT/grub"
+  cp "$OUT/grub/usr/lib/grub-rescue/grub-rescue-cdrom.iso" "$OUT/grub-rescue-cdrom.iso"
+fi
+echo "$OUT/grub-rescue-cdrom.iso"
+if [ ! -f "$LINUX/vmlinuz" ] || [ ! -f "$LINUX/busybox" ]; then
+  echo "no vmlinuz/busybox in $LINUX (../shared/guests/linux/build.sh makes them): no Linux CD"
+  exit 0
+fi
 
 # The kernel release from the bzImage header: the setup header's kernel_version field
 # (offset 20Eh) points at the version string, 200h before its file offset.
@@ -24,15 +37,13 @@ ptr=$(od -An -tu2 -j 526 -N 2 "$LINUX/vmlinuz" | tr -d ' ')
 KVER=$(dd if="$LINUX/vmlinuz" bs=1 skip=$((ptr + 512)) count=64 2>/dev/null | tr '\0' '\n' | head -n 1 | cut -d' ' -f1)
 echo "kernel: $KVER"
 
-O="-oAPT::Architecture=i386 -oAPT::Architectures=i386 -oDir::State::Lists=$OUT/lists"
 if [ ! -d "$OUT/x/lib/modules/$KVER" ] || [ ! -f "$OUT/x/usr/lib/ISOLINUX/isolinux.bin" ]; then
   mkdir -p "$OUT/lists/partial"
   apt-get $O update >/dev/null 2>&1 || true  # a partial index failure is harmless
-  (cd "$OUT/deb" && apt-get $O download "linux-image-$KVER-unsigned" isolinux syslinux-common grub-rescue-pc >/dev/null)
+  (cd "$OUT/deb" && apt-get $O download "linux-image-$KVER-unsigned" isolinux syslinux-common >/dev/null)
   rm -rf "$OUT/x" && mkdir -p "$OUT/x"
-  for d in "$OUT"/deb/*.deb; do dpkg -x "$d" "$OUT/x"; done
+  for d in "$OUT"/deb/linux-image-"$KVER"-*.deb "$OUT"/deb/isolinux_*.deb "$OUT"/deb/syslinux-common_*.deb; do dpkg -x "$d" "$OUT/x"; done
 fi
-cp "$OUT/x/usr/lib/grub-rescue/grub-rescue-cdrom.iso" "$OUT/grub-rescue-cdrom.iso"
 
 # The initramfs: busybox, init.sh, and the CD driver modules with what they depend on
 # (from each module's .modinfo "depends=", dependencies first).
