@@ -118,7 +118,7 @@ pub struct RunArgs {
     pub memory: u32,
     /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or per-target
     /// levels; targets: cpu, bios, ports, machine, window, pic, pit, rtc, i8042, uart,
-    /// ide, vga, fdc, dma. Default `warn` (unimplemented instructions and ports are
+    /// ide, atapi, vga, fdc, dma. Default `warn` (unimplemented instructions and ports are
     /// reported once each). Example: --log ide=debug,pic=trace
     #[arg(long, value_name = "SPEC")]
     pub log: Option<String>,
