@@ -228,6 +228,8 @@ pub struct Atapi {
     pub dma_capable: bool,
     /// SET FEATURES transfer mode (sub-command 03h): 2xh MWDMA, 4xh UDMA.
     xfer_mode: u8,
+    /// Unsupported packet (0–255) and ATA (256–511) opcodes already logged.
+    logged: [u64; 8],
 }
 
 impl Default for Atapi {
@@ -258,6 +260,7 @@ impl Atapi {
             dma_pending: false,
             dma_capable: false,
             xfer_mode: 0,
+            logged: [0; 8],
         }
     }
 
@@ -443,7 +446,24 @@ impl Atapi {
             }
             // IDLE IMMEDIATE, STANDBY IMMEDIATE, SLEEP-free power commands.
             0xE0 | 0xE1 => self.ata_done(),
-            _ => self.ata_abort(),
+            _ => {
+                self.log_unsupported(cmd, true);
+                self.ata_abort()
+            }
+        }
+    }
+
+    /// Logs an unsupported opcode once per run (`ata` selects the ATA command table).
+    fn log_unsupported(&mut self, op: u8, ata: bool) {
+        let i = usize::from(op) + if ata { 256 } else { 0 };
+        if self.logged[i / 64] & (1 << (i % 64)) == 0 {
+            self.logged[i / 64] |= 1 << (i % 64);
+            log::info!(
+                target: "atapi",
+                "unsupported {} {op:#04x}: {}",
+                if ata { "ATA command" } else { "packet command" },
+                if ata { "aborted" } else { "CHECK CONDITION, invalid command operation code" }
+            );
         }
     }
 
@@ -815,7 +835,7 @@ impl Atapi {
             // SET CD SPEED: nothing to change in an image.
             0xBB => Ok(Reply::Done),
             _ => {
-                log::debug!(target: "atapi", "unsupported packet command {op:#04x}");
+                self.log_unsupported(op, false);
                 Err(INVALID_OPCODE)
             }
         }

@@ -344,6 +344,10 @@ impl Pc {
             self.bus.write8(base + i as u32, *b);
         }
         self.cpu.invalidate_phys(base, len);
+        // A boot again (INT 19h) replaces an emulation still in effect.
+        if self.bios_state.cd.emulating {
+            self.set_emulated_counts(false);
+        }
         self.bios_state.cd = CdState {
             boot: Some(boot),
             emulating: media != 0,

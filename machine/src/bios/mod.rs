@@ -207,6 +207,8 @@ impl Pc {
         }
         self.w16(bda::COM1, 0x3F8);
         self.w16(bda::COM1 + 2, 0x2F8);
+        // A reset ends any El Torito emulation: the drives are numbered afresh.
+        self.bios_state.cd = Default::default();
         let floppies = self.floppy_count() as u16;
         // Equipment: floppies present and count, 80×25 colour, two serial ports.
         let mut equip = 0x0020 | 2 << 9;
