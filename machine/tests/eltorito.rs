@@ -237,6 +237,67 @@ fn hard_disk_emulation_boot() {
     assert_eq!(&p[16..19], &[1, 63, 15]);
 }
 
+/// Random INT 13h calls on the CD, the emulated floppy and the renumbered drives, with
+/// random registers and packet pointers, never panic the host.
+#[test]
+fn random_int13_calls_during_emulation_never_panic() {
+    let dir = scratch("fuzz");
+    let boot_sector = nasm("floppy.asm", &dir.join("boot.bin"));
+    let mut img = vec![0u8; 1_474_560];
+    img[..512].copy_from_slice(&boot_sector);
+    std::fs::write(dir.join("root/floppy.img"), &img).unwrap();
+    let iso = iso(&dir, &["-b", "floppy.img", "-c", "boot.cat"]);
+    let mut seed = 0x1234_5678_9ABC_DEF1u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..4 {
+        let mut pc = Pc::new(Config {
+            memory_mb: 2,
+            no_reboot: true,
+            ..Config::default()
+        })
+        .unwrap();
+        pc.attach_cdrom(round % 2, 0, Box::new(MemDisk::read_only(iso.clone())))
+            .unwrap();
+        pc.set_boot_order(BootOrder::CdRom);
+        // Stop early in the boot sector (it has stored DL), long before it ends the
+        // emulation.
+        pc.run(12);
+        assert_eq!(pc.bus.read8(0x600), 0x00, "DL from the BIOS");
+        for _ in 0..3000 {
+            let ah = [
+                0x00, 0x01, 0x02, 0x03, 0x04, 0x08, 0x15, 0x16, 0x41, 0x42, 0x43, 0x44, 0x48, 0x4B,
+            ][(next() % 14) as usize];
+            let ah = if next() % 8 == 0 { next() as u8 } else { ah };
+            let dl = [0xE0u8, 0x00, 0x01, 0x80, 0x81, 0x7F][(next() % 6) as usize];
+            for r in pc.cpu.regs.iter_mut() {
+                *r = next() as u32;
+            }
+            pc.cpu.regs[0] = (pc.cpu.regs[0] & !0xFF00) | u32::from(ah) << 8;
+            pc.cpu.regs[2] = (pc.cpu.regs[2] & !0xFF) | u32::from(dl);
+            pc.cpu.regs[4] = 0x7000;
+            for s in [cpu::DS, cpu::ES] {
+                pc.cpu.seg[s].load_real(next() as u16);
+            }
+            // int 13h; cli; hlt
+            for (i, b) in [0xCD, 0x13, 0xFA, 0xF4].iter().enumerate() {
+                pc.bus.write8(0x500 + i as u32, *b);
+            }
+            pc.cpu.flush_cache();
+            pc.cpu.seg[cpu::CS].load_real(0);
+            pc.cpu.seg[cpu::SS].load_real(0);
+            pc.cpu.eip = 0x500;
+            pc.cpu.halted = false;
+            pc.bus.exit = None;
+            pc.run(100_000);
+        }
+    }
+}
+
 #[test]
 fn a_disc_without_a_boot_record_falls_back_to_no_boot_device() {
     let dir = scratch("plain");
