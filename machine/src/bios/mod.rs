@@ -592,6 +592,11 @@ impl Pc {
         let Some(d) = self.disk(drive) else {
             return 0x01;
         };
+        // EDD caps a packet's block count at 127 (7Fh); a CD's 2048-byte blocks would
+        // otherwise make one call hundreds of megabytes.
+        if d.kind == DiskKind::Cdrom && count > 0x7F {
+            return 0x01;
+        }
         // An LBA near 2^64 from an EDD packet must not wrap past the end check.
         if count == 0
             || lba
