@@ -1078,6 +1078,9 @@ mod tests {
         assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x12, 0x00));
         pc.set_boot_order(BootOrder::Floppy);
         assert_eq!(cmos(&mut pc, 0x3D), 0x21);
+        // `-boot dca`: 3Dh = (2 << 4) | 3 = 23h, 38h = (1 << 4) | 0 = 10h.
+        pc.set_boot_order(BootOrder::CdRom);
+        assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x23, 0x10));
     }
 
     #[test]
