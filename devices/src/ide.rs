@@ -21,8 +21,13 @@
 //! write or FLUSH CACHE), as a drive reports a medium or write fault. Completed commands do not rewrite the address
 //! registers (ATA-6 lists them as "na" in the normal outputs).
 //!
+//! Either position may instead hold an ATAPI CD-ROM drive ([`Atapi`]): the channel
+//! keeps the registers and the interrupt line and hands the drive the task file for its
+//! PACKET protocol.
+//!
 //! Log target: `ide`.
 
+use crate::atapi::Atapi;
 use crate::block::{BlockDevice, BlockError};
 use crate::{Irq, Nanos};
 
@@ -275,6 +280,12 @@ pub struct IdeChannel {
     line: bool,
     intrq: bool,
     disks: [Option<Disk>; 2],
+    /// ATAPI drives, in positions without a disk.
+    cds: [Option<Atapi>; 2],
+    /// Each device's own signature after a reset, shown while it is selected until the
+    /// host writes the task file (both devices latch every write; only the reset
+    /// leaves them different).
+    sig: [Option<[u8; 4]>; 2],
     /// Task file (offsets 1–5) and the previous contents written to each.
     cur: [u8; 6],
     hob: [u8; 6],
@@ -295,6 +306,8 @@ impl IdeChannel {
             line: false,
             intrq: false,
             disks: [None, None],
+            cds: [None, None],
+            sig: [None, None],
             cur: [0, 0, 1, 1, 0, 0],
             hob: [0; 6],
             device: 0,
@@ -311,8 +324,48 @@ impl IdeChannel {
         if let Some(d) = self.disks.get_mut(slot) {
             *d = Some(Disk::new(image));
             self.dma = None;
+            self.cds[slot] = None;
             if self.xfer.is_some_and(|x| x.drive == slot) {
                 self.xfer = None;
+            }
+        }
+    }
+
+    /// Puts an ATAPI drive in position `slot` (0 master, 1 slave) instead of a disk.
+    pub fn attach_cdrom(&mut self, slot: usize, drive: Atapi) {
+        if let Some(c) = self.cds.get_mut(slot) {
+            *c = Some(drive);
+            self.disks[slot] = None;
+            if self.xfer.is_some_and(|x| x.drive == slot) {
+                self.xfer = None;
+            }
+        }
+    }
+
+    /// The ATAPI drive in a position, if any.
+    pub fn cdrom(&self, slot: usize) -> Option<&Atapi> {
+        self.cds.get(slot).and_then(Option::as_ref)
+    }
+
+    /// The ATAPI drive in a position, to change its disc or read it for the BIOS.
+    pub fn cdrom_mut(&mut self, slot: usize) -> Option<&mut Atapi> {
+        self.cds.get_mut(slot).and_then(Option::as_mut)
+    }
+
+    /// The selected ATAPI drive with the task file, for the bus-master DMA engine
+    /// ([`Atapi::dma_read`], then [`IdeChannel::atapi_dma_end`]).
+    pub fn selected_cdrom(&mut self) -> Option<&mut Atapi> {
+        let sel = self.selected();
+        self.cds[sel].as_mut()
+    }
+
+    /// Ends the selected ATAPI drive's DMA data phase (the bus master stopped).
+    pub fn atapi_dma_end(&mut self, irq: &mut impl Irq) {
+        let sel = self.selected();
+        if let Some(cd) = self.cds[sel].as_mut() {
+            if cd.dma_end(&mut self.cur) {
+                self.intrq = true;
+                self.update_irq(irq);
             }
         }
     }
@@ -395,10 +448,15 @@ impl IdeChannel {
     fn read_reg(&mut self, offset: u16, irq: &mut impl Irq) -> u8 {
         match offset {
             0 => self.read16(irq) as u8,
-            1 => self.disk().map_or(0, |d| d.error),
+            1 => match self.cd() {
+                Some(cd) => cd.error(),
+                None => self.disk().map_or(0, |d| d.error),
+            },
             2..=5 => {
                 let r = usize::from(offset);
-                if self.control & DC_HOB != 0 {
+                if let Some(sig) = self.sig[self.selected()] {
+                    sig[r - 2]
+                } else if self.control & DC_HOB != 0 {
                     self.hob[r]
                 } else {
                     self.cur[r]
@@ -408,7 +466,7 @@ impl IdeChannel {
             7 => {
                 // Reading the status register acknowledges the interrupt.
                 let s = self.status();
-                if self.disk().is_some() {
+                if self.disk().is_some() || self.cd().is_some() {
                     self.intrq = false;
                     self.update_irq(irq);
                 }
@@ -421,6 +479,15 @@ impl IdeChannel {
 
     /// Reads the data register.
     pub fn read16(&mut self, irq: &mut impl Irq) -> u16 {
+        let sel = self.selected();
+        if let Some(cd) = self.cds[sel].as_mut() {
+            let (v, intrq) = cd.read16(&mut self.cur);
+            if intrq {
+                self.intrq = true;
+                self.update_irq(irq);
+            }
+            return v;
+        }
         let Some(x) = self.xfer else { return 0xFFFF };
         if x.kind == Kind::Write || x.drive != self.selected() {
             return 0xFFFF;
@@ -452,6 +519,7 @@ impl IdeChannel {
             0 => self.write16(u16::from(value), irq),
             1..=5 => {
                 let r = usize::from(offset);
+                self.sig = [None, None];
                 self.hob[r] = self.cur[r];
                 self.cur[r] = value;
                 // Any command block write clears HOB (ATA-6 7.9).
@@ -468,6 +536,14 @@ impl IdeChannel {
 
     /// Writes the data register.
     pub fn write16(&mut self, value: u16, irq: &mut impl Irq) {
+        let sel = self.selected();
+        if let Some(cd) = self.cds[sel].as_mut() {
+            if cd.write16(value, &mut self.cur) {
+                self.intrq = true;
+                self.update_irq(irq);
+            }
+            return;
+        }
         let Some(x) = self.xfer else { return };
         if x.kind != Kind::Write || x.drive != self.selected() {
             return;
@@ -522,7 +598,18 @@ impl IdeChannel {
         self.disks[self.selected()].as_ref()
     }
 
+    fn cd(&self) -> Option<&Atapi> {
+        self.cds[self.selected()].as_ref()
+    }
+
     fn status(&self) -> u8 {
+        if let Some(cd) = self.cd() {
+            return if self.control & DC_SRST != 0 {
+                ST_BSY
+            } else {
+                cd.status()
+            };
+        }
         match self.disk() {
             None => 0,
             Some(_) if self.control & DC_SRST != 0 => ST_BSY,
@@ -571,6 +658,31 @@ impl IdeChannel {
         self.set_signature();
         self.device = 0;
         self.intrq = false;
+        self.reset_cdroms();
+    }
+
+    /// Resets the ATAPI drives and gives each position its own signature; the task
+    /// file shows the master's.
+    fn reset_cdroms(&mut self) {
+        if self.cds.iter().all(Option::is_none) {
+            self.sig = [None, None];
+            return;
+        }
+        let ata = [self.cur[R_NSECT], self.cur[R_LBA_LOW], 0, 0];
+        for slot in 0..2 {
+            let mut regs = self.cur;
+            self.sig[slot] = match self.cds[slot].as_mut() {
+                Some(cd) => {
+                    cd.reset(&mut regs);
+                    Some([regs[2], regs[3], regs[4], regs[5]])
+                }
+                None => Some(ata),
+            };
+        }
+        if let Some(s) = self.sig[0] {
+            self.cur[2..6].copy_from_slice(&s);
+            self.hob = self.cur;
+        }
     }
 
     fn set_signature(&mut self) {
@@ -583,6 +695,16 @@ impl IdeChannel {
 
     fn command(&mut self, cmd: u8, irq: &mut impl Irq) {
         let sel = self.selected();
+        self.sig = [None, None];
+        if self.cds[sel].is_some() {
+            if cmd == 0x90 {
+                self.diagnostic();
+            } else if let Some(cd) = self.cds[sel].as_mut() {
+                self.intrq = cd.command(cmd, &mut self.cur);
+            }
+            self.update_irq(irq);
+            return;
+        }
         // An absent device does not respond; the present one ignores commands not
         // addressed to it.
         if self.disks[sel].is_none() {
@@ -665,16 +787,7 @@ impl IdeChannel {
                     self.complete();
                 }
             }
-            // EXECUTE DEVICE DIAGNOSTIC: the reset signature, device 0 passed.
-            0x90 => {
-                for d in self.disks.iter_mut().flatten() {
-                    d.error = 0x01;
-                    d.status = ST_READY;
-                }
-                self.set_signature();
-                self.device = 0;
-                self.intrq = true;
-            }
+            0x90 => self.diagnostic(),
             // CHECK POWER MODE: FFh in the sector count means "active or idle".
             0xE5 => {
                 self.cur[R_NSECT] = 0xFF;
@@ -713,6 +826,19 @@ impl IdeChannel {
             _ => self.abort(ER_ABRT),
         }
         self.update_irq(irq);
+    }
+
+    /// EXECUTE DEVICE DIAGNOSTIC: the reset signatures, device 0 passed.
+    fn diagnostic(&mut self) {
+        self.xfer = None;
+        for d in self.disks.iter_mut().flatten() {
+            d.error = 0x01;
+            d.status = ST_READY;
+        }
+        self.set_signature();
+        self.device = 0;
+        self.reset_cdroms();
+        self.intrq = true;
     }
 
     fn set_status(&mut self, status: u8) {

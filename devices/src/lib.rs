@@ -2,6 +2,7 @@
 //! knows about the CPU or about each other. The machine hands every call the current
 //! virtual time and an [`Irq`] sink, and asks each device when it next needs time.
 
+pub mod atapi;
 pub mod block;
 pub mod bmide;
 pub mod device;

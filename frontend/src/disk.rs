@@ -25,6 +25,8 @@ const SECTOR: usize = 512;
 pub enum Drive {
     Floppy(usize),
     Hard(usize),
+    /// The CD-ROM drive (secondary IDE master): always read-only.
+    Cdrom,
 }
 
 impl Drive {
@@ -35,6 +37,7 @@ impl Drive {
             Drive::Floppy(_) => "--fdb",
             Drive::Hard(0) => "--hda",
             Drive::Hard(_) => "--hdb",
+            Drive::Cdrom => "--cdrom",
         }
     }
 
@@ -42,6 +45,7 @@ impl Drive {
         match self {
             Drive::Floppy(_) => "floppy image",
             Drive::Hard(_) => "hard-disk image",
+            Drive::Cdrom => "CD image",
         }
     }
 }
@@ -137,11 +141,16 @@ pub fn open(path: &Path, drive: Drive, snapshot: bool) -> Result<FileDisk, Strin
             "hard-disk image is {len} bytes; it must be a non-zero multiple of 512"
         )),
         Drive::Hard(_) => machine::check_hard_disk_sectors(len / SECTOR as u64),
+        Drive::Cdrom if !len.is_multiple_of(2048) => Err(format!(
+            "CD image is {len} bytes; it must be a non-zero multiple of 2048 (an ISO 9660 image)"
+        )),
+        Drive::Cdrom => machine::check_cdrom_sectors(len / SECTOR as u64),
     }
     .map_err(|e| format!("{show}: {e}"))?;
     // No write permission for anyone is the user saying "read-only", even to root
     // (who could open it for writing anyway).
-    let mut read_only = meta.permissions().mode() & 0o222 == 0;
+    // A CD is read-only medium: opened for reading, shared-locked, never written.
+    let mut read_only = meta.permissions().mode() & 0o222 == 0 || drive == Drive::Cdrom;
     // O_NONBLOCK: should the path have become a FIFO since the stat above, opening it
     // must not wait for a writer; the check below then refuses it. It changes nothing
     // for a regular file.
@@ -168,7 +177,7 @@ pub fn open(path: &Path, drive: Drive, snapshot: bool) -> Result<FileDisk, Strin
         Ok(m) if m.is_file() && m.len() == len => {}
         _ => return Err(format!("{what} {show} changed while it was being opened")),
     }
-    if read_only && !snapshot {
+    if read_only && !snapshot && drive != Drive::Cdrom {
         if let Drive::Hard(_) = drive {
             return Err(format!(
                 "{what} {show} is read-only; add --snapshot to run with the guest's writes kept aside"
@@ -194,7 +203,7 @@ pub fn open(path: &Path, drive: Drive, snapshot: bool) -> Result<FileDisk, Strin
             log::warn!(target: "machine", "{show}: cannot lock the image ({e}); another run could write it too");
         }
     }
-    let overlay = if snapshot {
+    let overlay = if snapshot && drive != Drive::Cdrom {
         Some(
             Overlay::new()
                 .map_err(|e| format!("cannot create a --snapshot overlay for {show}: {e}"))?,

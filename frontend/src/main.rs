@@ -79,7 +79,9 @@ fn one_line(clap_text: &str) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // QEMU's single-dash spelling of the CD flag, which clap would read as short flags.
+    let argv = std::env::args_os().map(|a| if a == "-cdrom" { "--cdrom".into() } else { a });
+    let cli = match Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;

@@ -37,9 +37,14 @@ pub struct RunArgs {
     /// Example: --hdb scratch.img
     #[arg(long, value_name = "IMG")]
     pub hdb: Option<PathBuf>,
-    /// Boot device: `a` (floppy first) or `c` (hard disk first). Default: a floppy if one
-    /// is attached, else the hard disk. Example: --boot c
-    #[arg(long, value_name = "a|c")]
+    /// CD-ROM image (ISO 9660, 2048-byte blocks) in an ATAPI drive on the secondary IDE
+    /// master, as QEMU's -cdrom; read-only. `-cdrom` works too. Example: --cdrom debian.iso
+    #[arg(long, value_name = "ISO")]
+    pub cdrom: Option<PathBuf>,
+    /// Boot device: `a` (floppy first), `c` (hard disk first) or `d` (the CD-ROM by El
+    /// Torito, then the hard disk). Default: a floppy if one is attached, else the hard
+    /// disk, else the CD. Example: --boot d
+    #[arg(long, value_name = "a|c|d")]
     pub boot: Option<String>,
     /// Keep the guest's disk writes aside (a temporary file); image files are never modified.
     /// Example: --hda disk.img --snapshot
@@ -113,7 +118,7 @@ pub struct RunArgs {
     pub memory: u32,
     /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or per-target
     /// levels; targets: cpu, bios, ports, machine, window, pic, pit, rtc, i8042, uart,
-    /// ide, vga, fdc, dma, gdb. Default `warn` (unimplemented instructions and ports are
+    /// ide, atapi, vga, fdc, dma, gdb. Default `warn` (unimplemented instructions and ports are
     /// reported once each). Example: --log ide=debug,pic=trace
     #[arg(long, value_name = "SPEC")]
     pub log: Option<String>,
@@ -756,7 +761,11 @@ impl Session {
         if !(1..=8).contains(&args.scale) {
             return Err(format!("--scale {}: expected 1 to 8", args.scale));
         }
-        let any_disk = fda.is_some() || args.fdb.is_some() || hda.is_some() || args.hdb.is_some();
+        let any_disk = fda.is_some()
+            || args.fdb.is_some()
+            || hda.is_some()
+            || args.hdb.is_some()
+            || args.cdrom.is_some();
         let bios = match &args.bios {
             Some(p) => Some(read_file(p, "BIOS image")?),
             None => None,
@@ -781,6 +790,7 @@ impl Session {
             (&args.fdb, Drive::Floppy(1)),
             (&hda, Drive::Hard(0)),
             (&args.hdb, Drive::Hard(1)),
+            (&args.cdrom, Drive::Cdrom),
         ];
         for (p, drive) in drives {
             let Some(p) = p else { continue };
@@ -805,6 +815,7 @@ impl Session {
             match drive {
                 Drive::Floppy(i) => pc.attach_floppy(i, Box::new(d)),
                 Drive::Hard(i) => pc.attach_hard_disk(i, Box::new(d)),
+                Drive::Cdrom => pc.attach_cdrom(1, 0, Box::new(d)),
             }
             .map_err(|e| format!("{}: {e}", p.display()))?;
             files.push((p.clone(), drive));
@@ -817,17 +828,24 @@ impl Session {
         pc.boot_order = match args.boot.as_deref() {
             Some("a") | Some("A") => BootOrder::Floppy,
             Some("c") | Some("C") => BootOrder::HardDisk,
+            Some("d") | Some("D") => BootOrder::CdRom,
             Some(other) => {
                 return Err(format!(
-                    "--boot {other}: expected a (floppy) or c (hard disk)"
+                    "--boot {other}: expected a (floppy), c (hard disk) or d (CD-ROM)"
                 ))
             }
             None if fda.is_some() || demo => BootOrder::Floppy,
+            None if hda.is_none() && args.cdrom.is_some() => BootOrder::CdRom,
             None => BootOrder::HardDisk,
         };
         // Into CMOS 3Dh/38h as well, for a --bios image that reads the order there.
         pc.set_boot_order(pc.boot_order);
-        if pc.boot_order == BootOrder::HardDisk || fda.is_none() {
+        if args.boot.is_some() && pc.boot_order == BootOrder::CdRom && args.cdrom.is_none() {
+            return Err("--boot d: no CD-ROM image (add --cdrom FILE.iso)".into());
+        }
+        if pc.boot_order == BootOrder::HardDisk
+            || (fda.is_none() && pc.boot_order != BootOrder::CdRom)
+        {
             let mut first = [0u8; 512];
             if let (Some(p), Ok(())) = (&hda, pc.bus.ide[0].read_sectors(0, 0, &mut first)) {
                 check_floppy_as_hard_disk(p, pc.bus.ide[0].sectors(0) * 512, &first)?;

@@ -28,6 +28,8 @@ pub fn is_mbr(sector: &[u8]) -> bool {
 pub enum DiskKind {
     Floppy,
     Hard,
+    /// A CD-ROM in 2048-byte sectors (El Torito's no-emulation drive).
+    Cdrom,
 }
 
 /// A drive's geometry as the BIOS reports it.

@@ -17,6 +17,7 @@
 //! and counts skipped idle time too.
 
 mod bios;
+mod cdrom;
 mod bus;
 mod clock;
 mod disk;
@@ -27,6 +28,7 @@ mod screen;
 
 pub use bus::{PcBus, BIOS_SIZES, OUTPUT_HIGH, OUTPUT_MAX};
 pub use cpu::CpuModel;
+pub use cdrom::check_cdrom_sectors;
 pub use devices::block::{check_range, BlockDevice, BlockError, MemDisk};
 pub use disk::{check_floppy_size, check_hard_disk_sectors, is_mbr, DiskKind};
 pub use pc::{floppy_size, BootOrder, Config, Exit, Pc, DEFAULT_IPS, PAUSE_KEY};
@@ -141,6 +143,9 @@ mod tests {
         assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x12, 0x00));
         pc.set_boot_order(BootOrder::Floppy);
         assert_eq!(cmos(&mut pc, 0x3D), 0x21);
+        // `-boot dca`: 3Dh = (2 << 4) | 3 = 23h, 38h = (1 << 4) | 0 = 10h.
+        pc.set_boot_order(BootOrder::CdRom);
+        assert_eq!((cmos(&mut pc, 0x3D), cmos(&mut pc, 0x38)), (0x23, 0x10));
     }
 
     #[test]

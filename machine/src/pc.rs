@@ -11,6 +11,8 @@ use devices::Nanos;
 pub enum BootOrder {
     Floppy,
     HardDisk,
+    /// The CD-ROM (El Torito), then the hard disk, then the floppy.
+    CdRom,
 }
 
 impl BootOrder {
@@ -22,11 +24,13 @@ impl BootOrder {
     pub fn cmos_bytes(self) -> (u8, u8) {
         const FLOPPY: u8 = 1;
         const HARD_DISK: u8 = 2;
-        let (first, second) = match self {
-            BootOrder::Floppy => (FLOPPY, HARD_DISK),
-            BootOrder::HardDisk => (HARD_DISK, FLOPPY),
+        const CDROM: u8 = 3;
+        let (first, second, third) = match self {
+            BootOrder::Floppy => (FLOPPY, HARD_DISK, 0),
+            BootOrder::HardDisk => (HARD_DISK, FLOPPY, 0),
+            BootOrder::CdRom => (CDROM, HARD_DISK, FLOPPY),
         };
-        (second << 4 | first, 0)
+        (second << 4 | first, third << 4)
     }
 }
 

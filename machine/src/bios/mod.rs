@@ -10,6 +10,7 @@
 //! PC/AT BIOS interface (Phoenix/IBM technical references; Ralf Brown's interrupt list
 //! for register conventions).
 
+mod eltorito;
 mod keyboard;
 mod pci;
 mod system;
@@ -211,6 +212,8 @@ impl Pc {
         }
         self.w16(bda::COM1, 0x3F8);
         self.w16(bda::COM1 + 2, 0x2F8);
+        // A reset ends any El Torito emulation: the drives are numbered afresh.
+        self.bios_state.cd = Default::default();
         let floppies = self.floppy_count() as u16;
         // Equipment: floppies present and count, 80×25 colour, two serial ports.
         let mut equip = 0x0020 | 2 << 9;
@@ -255,11 +258,18 @@ impl Pc {
         self.boot();
     }
 
-    /// INT 19h: load the first sector of the boot device at 0000:7C00 and jump to it.
+    /// INT 19h: load the first sector of the boot device at 0000:7C00 and jump to it
+    /// (a CD first boots by El Torito, see `eltorito`).
     fn boot(&mut self) {
         let order: Vec<(u8, bool)> = match self.boot_order {
             crate::BootOrder::Floppy => vec![(0x00, false), (0x80, true)],
             crate::BootOrder::HardDisk => vec![(0x80, true), (0x00, false)],
+            crate::BootOrder::CdRom => {
+                if self.boot_cdrom() {
+                    return;
+                }
+                vec![(0x80, true), (0x00, false)]
+            }
         };
         for (drive, _hard) in order {
             let Ok(sector) = self.disk_read(drive, 0, 1) else {
@@ -293,15 +303,16 @@ impl Pc {
     }
 
     /// Geometry of BIOS drive `drive` (00h/01h floppies, 80h/81h the primary IDE
-    /// channel's master and slave).
+    /// channel's master and slave, E0h the CD; El Torito emulation renumbers them).
     fn disk(&self, drive: u8) -> Option<DiskInfo> {
-        match drive {
-            0x00 | 0x01 => self.floppy_info(drive as usize),
-            0x80 | 0x81 => match self.bus.ide[0].sectors((drive - 0x80) as usize) {
+        match self.target(drive)? {
+            eltorito::Target::Floppy(n) => self.floppy_info(n),
+            eltorito::Target::Hard(slot) => match self.bus.ide[0].sectors(slot) {
                 0 => None,
                 n => Some(DiskInfo::hard(n)),
             },
-            _ => None,
+            eltorito::Target::Cd(ch, slot) => self.cd_info(ch, slot),
+            eltorito::Target::Image(b) => b.geometry(),
         }
     }
 
@@ -312,19 +323,17 @@ impl Pc {
         if lba.checked_add(count).is_none_or(|end| end > sectors) {
             return Err(0x04);
         }
-        match drive {
-            0x00 | 0x01 => self
-                .bus
-                .fdc
-                .read_sectors(drive as usize, lba, count)
-                .ok_or(0x10),
-            _ => {
+        match self.target(drive).ok_or(0x01u8)? {
+            eltorito::Target::Floppy(n) => self.bus.fdc.read_sectors(n, lba, count).ok_or(0x10),
+            eltorito::Target::Hard(slot) => {
                 let mut buf = vec![0; count as usize * 512];
                 self.bus.ide[0]
-                    .read_sectors((drive - 0x80) as usize, lba, &mut buf)
+                    .read_sectors(slot, lba, &mut buf)
                     .map_err(|_| 0x10)?;
                 Ok(buf)
             }
+            eltorito::Target::Cd(ch, slot) => self.cd_read(ch, slot, lba, count),
+            eltorito::Target::Image(b) => self.image_read(b, lba, count),
         }
     }
 
@@ -336,19 +345,21 @@ impl Pc {
         if lba.checked_add(count).is_none_or(|end| end > sectors) {
             return Err(0x04);
         }
-        match drive {
-            0x00 | 0x01 => {
-                if self.bus.fdc.write_protected(drive as usize) {
+        match self.target(drive).ok_or(0x01u8)? {
+            eltorito::Target::Floppy(n) => {
+                if self.bus.fdc.write_protected(n) {
                     return Err(0x03);
                 }
                 self.bus
                     .fdc
-                    .write_sectors(drive as usize, lba, bytes)
+                    .write_sectors(n, lba, bytes)
                     .then_some(())
                     .ok_or(0x20)
             }
-            _ => self.bus.ide[0]
-                .write_sectors((drive - 0x80) as usize, lba, bytes)
+            // A CD and the images on it are read-only media.
+            eltorito::Target::Cd(..) | eltorito::Target::Image(_) => Err(0x03),
+            eltorito::Target::Hard(slot) => self.bus.ide[0]
+                .write_sectors(slot, lba, bytes)
                 .map_err(|e| match e {
                     devices::block::BlockError::ReadOnly => 0x03,
                     devices::block::BlockError::OutOfRange => 0x04,
@@ -358,7 +369,8 @@ impl Pc {
     }
 
     fn floppy_count(&self) -> u8 {
-        (0..2).filter(|&d| self.bus.fdc.present(d)).count() as u8
+        ((0..2).filter(|&d| self.bus.fdc.present(d)).count() as u8 + self.emulated_floppies())
+            .min(2)
     }
 
     /// A floppy's geometry, from the controller's drive, with the CMOS/INT 13h drive
@@ -438,6 +450,9 @@ impl Pc {
     fn int13(&mut self) {
         let drive = self.cpu.regs[2] as u8;
         let ah = self.ah();
+        if ah == 0x4B {
+            return self.int13_4b();
+        }
         if self.disk(drive).is_none()
             && !(ah == 0x15 || ah == 0x08 && drive & 0x80 == 0 && drive < 2)
         {
@@ -464,7 +479,7 @@ impl Pc {
                 let head = dh as u32;
                 let es = self.cpu.seg[ES].selector;
                 let bx = self.cpu.regs[3] as u16;
-                let Some(d) = self.disk(drive) else {
+                let Some(d) = self.disk(drive).filter(|d| d.kind != DiskKind::Cdrom) else {
                     return self.disk_status(drive, 0x01);
                 };
                 let Some(lba) = d.chs_to_lba(cyl, head, sector) else {
@@ -474,6 +489,10 @@ impl Pc {
                 let status = self.transfer(drive, lba, count, es, bx, ah == 0x03, ah == 0x04);
                 self.set_al(if status == 0 { count as u8 } else { 0 });
                 self.disk_status(drive, status);
+            }
+            // A CD has no CHS geometry: EDD (AH=48h) describes it.
+            0x08 if self.disk(drive).is_some_and(|d| d.kind == DiskKind::Cdrom) => {
+                self.disk_status(drive, 0x01)
             }
             0x08 => {
                 let Some(d) = self.disk(drive) else {
@@ -501,8 +520,13 @@ impl Pc {
             0x15 => {
                 // Disk type: AH = 1 floppy with change line, 3 fixed disk (CX:DX sectors).
                 match self.disk(drive) {
-                    Some(d) if d.kind == DiskKind::Hard => {
-                        let n = d.sectors as u32;
+                    Some(d) if d.kind != DiskKind::Floppy => {
+                        // A CD's count is in 512-byte sectors too.
+                        let n = if d.kind == DiskKind::Cdrom {
+                            d.sectors.saturating_mul(4).min(u64::from(u32::MAX)) as u32
+                        } else {
+                            d.sectors as u32
+                        };
                         self.set16(1, (n >> 16) as u16);
                         self.set16(2, n as u16);
                         self.set_ah(3);
@@ -540,14 +564,17 @@ impl Pc {
                 };
                 let (c, h, s, n) = (d.cylinders, d.heads, d.spt, d.sectors);
                 let p = lin(self.cpu.seg[DS].selector, self.cpu.regs[6] as u16);
+                let cd = d.kind == DiskKind::Cdrom;
                 self.w16(p, 0x1A);
-                self.w16(p + 2, 0x0002);
+                // Flags: CHS valid; a CD is removable, has a change line and can lock
+                // (EDD 3.0 Table 8), and reports no CHS geometry.
+                self.w16(p + 2, if cd { 0x0074 } else { 0x0002 });
                 self.bus.write32(p + 4, c);
                 self.bus.write32(p + 8, h);
                 self.bus.write32(p + 12, s);
                 self.bus.write32(p + 16, n as u32);
                 self.bus.write32(p + 20, (n >> 32) as u32);
-                self.w16(p + 24, 512);
+                self.w16(p + 24, if cd { 2048 } else { 512 });
                 self.disk_status(drive, 0);
             }
             _ => self.disk_status(drive, 0x01),
@@ -571,6 +598,11 @@ impl Pc {
         let Some(d) = self.disk(drive) else {
             return 0x01;
         };
+        // EDD caps a packet's block count at 127 (7Fh); a CD's 2048-byte blocks would
+        // otherwise make one call hundreds of megabytes.
+        if d.kind == DiskKind::Cdrom && count > 0x7F {
+            return 0x01;
+        }
         // An LBA near 2^64 from an EDD packet must not wrap past the end check.
         if count == 0
             || lba

@@ -95,6 +95,8 @@ pub(crate) struct HostState {
     mouse: MouseState,
     /// INT 16h AH=01h/11h polls that found no key (see `keyboard::IDLE_POLLS`).
     pub(super) key_polls: super::keyboard::KeyPolls,
+    /// What an El Torito boot set up (see `eltorito`).
+    pub(super) cd: super::eltorito::CdState,
 }
 
 /// The pointing-device interface's state (the PS/2 BIOS keeps it in its extended data
