@@ -14,6 +14,7 @@
 //! and counts skipped idle time too.
 
 mod bios;
+pub mod boot;
 mod disk;
 pub mod keymap;
 

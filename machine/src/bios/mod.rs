@@ -249,8 +249,12 @@ impl Pc {
         self.boot();
     }
 
-    /// INT 19h: load the first sector of the boot device at 0000:7C00 and jump to it.
+    /// INT 19h: load the first sector of the boot device at 0000:7C00 and jump to it
+    /// (or, with `--kernel`, start the kernel: see `boot`).
     fn boot(&mut self) {
+        if self.start_kernel() {
+            return;
+        }
         let order: Vec<(u8, bool)> = match self.boot_order {
             crate::BootOrder::Floppy => vec![(0x00, false), (0x80, true)],
             crate::BootOrder::HardDisk => vec![(0x80, true), (0x00, false)],
