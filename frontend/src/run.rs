@@ -387,6 +387,9 @@ fn check_args(args: &RunArgs) -> Result<(), String> {
             "--until \"\": expected some text (an empty string would match at once)".into(),
         );
     }
+    if args.kernel.is_some() && args.bios.is_some() {
+        return Err("--kernel needs the built-in BIOS, which loads it in place of the boot sector; drop --bios".into());
+    }
     if let Some(p) = &args.screenshot {
         check_png(p, "--screenshot")?;
     }
@@ -523,9 +526,6 @@ fn parse_rtc(s: &str) -> Result<i64, String> {
 /// `--kernel`, `--initrd`, `--append`: reads the files and hands their bytes to the
 /// machine's loaders (machine::boot), which check and place them.
 fn load_kernel(pc: &mut Pc, kernel: &PathBuf, args: &RunArgs) -> Result<(), String> {
-    if args.bios.is_some() {
-        return Err("--kernel needs the built-in BIOS, which loads it in place of the boot sector; drop --bios".into());
-    }
     let ram = args.memory.saturating_mul(1 << 20);
     let bytes = read_boot_file(kernel, "kernel", ram)?;
     let initrds = args
