@@ -564,7 +564,11 @@ pub fn translate(ins: &Instruction) -> Entry {
         // BSR, which Linux relies on when it writes `rep; bsf`.
         M::Bsf | M::Tzcnt => Op::Bsf,
         M::Bsr | M::Lzcnt => Op::Bsr,
-        M::Nop | M::Pause => Op::Nop,
+        // 0F 19–0F 1F are NOPs with a ModRM operand from the P6 on (SDM Vol. 2B "NOP",
+        // the hint-NOP space); ENDBR32/64 (F3 0F 1E FB/FA) live there and run as NOPs
+        // on every CPU without CET, which is how CET-built code (Debian's i386 glibc)
+        // stays runnable.
+        M::Nop | M::Pause | M::Reservednop | M::Endbr32 | M::Endbr64 => Op::Nop,
         M::Push => {
             e.size = spi;
             Op::Push
