@@ -29,7 +29,11 @@ fn kernel(elf: bool) -> PathBuf {
         }
         Err(e) => panic!("cannot run nasm: {e}"),
     };
-    assert!(r.status.success(), "nasm: {}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        r.status.success(),
+        "nasm: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     out
 }
 
@@ -166,12 +170,21 @@ fn bad_kernels_and_initrds_are_one_line_errors() {
     refused(&["--kernel", kp, "--memory", "1"], "does not fit in RAM");
     // An initrd larger than RAM, and one that fits in RAM but not beside the kernel.
     let big = p("big.img", &vec![0u8; 3 << 20]);
-    refused(&["--kernel", kp, "--initrd", &big, "--memory", "2"], "more than the guest's 2 MB");
-    refused(&["--kernel", kp, "--initrd", &big, "--memory", "3"], "does not fit in RAM");
+    refused(
+        &["--kernel", kp, "--initrd", &big, "--memory", "2"],
+        "more than the guest's 2 MB",
+    );
+    refused(
+        &["--kernel", kp, "--initrd", &big, "--memory", "3"],
+        "does not fit in RAM",
+    );
     // Missing files, a directory, --bios together with --kernel, --initrd alone.
     refused(&["--kernel", "/nonexistent/vmlinuz"], "cannot read kernel");
     refused(&["--kernel", dir.to_str().unwrap()], "not a regular file");
-    refused(&["--kernel", kp, "--initrd", "/nonexistent/initrd"], "cannot read initrd");
+    refused(
+        &["--kernel", kp, "--initrd", "/nonexistent/initrd"],
+        "cannot read initrd",
+    );
     refused(&["--kernel", kp, "--bios", kp], "drop --bios");
     let out = x86(&["--initrd", kp]);
     assert_eq!(out.status.code(), Some(2), "--initrd needs --kernel");

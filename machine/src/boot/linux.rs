@@ -159,7 +159,10 @@ pub fn load(
         let init = le32(kernel, INIT_SIZE) as u64;
         let start = if kernel[RELOCATABLE_KERNEL] != 0 {
             let align = (le32(kernel, KERNEL_ALIGNMENT) as u64).max(1);
-            (pm_addr as u64).div_ceil(align).saturating_mul(align).max(pref)
+            (pm_addr as u64)
+                .div_ceil(align)
+                .saturating_mul(align)
+                .max(pref)
         } else {
             pref
         };
@@ -193,8 +196,10 @@ pub fn load(
     cmd.push(0);
 
     let mut setup = kernel[..setup_len].to_vec();
-    let put16 = |s: &mut Vec<u8>, at: usize, v: u16| s[at..at + 2].copy_from_slice(&v.to_le_bytes());
-    let put32 = |s: &mut Vec<u8>, at: usize, v: u32| s[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let put16 =
+        |s: &mut Vec<u8>, at: usize, v: u16| s[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    let put32 =
+        |s: &mut Vec<u8>, at: usize, v: u32| s[at..at + 4].copy_from_slice(&v.to_le_bytes());
     put16(&mut setup, VID_MODE, vid_mode(cmdline)?);
     setup[TYPE_OF_LOADER] = LOADER_TYPE;
     if version >= 0x201 && header_end >= HEAP_END_PTR + 2 {
@@ -422,7 +427,12 @@ mod tests {
     #[test]
     fn vga_option_sets_vid_mode() {
         let k = bzimage(0x20F, 64);
-        let mode = |c: &str| le16(&load(&k, &[], c, 32 << 20).unwrap().loads[0].bytes, VID_MODE);
+        let mode = |c: &str| {
+            le16(
+                &load(&k, &[], c, 32 << 20).unwrap().loads[0].bytes,
+                VID_MODE,
+            )
+        };
         assert_eq!(mode("vga=ext"), 0xFFFE);
         assert_eq!(mode("quiet vga=ask"), 0xFFFD);
         assert_eq!(mode("vga=0x317"), 0x317);
@@ -447,23 +457,31 @@ mod tests {
         let mut old = k.clone();
         old[VERSION] = 0x00;
         old[VERSION + 1] = 0x01;
-        assert!(load(&old, &[], "", 32 << 20).unwrap_err().contains("older than 2.00"));
+        assert!(load(&old, &[], "", 32 << 20)
+            .unwrap_err()
+            .contains("older than 2.00"));
         let mut big = k.clone();
         big[SETUP_SECTS] = 200;
         assert!(load(&big, &[], "", 32 << 20).unwrap_err().contains("32 KB"));
         // Too big for RAM: 2 MB of kernel at 1 MB ends at 3 MB, in 2 MB of RAM.
         let huge = bzimage(0x20F, 2 << 20);
-        assert!(load(&huge, &[], "", 2 << 20).unwrap_err().contains("needs 3 MB"));
+        assert!(load(&huge, &[], "", 2 << 20)
+            .unwrap_err()
+            .contains("needs 3 MB"));
         // Command line longer than cmdline_size.
         let long = "x".repeat(2048);
-        assert!(load(&k, &[], &long, 32 << 20).unwrap_err().contains("at most 2047"));
+        assert!(load(&k, &[], &long, 32 << 20)
+            .unwrap_err()
+            .contains("at most 2047"));
         // An initrd bigger than RAM.
         let rd = vec![0u8; 40 << 20];
         let m = [Module {
             name: "rd",
             bytes: &rd,
         }];
-        assert!(load(&k, &m, "", 32 << 20).unwrap_err().contains("does not fit"));
+        assert!(load(&k, &m, "", 32 << 20)
+            .unwrap_err()
+            .contains("does not fit"));
         // Random headers with the signature never panic.
         let mut seed = 0x1234_5678u32;
         for _ in 0..2000 {

@@ -163,20 +163,26 @@ fn elf_segments(k: &[u8]) -> Result<(Vec<Segment<'_>>, u32), String> {
     let phentsize = le16(k, 42) as usize;
     let phnum = le16(k, 44) as usize;
     if phentsize < 32 {
-        return Err(format!("ELF kernel: program header size {phentsize} is below 32"));
+        return Err(format!(
+            "ELF kernel: program header size {phentsize} is below 32"
+        ));
     }
     let mut segs = Vec::new();
     for i in 0..phnum {
         let p = phoff.saturating_add(i * phentsize);
         let Some(ph) = k.get(p..p.saturating_add(32)) else {
-            return Err(format!("ELF kernel truncated: program header {i} lies past the end of the file"));
+            return Err(format!(
+                "ELF kernel truncated: program header {i} lies past the end of the file"
+            ));
         };
         if le32(ph, 0) != 1 {
             continue; // not PT_LOAD
         }
         let [off, vaddr, paddr, filesz, memsz] = [4, 8, 12, 16, 20].map(|f| le32(ph, f));
         if filesz > memsz {
-            return Err(format!("ELF kernel: segment {i} has p_filesz {filesz:#x} above p_memsz {memsz:#x}"));
+            return Err(format!(
+                "ELF kernel: segment {i} has p_filesz {filesz:#x} above p_memsz {memsz:#x}"
+            ));
         }
         let Some(file) = k.get(off as usize..off as usize + filesz as usize) else {
             return Err(format!(
@@ -343,7 +349,13 @@ pub fn load(
     if video {
         // EGA text (type 2): 80×25 cells of two bytes at B8000h (§3.3, framebuffer_*);
         // bpp 16 at 108, type 2 at 109.
-        fields.extend([(88, 0xB_8000), (96, 160), (100, 80), (104, 25), (108, 0x0210)]);
+        fields.extend([
+            (88, 0xB_8000),
+            (96, 160),
+            (100, 80),
+            (104, 25),
+            (108, 0x0210),
+        ]);
     }
     for (at, v) in fields {
         info[at..at + 4].copy_from_slice(&v.to_le_bytes());
@@ -380,7 +392,11 @@ mod tests {
 
     fn header(flags: u32) -> Vec<u8> {
         let mut h = Vec::new();
-        for v in [HEADER_MAGIC, flags, 0u32.wrapping_sub(HEADER_MAGIC).wrapping_sub(flags)] {
+        for v in [
+            HEADER_MAGIC,
+            flags,
+            0u32.wrapping_sub(HEADER_MAGIC).wrapping_sub(flags),
+        ] {
             h.extend_from_slice(&v.to_le_bytes());
         }
         h
@@ -420,7 +436,13 @@ mod tests {
         // The last place that fits: 8180..8192.
         let mut k = vec![0u8; 9000];
         k[8180..8192].copy_from_slice(&header(3));
-        assert_eq!(find_header(&k), Ok(Some(Header { offset: 8180, flags: 3 })));
+        assert_eq!(
+            find_header(&k),
+            Ok(Some(Header {
+                offset: 8180,
+                flags: 3
+            }))
+        );
         // Wrong checksum: a clear error.
         let mut k = vec![0u8; 100];
         k[8..20].copy_from_slice(&header(0));
@@ -483,15 +505,24 @@ mod tests {
         k[4] = 1;
         k[5] = 1;
         k[6] = 1;
-        let put16 = |k: &mut Vec<u8>, a: usize, v: u16| k[a..a + 2].copy_from_slice(&v.to_le_bytes());
-        let put32 = |k: &mut Vec<u8>, a: usize, v: u32| k[a..a + 4].copy_from_slice(&v.to_le_bytes());
+        let put16 =
+            |k: &mut Vec<u8>, a: usize, v: u16| k[a..a + 2].copy_from_slice(&v.to_le_bytes());
+        let put32 =
+            |k: &mut Vec<u8>, a: usize, v: u32| k[a..a + 4].copy_from_slice(&v.to_le_bytes());
         put16(&mut k, 16, 2);
         put16(&mut k, 18, 3);
         put32(&mut k, 24, 0xC010_0010);
         put32(&mut k, 28, 52);
         put16(&mut k, 42, 32);
         put16(&mut k, 44, 1);
-        for (f, v) in [(0, 1u32), (4, 0x1000), (8, 0xC010_0000), (12, 0x10_0000), (16, 0x800), (20, 0x3000)] {
+        for (f, v) in [
+            (0, 1u32),
+            (4, 0x1000),
+            (8, 0xC010_0000),
+            (12, 0x10_0000),
+            (16, 0x800),
+            (20, 0x3000),
+        ] {
             put32(&mut k, 52 + f, v);
         }
         k[0x100..0x10C].copy_from_slice(&header(VIDEO_MODE));
@@ -515,7 +546,10 @@ mod tests {
         // Video requested: the EGA text framebuffer (flags bit 12, type 2, 80×25).
         let (i, _) = info(&p);
         assert_eq!(le32(i, 0) & (1 << 12), 1 << 12);
-        assert_eq!((le32(i, 88), le32(i, 100), le32(i, 104), i[109]), (0xB8000, 80, 25, 2));
+        assert_eq!(
+            (le32(i, 88), le32(i, 100), le32(i, 104), i[109]),
+            (0xB8000, 80, 25, 2)
+        );
     }
 
     #[test]
@@ -524,29 +558,39 @@ mod tests {
         let mut k = aout();
         k[32..44].copy_from_slice(&header(AOUT_KLUDGE | 8));
         let h = find_header(&k).unwrap().unwrap();
-        assert!(load(&k, &h, &[], "", 32 << 20).unwrap_err().contains("requires features"));
+        assert!(load(&k, &h, &[], "", 32 << 20)
+            .unwrap_err()
+            .contains("requires features"));
         // Neither ELF nor a.out kludge.
         let mut k = vec![0u8; 64];
         k[0..12].copy_from_slice(&header(0));
         let h = find_header(&k).unwrap().unwrap();
-        assert!(load(&k, &h, &[], "", 32 << 20).unwrap_err().contains("not ELF"));
+        assert!(load(&k, &h, &[], "", 32 << 20)
+            .unwrap_err()
+            .contains("not ELF"));
         // Too big for RAM: BSS to 102000h in 1 MB.
         let k = aout();
         let h = find_header(&k).unwrap().unwrap();
-        assert!(load(&k, &h, &[], "", 1 << 20).unwrap_err().contains("does not fit in RAM"));
+        assert!(load(&k, &h, &[], "", 1 << 20)
+            .unwrap_err()
+            .contains("does not fit in RAM"));
         // Truncated: load_end_addr beyond the file.
         let e = load(&k[..0x800], &h, &[], "", 32 << 20).unwrap_err();
         assert!(e.contains("truncated"), "{e}");
         // ELF truncated in its segment, and a module too big.
         let k = elf();
         let h = find_header(&k).unwrap().unwrap();
-        assert!(load(&k[..0x1400], &h, &[], "", 32 << 20).unwrap_err().contains("truncated"));
+        assert!(load(&k[..0x1400], &h, &[], "", 32 << 20)
+            .unwrap_err()
+            .contains("truncated"));
         let big = vec![0u8; 20 << 20];
         let m = [Module {
             name: "big",
             bytes: &big,
         }];
-        assert!(load(&k, &h, &m, "", 16 << 20).unwrap_err().contains("module big"));
+        assert!(load(&k, &h, &m, "", 16 << 20)
+            .unwrap_err()
+            .contains("module big"));
         // Random header fields never panic.
         let mut seed = 7u32;
         for _ in 0..3000 {
