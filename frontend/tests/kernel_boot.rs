@@ -1,8 +1,9 @@
 //! Direct kernel boot (`x86 run --kernel`): the project's Multiboot test kernel
 //! (`test-roms/kernels/multiboot.asm`, assembled here with NASM in its a.out-kludge and
-//! ELF32 forms) reports what the loader handed it on port 0xE9, checked against values
-//! worked out by hand from `--memory` and the Multiboot Specification 0.6.96; bad
-//! kernels and initrds end with one error line and status 2.
+//! ELF32 forms) and its Linux boot protocol test image (`linux16.asm`) report what the
+//! loader handed them on port 0xE9, checked against values worked out by hand from
+//! `--memory`, the Multiboot Specification 0.6.96 and Documentation/arch/x86/boot.rst;
+//! bad kernels and initrds end with one error line and status 2.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,8 +16,15 @@ fn work_dir() -> PathBuf {
 
 /// Assembles the Multiboot test kernel; `elf` selects the ELF32 form.
 fn kernel(elf: bool) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-roms/kernels/multiboot.asm");
-    let out = work_dir().join(if elf { "mb.elf" } else { "mb.bin" });
+    assemble("multiboot", if elf { "mb.elf" } else { "mb.bin" }, elf)
+}
+
+/// Assembles `test-roms/kernels/NAME.asm` into `out` (with -DELF if `elf`).
+fn assemble(name: &str, out: &str, elf: bool) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../test-roms/kernels")
+        .join(format!("{name}.asm"));
+    let out = work_dir().join(out);
     let mut cmd = Command::new("nasm");
     cmd.args(["-f", "bin", "-o"]).arg(&out);
     if elf {
@@ -131,6 +139,56 @@ fn multiboot_aout_kludge_kernel_reports_its_memory_map_and_command_line() {
 #[test]
 fn multiboot_elf_kernel_reports_its_memory_map_and_command_line() {
     check_report(true);
+}
+
+#[test]
+fn linux_boot_protocol_image_sees_the_header_fields_initrd_and_e820_map() {
+    let k = assemble("linux16", "linux16.bin", false);
+    let rd = work_dir().join("linux16-initrd");
+    std::fs::write(&rd, "INITRD!!rest\n").unwrap();
+    for (append, vid) in [
+        ("root=/dev/x quiet", "FFFF"),
+        ("vga=ext console=ttyS0", "FFFE"),
+    ] {
+        let out = x86(&[
+            "--kernel",
+            k.to_str().unwrap(),
+            "--initrd",
+            rd.to_str().unwrap(),
+            "--append",
+            append,
+            "--memory",
+            "16",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        // boot.rst: real-mode entry at (X/16 + 20h):0000 with DS = SS = X/16.
+        assert!(lines[0].starts_with("entry CS-DS=0020 SS=DS SP="), "{text}");
+        let want = [
+            // type_of_loader FFh (undefined), loadflags LOADED_HIGH | CAN_USE_HEAP =
+            // 81h, heap_end_ptr = 10000h - 200h (stack/heap up to X + 10000h), vid_mode
+            // FFFFh "normal" or FFFEh for vga=ext.
+            format!("loader FF flags 81 heap FE00 vid {vid}"),
+            format!("cmdline {append}"),
+            // 13 bytes below the top of 16 MB, page aligned: 1000000h - 0Dh =
+            // FFFFF3h, down to FFF000h; its first bytes are "INITRD!!" in ASCII.
+            "initrd 00FFF000 0000000D 494E495452442121".to_string(),
+            // The protected-mode part (after boot sector + 2 setup sectors) at 1 MB:
+            // "PMKERNEL".
+            "kernel 504D4B45524E454C".to_string(),
+            // INT 15h E820h for 16 MB: RAM above 1 MB is 15 MB = F00000h.
+            "e820 0000000000000000 000000000009FC00 00000001".to_string(),
+            "e820 00000000000F0000 0000000000010000 00000002".to_string(),
+            "e820 0000000000100000 0000000000F00000 00000001".to_string(),
+            "end".to_string(),
+        ];
+        assert_eq!(
+            lines[1..],
+            want.iter().map(String::as_str).collect::<Vec<_>>()[..],
+            "{text}"
+        );
+    }
 }
 
 /// Runs x86 with `args` and asserts status 2 with one stderr line containing `want`.
