@@ -63,7 +63,7 @@ fn vid_mode(cmdline: &str) -> Result<u16, String> {
     let Some(v) = cmdline
         .split_ascii_whitespace()
         .filter_map(|w| w.strip_prefix("vga="))
-        .last()
+        .next_back()
     else {
         return Ok(0xFFFF);
     };
