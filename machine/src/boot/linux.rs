@@ -89,7 +89,8 @@ pub fn load(
     ram: u32,
 ) -> Result<BootPlan, String> {
     let ram = ram as u64;
-    if kernel.len() < 0x264.min(HEADER + 6) {
+    // Every field read before the length checks below lies before 0208h.
+    if kernel.len() < VERSION + 2 {
         return Err(format!(
             "Linux kernel truncated: {} bytes, shorter than its setup header",
             kernel.len()

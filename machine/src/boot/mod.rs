@@ -20,7 +20,7 @@ pub mod linux;
 pub mod multiboot;
 
 use crate::Pc;
-use cpu::{CS, DS, EAX, EBX, ES, FS, GS, IF, SS};
+use cpu::{CS, DS, EAX, EBX, ES, FS, GS, SS};
 use std::sync::Arc;
 
 /// A file handed to the kernel besides itself: a Linux initrd or a Multiboot module.
@@ -99,7 +99,7 @@ pub fn plan(
     if let Some(h) = multiboot::find_header(kernel)? {
         return multiboot::load(kernel, &h, modules, cmdline, ram);
     }
-    if kernel.len() < 0x206 && kernel.len() < 12 {
+    if kernel.len() < 12 {
         return Err(format!(
             "the kernel file is {} bytes: too short for a Linux setup header or a Multiboot header",
             kernel.len()
@@ -201,8 +201,8 @@ impl Pc {
                 self.cpu.regs[4] = esp;
             }
         }
-        // Interrupts off, VM off: both entry states ask for it.
-        self.cpu.eflags = 0x2 & !IF;
+        // IF = 0 and VM = 0 (bit 1 always reads 1): both entry states ask for it.
+        self.cpu.eflags = 0x2;
         self.cpu.halted = false;
         true
     }
