@@ -14,9 +14,14 @@ fn work_dir() -> PathBuf {
     d
 }
 
-/// Assembles the Multiboot test kernel; `elf` selects the ELF32 form.
-fn kernel(elf: bool) -> PathBuf {
-    assemble("multiboot", if elf { "mb.elf" } else { "mb.bin" }, elf)
+/// Assembles the Multiboot test kernel; `elf` selects the ELF32 form. `tag` names the
+/// output file: tests run in parallel, and one must not read another's half-written file.
+fn kernel(elf: bool, tag: &str) -> PathBuf {
+    assemble(
+        "multiboot",
+        &format!("{tag}-mb.{}", if elf { "elf" } else { "bin" }),
+        elf,
+    )
 }
 
 /// Assembles `test-roms/kernels/NAME.asm` into `out` (with -DELF if `elf`).
@@ -77,7 +82,7 @@ fn boot(kernel: &Path, memory_mb: u32, module: &Path) -> Vec<String> {
 }
 
 fn check_report(elf: bool) {
-    let k = kernel(elf);
+    let k = kernel(elf, "report");
     let module = work_dir().join(if elf { "elf-mod.txt" } else { "aout-mod.txt" });
     std::fs::write(&module, "first line of the module\nsecond line\n").unwrap();
     for (mb, upper_kb, upper_len) in [
@@ -203,7 +208,7 @@ fn refused(args: &[&str], want: &str) {
 #[test]
 fn bad_kernels_and_initrds_are_one_line_errors() {
     let dir = work_dir();
-    let k = kernel(false);
+    let k = kernel(false, "bad");
     let bytes = std::fs::read(&k).unwrap();
     let p = |name: &str, data: &[u8]| {
         let f = dir.join(name);
