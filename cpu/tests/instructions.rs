@@ -2501,3 +2501,22 @@ fn sse2_movsd_and_cmpsd_are_not_string_instructions() {
         assert_eq!(c.regs[ESI] & 0xFFFF, 0x100, "SI untouched");
     }
 }
+
+#[test]
+fn hint_nops_and_endbr32_run_as_nops() {
+    // SDM Vol. 2B "NOP": 0F 1F /0 is the multi-byte NOP, and 0F 19–0F 1E with a ModRM
+    // byte are reserved NOPs on P6-family and later CPUs; ENDBR32 (F3 0F 1E FB) is one
+    // of them on a CPU without CET. None reads its memory operand (an address far
+    // outside memory here) or changes a register or flag: EAX counts the NOPs run.
+    let (c, _) = go32(none, |a| {
+        a.mov(eax, 0u32)?;
+        a.db(&[0xF3, 0x0F, 0x1E, 0xFB])?; // endbr32
+        a.inc(eax)?;
+        a.db(&[0x0F, 0x1F, 0x44, 0x00, 0x00])?; // nop dword [eax+eax+0]
+        a.inc(eax)?;
+        a.db(&[0x0F, 0x19, 0x05, 0x00, 0x00, 0x00, 0xF0])?; // hint nop [F0000000h]
+        a.inc(eax)?;
+        a.db(&[0x0F, 0x1E, 0xC8]) // hint nop eax, ecx
+    });
+    assert_eq!(c.regs[EAX], 3);
+}

@@ -76,6 +76,18 @@ pub struct RunArgs {
     /// Example: --serial com1.log
     #[arg(long, value_name = "stdio|FILE|none", default_value = "none")]
     pub serial: String,
+    /// Boot this kernel directly instead of a disk: a Linux bzImage (Linux/x86 boot
+    /// protocol, real-mode entry) or a Multiboot v1 kernel (ELF32 or a.out kludge).
+    /// Disks may be attached too. Example: --kernel vmlinuz --initrd initrd.gz
+    #[arg(long, value_name = "FILE")]
+    pub kernel: Option<PathBuf>,
+    /// With --kernel: an initrd (Linux; several are concatenated) or a Multiboot
+    /// module (one per flag, named by its path). Repeatable. Example: --initrd initrd.gz
+    #[arg(long, value_name = "FILE", requires = "kernel")]
+    pub initrd: Vec<PathBuf>,
+    /// With --kernel: the kernel command line. Example: --append "console=ttyS0"
+    #[arg(long, value_name = "CMDLINE", requires = "kernel")]
+    pub append: Option<String>,
     /// Start the real-time clock at this time (`YYYY-MM-DD[THH:MM:SS]` UTC or Unix
     /// seconds, years 1900–9999) instead of the host clock, for reproducible runs.
     /// Example: --rtc 2026-01-01T00:00:00
@@ -401,6 +413,9 @@ fn check_args(args: &RunArgs) -> Result<(), String> {
             "--until \"\": expected some text (an empty string would match at once)".into(),
         );
     }
+    if args.kernel.is_some() && args.bios.is_some() {
+        return Err("--kernel needs the built-in BIOS, which loads it in place of the boot sector; drop --bios".into());
+    }
     if let Some(p) = &args.screenshot {
         check_png(p, "--screenshot")?;
     }
@@ -541,6 +556,45 @@ fn parse_rtc(s: &str) -> Result<i64, String> {
         return Err(range());
     }
     Ok(secs)
+}
+
+/// `--kernel`, `--initrd`, `--append`: reads the files and hands their bytes to the
+/// machine's loaders (machine::boot), which check and place them.
+fn load_kernel(pc: &mut Pc, kernel: &PathBuf, args: &RunArgs) -> Result<(), String> {
+    let ram = args.memory.saturating_mul(1 << 20);
+    let bytes = read_boot_file(kernel, "kernel", ram)?;
+    let initrds = args
+        .initrd
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read_boot_file(p, "initrd", ram)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let modules: Vec<machine::boot::Module> = initrds
+        .iter()
+        .map(|(name, b)| machine::boot::Module { name, bytes: b })
+        .collect();
+    let plan = machine::boot::plan(&bytes, &modules, args.append.as_deref().unwrap_or(""), ram)
+        .map_err(|e| format!("{}: {e}", kernel.display()))?;
+    pc.set_kernel(plan)
+        .map_err(|e| format!("{}: {e}", kernel.display()))
+}
+
+/// A kernel or initrd: a regular file (a FIFO or device could block or never end) no
+/// larger than the guest's RAM, which could never hold it.
+fn read_boot_file(p: &PathBuf, what: &str, ram: u32) -> Result<Vec<u8>, String> {
+    let meta =
+        std::fs::metadata(p).map_err(|e| format!("cannot read {what} {}: {e}", p.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{what} {}: not a regular file", p.display()));
+    }
+    if meta.len() > ram as u64 {
+        return Err(format!(
+            "{what} {} is {} bytes, more than the guest's {} MB of RAM (--memory)",
+            p.display(),
+            meta.len(),
+            ram >> 20
+        ));
+    }
+    read_file(p, what)
 }
 
 fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
@@ -765,7 +819,8 @@ impl Session {
             || args.fdb.is_some()
             || hda.is_some()
             || args.hdb.is_some()
-            || args.cdrom.is_some();
+            || args.cdrom.is_some()
+            || args.kernel.is_some();
         let bios = match &args.bios {
             Some(p) => Some(read_file(p, "BIOS image")?),
             None => None,
@@ -783,6 +838,9 @@ impl Session {
             Some(p) => format!("{}: {e}", p.display()),
             None => e,
         })?;
+        if let Some(k) = &args.kernel {
+            load_kernel(&mut pc, k, args)?;
+        }
         let mut files: Vec<(PathBuf, Drive)> = Vec::new();
         let mut seen: Vec<((u64, u64), Drive)> = Vec::new();
         let drives = [

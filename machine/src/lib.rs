@@ -17,8 +17,9 @@
 //! and counts skipped idle time too.
 
 mod bios;
-mod cdrom;
+pub mod boot;
 mod bus;
+mod cdrom;
 mod clock;
 mod disk;
 pub mod keymap;
@@ -27,8 +28,8 @@ mod pc;
 mod screen;
 
 pub use bus::{PcBus, BIOS_SIZES, OUTPUT_HIGH, OUTPUT_MAX};
-pub use cpu::CpuModel;
 pub use cdrom::check_cdrom_sectors;
+pub use cpu::CpuModel;
 pub use devices::block::{check_range, BlockDevice, BlockError, MemDisk};
 pub use disk::{check_floppy_size, check_hard_disk_sectors, is_mbr, DiskKind};
 pub use pc::{floppy_size, BootOrder, Config, Exit, Pc, DEFAULT_IPS, PAUSE_KEY};

@@ -259,8 +259,12 @@ impl Pc {
     }
 
     /// INT 19h: load the first sector of the boot device at 0000:7C00 and jump to it
-    /// (a CD first boots by El Torito, see `eltorito`).
+    /// (a CD first boots by El Torito, see `eltorito`; with `--kernel`, the kernel starts
+    /// instead: see `boot`).
     fn boot(&mut self) {
+        if self.start_kernel() {
+            return;
+        }
         let order: Vec<(u8, bool)> = match self.boot_order {
             crate::BootOrder::Floppy => vec![(0x00, false), (0x80, true)],
             crate::BootOrder::HardDisk => vec![(0x80, true), (0x00, false)],

@@ -97,6 +97,8 @@ pub(crate) struct HostState {
     pub(super) key_polls: super::keyboard::KeyPolls,
     /// What an El Torito boot set up (see `eltorito`).
     pub(super) cd: super::eltorito::CdState,
+    /// A kernel to boot in place of a boot sector (`x86 run --kernel`, see `boot`).
+    pub(crate) kernel: Option<std::sync::Arc<crate::boot::BootPlan>>,
 }
 
 /// The pointing-device interface's state (the PS/2 BIOS keeps it in its extended data
@@ -459,11 +461,8 @@ impl Pc {
     /// AX=E820h: the memory map, one entry per call (EBX = continuation).
     fn e820(&mut self) {
         let ram = self.bus.ram_size() as u64;
-        let map: [(u64, u64, u32); 3] = [
-            (0, 0x9FC00, 1),
-            (0xF0000, 0x10000, 2),
-            (0x10_0000, ram.saturating_sub(0x10_0000), 1),
-        ];
+        // The same map a Multiboot kernel gets (`boot::memory_map`).
+        let map = crate::boot::memory_map(ram);
         let i = self.cpu.regs[3] as usize;
         let Some(&(base, len, ty)) = map.get(i) else {
             self.ret_flag(CF, true);
