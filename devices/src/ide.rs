@@ -16,9 +16,11 @@
 //! another kind of DMA data phase (an ATAPI packet's data) can be queued as a
 //! [`DmaPhase`] variant and run through the same path. IDENTIFY reports multiword DMA
 //! 0–2 (word 63) and Ultra DMA 0–5 (word 88) with the mode SET FEATURES subcommand 03h
-//! selected; the transfer timing itself is not modelled. The image is a [`BlockDevice`] read and written a
-//! block at a time; a backend failure is the command's error (UNC on a read, ABRT on a
-//! write or FLUSH CACHE), as a drive reports a medium or write fault. Completed commands do not rewrite the address
+//! selected; the transfer timing itself is not modelled.
+//!
+//! The image is a [`BlockDevice`] read and written a block at a time; a backend failure
+//! is the command's error (UNC on a read, ABRT on a write or FLUSH CACHE), as a drive
+//! reports a medium or write fault. Completed commands do not rewrite the address
 //! registers (ATA-6 lists them as "na" in the normal outputs).
 //!
 //! Either position may instead hold an ATAPI CD-ROM drive ([`Atapi`]): the channel
