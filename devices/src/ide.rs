@@ -344,6 +344,30 @@ impl IdeChannel {
         }
     }
 
+    /// Moves the selected ATAPI drive's packet-command data (a READ with the DMA bit in
+    /// the features register) to memory through the bus master, then completes the
+    /// command. Returns false when the PRD table ran out before the data: the drive
+    /// then ends with CHECK CONDITION (see `Atapi::dma_end`).
+    fn run_atapi_dma(&mut self, ch: &mut dyn DmaChannel, irq: &mut impl Irq) -> bool {
+        let Some(cd) = self.selected_cdrom().filter(|cd| cd.dma_active()) else {
+            return false;
+        };
+        let mut buf = vec![0; DMA_CHUNK as usize * SECTOR];
+        let mut ok = true;
+        loop {
+            let n = cd.dma_read(&mut buf);
+            if n == 0 {
+                break;
+            }
+            if ch.write_memory(&buf[..n]) < n {
+                ok = false;
+                break;
+            }
+        }
+        self.atapi_dma_end(irq);
+        ok
+    }
+
     /// The ATAPI drive in a position, if any.
     pub fn cdrom(&self, slot: usize) -> Option<&Atapi> {
         self.cds.get(slot).and_then(Option::as_ref)
@@ -964,6 +988,11 @@ impl IdeChannel {
     /// Whether a drive waits for the bus master to run its DMA data phase.
     pub fn dma_pending(&self) -> bool {
         self.dma.is_some()
+            || self
+                .cds
+                .get(self.selected())
+                .and_then(Option::as_ref)
+                .is_some_and(Atapi::dma_active)
     }
 
     /// Runs the pending DMA data phase through the bus master `ch`; the drive then
@@ -972,7 +1001,7 @@ impl IdeChannel {
     /// backend read or write failed (UNC/ABRT), as for PIO.
     pub fn run_dma(&mut self, ch: &mut dyn DmaChannel, irq: &mut impl Irq) -> bool {
         let Some(phase) = self.dma.take() else {
-            return false;
+            return self.run_atapi_dma(ch, irq);
         };
         let DmaPhase::Disk {
             drive,

@@ -710,8 +710,9 @@ impl Bus for PcBus {
                 if irq.rose != 0 {
                     self.bmide.interrupt(ch as usize);
                 }
-                // A DMA command may find its bus master already started.
-                if off == 7 {
+                // A DMA command may find its bus master already started: an ATA
+                // command at once, an ATAPI one when its packet's last word is written.
+                if off == 7 || off == 0 {
                     self.run_bus_master(ch as usize);
                 }
             }

@@ -41,6 +41,9 @@ impl Pc {
             ));
         }
         let mut drive = Atapi::new();
+        // The PIIX3's bus master serves both channels, so the drive offers multiword DMA
+        // (IDENTIFY PACKET words 49/63) and Linux's ata_piix reads it by DMA.
+        drive.dma_capable = true;
         drive.insert(image);
         self.bus.ide[channel].attach_cdrom(slot, drive);
         Ok(())
