@@ -17,11 +17,12 @@ fn work_dir() -> PathBuf {
     d
 }
 
-/// Assembles `test-roms/asm/NAME.asm` into a 64 KB image and returns its path.
-fn assemble(name: &str) -> PathBuf {
+/// Assembles `test-roms/asm/NAME.asm` into a 64 KB image and returns its path; `tag`
+/// keeps the images of tests running the same ROM in parallel apart.
+fn assemble(name: &str, tag: &str) -> PathBuf {
     let dir = asm_dir();
     let src = dir.join(format!("{name}.asm"));
-    let bin = work_dir().join(format!("{name}.bin"));
+    let bin = work_dir().join(format!("{name}{tag}.bin"));
     // NASM wants the include directory with a trailing separator.
     let include = format!("{}/", dir.display());
     let out = match Command::new("nasm")
@@ -53,9 +54,9 @@ fn run_rom(name: &str) {
 /// Runs one ROM with extra `x86 run` arguments, asserts a clean halt with 0xFF as the
 /// last POST code and returns what it printed on the debug console.
 fn run_rom_with(name: &str, extra: &[&str]) -> String {
-    let bin = assemble(name);
-    let dir = work_dir();
     let tag = extra.join("_");
+    let bin = assemble(name, &tag);
+    let dir = work_dir();
     let post = dir.join(format!("{name}{tag}.post"));
     let debugcon = dir.join(format!("{name}{tag}.debugcon"));
     let out = Command::new(env!("CARGO_BIN_EXE_x86"))
