@@ -49,6 +49,20 @@ pub trait Bus {
         self.write16(addr, value as u16);
         self.write16(addr.wrapping_add(2), (value >> 16) as u16);
     }
+    /// Plain-RAM window for bulk string instructions (`REP MOVS`/`REP STOS`): the index
+    /// into [`Bus::ram`] of the physical range `addr..addr + len` if that range lies
+    /// inside one 4 KB page and is ordinary RAM for both reads and writes (after A20
+    /// masking), or `None` for anything else (ROM, VGA, MMIO, open bus, past the end of
+    /// memory), which makes the CPU take the element-by-element path through
+    /// `read8`/`write8`. A bus that answers `Some` promises that reading and writing
+    /// those bytes of [`Bus::ram`] is exactly what the same `read8`/`write8` calls do.
+    fn ram_offset(&mut self, _addr: u32, _len: u32) -> Option<usize> {
+        None
+    }
+    /// The memory [`Bus::ram_offset`] indexes.
+    fn ram(&mut self) -> &mut [u8] {
+        &mut []
+    }
     /// Called before every port access with the number of instructions retired so far
     /// (including the one doing the access), so devices can see exact virtual time.
     fn sync(&mut self, _icount: u64) {}

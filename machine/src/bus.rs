@@ -549,6 +549,22 @@ impl Bus for PcBus {
         self.write16(addr.wrapping_add(2), (value >> 16) as u16);
     }
 
+    /// Plain RAM is everything `ram_span` accepts: below A0000h or from 1 MB up to the
+    /// installed size (the A0000h–FFFFFh window is VGA, ROM or PAM-dependent, so it
+    /// always takes the byte path). Inside one 4 KB page A20 masking maps the range
+    /// as a whole, since bit 20 is the same for every byte of it.
+    #[inline]
+    fn ram_offset(&mut self, addr: u32, len: u32) -> Option<usize> {
+        if len == 0 || (addr & 0xFFF) as u64 + len as u64 > 0x1000 {
+            return None;
+        }
+        self.ram_span(addr, len as usize)
+    }
+
+    fn ram(&mut self) -> &mut [u8] {
+        &mut self.ram
+    }
+
     fn sync(&mut self, icount: u64) {
         self.now = self.clock.time_of(icount);
         self.tick_devices();
