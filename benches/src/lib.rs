@@ -35,6 +35,14 @@ impl Bus for FlatBus {
             b.copy_from_slice(&value.to_le_bytes());
         }
     }
+    /// All of `mem` is plain RAM, so bulk `REP MOVS/STOS` may use it.
+    fn ram_offset(&mut self, addr: u32, len: u32) -> Option<usize> {
+        let a = addr as usize;
+        ((addr & 0xFFF) + len <= 0x1000 && a + len as usize <= self.mem.len()).then_some(a)
+    }
+    fn ram(&mut self) -> &mut [u8] {
+        &mut self.mem
+    }
     fn io_read(&mut self, _port: u16, _size: u8) -> u32 {
         0xFFFF_FFFF
     }
@@ -105,8 +113,237 @@ pub fn crc_memcpy_guest() -> (Cpu, FlatBus) {
     (cpu, bus)
 }
 
+/// Where each workload stores its result.
+const RESULT: u32 = 0x0F00;
+/// Page directory and table of the paged workload (identity map of the first 4 MB,
+/// except linear 0x400000–0x43FFFF, the data, which maps to physical 0x40000–0x7FFFF).
+const PD: u32 = 0x3000;
+const PT: u32 = 0x4000;
+const PT2: u32 = 0x5000;
+
+/// The workloads `cargo bench -p benches` measures (each loops forever).
+#[derive(Clone, Copy, Debug)]
+pub enum Workload {
+    /// CRC-32 + dword memcpy (the original mix).
+    CrcMemcpy,
+    /// Register-only ALU and branch loop: `x = x * 5 + i; x ^= x >> 3` for 1000 i.
+    Alu,
+    /// Paging on: prefix sums of 64 K dwords read and written through 4 KB pages.
+    PagedMem,
+    /// `rep movsb` of 64 KB.
+    RepMovsb,
+    /// `rep stosd` of 64 KB.
+    RepStosd,
+    /// Recursive Fibonacci: call/ret, push/pop.
+    CallRet,
+}
+
+pub const WORKLOADS: [Workload; 6] = [
+    Workload::CrcMemcpy,
+    Workload::Alu,
+    Workload::PagedMem,
+    Workload::RepMovsb,
+    Workload::RepStosd,
+    Workload::CallRet,
+];
+
+fn alu(a: &mut CodeAssembler) -> Result<(), IcedError> {
+    let mut start = a.create_label();
+    let mut l = a.create_label();
+    a.set_label(&mut start)?;
+    a.xor(eax, eax)?; // x = 0
+    a.xor(ecx, ecx)?; // i = 0
+    a.set_label(&mut l)?;
+    a.lea(eax, dword_ptr(eax + eax * 4))?; // x *= 5
+    a.add(eax, ecx)?; // x += i
+    a.mov(edx, eax)?;
+    a.shr(edx, 3)?;
+    a.xor(eax, edx)?; // x ^= x >> 3
+    a.inc(ecx)?;
+    a.cmp(ecx, 1000)?;
+    a.jb(l)?;
+    a.mov(dword_ptr(RESULT), eax)?;
+    a.jmp(start)
+}
+
+fn paged_mem(a: &mut CodeAssembler) -> Result<(), IcedError> {
+    let mut start = a.create_label();
+    let mut l = a.create_label();
+    a.set_label(&mut start)?;
+    a.mov(esi, 0x40_0000u32)?;
+    a.mov(ecx, 0x1_0000u32)?;
+    a.xor(edx, edx)?;
+    a.set_label(&mut l)?;
+    a.add(edx, dword_ptr(esi))?; // sum += a[i]
+    a.mov(dword_ptr(esi), edx)?; // a[i] = sum (in place)
+    a.add(esi, 4)?;
+    a.dec(ecx)?;
+    a.jnz(l)?;
+    a.mov(dword_ptr(RESULT), edx)?;
+    a.jmp(start)
+}
+
+fn rep_movsb(a: &mut CodeAssembler) -> Result<(), IcedError> {
+    let mut start = a.create_label();
+    a.set_label(&mut start)?;
+    a.mov(esi, SRC)?;
+    a.mov(edi, DST)?;
+    a.mov(ecx, 0x1_0000u32)?;
+    a.rep().movsb()?;
+    a.jmp(start)
+}
+
+fn rep_stosd(a: &mut CodeAssembler) -> Result<(), IcedError> {
+    let mut start = a.create_label();
+    a.set_label(&mut start)?;
+    a.mov(edi, DST)?;
+    a.mov(ecx, 0x4000u32)?;
+    a.mov(eax, 0x1234_5678u32)?;
+    a.rep().stosd()?;
+    a.jmp(start)
+}
+
+fn call_ret(a: &mut CodeAssembler) -> Result<(), IcedError> {
+    let mut start = a.create_label();
+    let mut fib = a.create_label();
+    let mut done = a.create_label();
+    a.set_label(&mut start)?;
+    a.mov(eax, 20u32)?;
+    a.call(fib)?;
+    a.mov(dword_ptr(RESULT), eax)?;
+    a.jmp(start)?;
+    // fib(n): eax = n in, fib(n) out; fib(0) = 0, fib(1) = 1.
+    a.set_label(&mut fib)?;
+    a.cmp(eax, 2)?;
+    a.jb(done)?;
+    a.push(eax)?;
+    a.dec(eax)?;
+    a.call(fib)?; // eax = fib(n-1)
+    a.mov(ecx, dword_ptr(esp))?;
+    a.mov(dword_ptr(esp), eax)?;
+    a.lea(eax, dword_ptr(ecx - 2))?;
+    a.call(fib)?; // eax = fib(n-2)
+    a.pop(ecx)?;
+    a.add(eax, ecx)?;
+    a.set_label(&mut done)?;
+    a.ret()
+}
+
+/// A CPU and bus ready to run `w`.
+pub fn guest(w: Workload) -> (Cpu, FlatBus) {
+    if let Workload::CrcMemcpy = w {
+        return crc_memcpy_guest();
+    }
+    let mut a = CodeAssembler::new(32).expect("32-bit assembler");
+    match w {
+        Workload::CrcMemcpy => unreachable!(),
+        Workload::Alu => alu(&mut a),
+        Workload::PagedMem => paged_mem(&mut a),
+        Workload::RepMovsb => rep_movsb(&mut a),
+        Workload::RepStosd => rep_stosd(&mut a),
+        Workload::CallRet => call_ret(&mut a),
+    }
+    .expect("bench guest assembles");
+    let code = a.assemble(CODE as u64).expect("bench guest assembles");
+    let mut bus = FlatBus {
+        mem: vec![0; 1 << 20],
+    };
+    bus.mem[CODE as usize..CODE as usize + code.len()].copy_from_slice(&code);
+    for i in 0..0x1_0000u32 {
+        bus.mem[(SRC + i) as usize] = (i.wrapping_mul(2_654_435_761) >> 24) as u8;
+    }
+    let mut cpu = Cpu::new();
+    cpu.enter_flat_protected_mode(0x08, 0x10, 0);
+    cpu.eip = CODE;
+    cpu.regs[cpu::ESP] = 0x8000;
+    if let Workload::PagedMem = w {
+        let mut put =
+            |a: u32, v: u32| bus.mem[a as usize..a as usize + 4].copy_from_slice(&v.to_le_bytes());
+        put(PD, PT | 3);
+        put(PD + 4, PT2 | 3);
+        for p in 0..1024 {
+            put(PT + 4 * p, (p << 12) | 3);
+            put(PT2 + 4 * p, ((0x40 + (p & 0x3F)) << 12) | 3);
+        }
+        for i in 0..0x1_0000u32 {
+            put(0x4_0000 + 4 * i, i);
+        }
+        cpu.cr3 = PD;
+        cpu.cr0 |= 0x8000_0000;
+    }
+    (cpu, bus)
+}
+
+/// Checks what one pass of `w` computed against a value worked out independently of
+/// the emulated CPU (see each arm); `Err` says what differs.
+pub fn check(w: Workload, bus: &FlatBus) -> Result<(), String> {
+    let rd = |a: u32| u32::from_le_bytes(bus.mem[a as usize..a as usize + 4].try_into().unwrap());
+    let (got, want) = match w {
+        Workload::CrcMemcpy => return Ok(()),
+        Workload::Alu => {
+            // The same recurrence in host arithmetic.
+            let mut x = 0u32;
+            for i in 0..1000u32 {
+                x = x.wrapping_mul(5).wrapping_add(i);
+                x ^= x >> 3;
+            }
+            (rd(RESULT), x)
+        }
+        Workload::PagedMem => {
+            // After the first pass a[i] = 0 + 1 + … + i = i(i+1)/2, so the result is
+            // 65535 × 65536 / 2 = 2147450880 = 0x7FFF8000.
+            (rd(RESULT), 0x7FFF_8000)
+        }
+        Workload::RepMovsb => {
+            return if bus.mem[DST as usize..DST as usize + 0x1_0000]
+                == bus.mem[SRC as usize..SRC as usize + 0x1_0000]
+            {
+                Ok(())
+            } else {
+                Err("rep movsb: destination differs from source".into())
+            };
+        }
+        Workload::RepStosd => {
+            return if (0..0x4000).all(|i| rd(DST + 4 * i) == 0x1234_5678) {
+                Ok(())
+            } else {
+                Err("rep stosd: destination not filled".into())
+            };
+        }
+        // fib(20) = 6765 (0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610,
+        // 987, 1597, 2584, 4181, 6765).
+        Workload::CallRet => (rd(RESULT), 6765),
+    };
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{w:?}: got {got:#x}, want {want:#x}"))
+    }
+}
+
+/// Instructions one pass of each loop takes at most (enough budget to finish a pass).
+pub fn pass_budget(w: Workload) -> u64 {
+    match w {
+        Workload::CrcMemcpy => 200_000,
+        Workload::Alu => 10_000,
+        Workload::PagedMem => 400_000,
+        Workload::RepMovsb | Workload::RepStosd => 70_000,
+        // fib(20) makes 21891 calls of at most 12 instructions.
+        Workload::CallRet => 300_000,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_workload_computes_its_hand_worked_result() {
+        for w in super::WORKLOADS {
+            let (mut cpu, mut bus) = super::guest(w);
+            cpu.run(&mut bus, super::pass_budget(w));
+            super::check(w, &bus).unwrap();
+        }
+    }
+
     #[test]
     fn crc_of_the_bench_buffer_matches_a_host_computation() {
         // The guest's CRC-32 must equal the same bitwise CRC-32 computed on the host.
