@@ -268,9 +268,17 @@ impl Cpu {
                 }
             }
         } else {
-            let v = self.regs[EAX].to_le_bytes();
-            for chunk in ram[d..d + len].chunks_exact_mut(sz) {
-                chunk.copy_from_slice(&v[..sz]);
+            // Fixed-size element stores so the compiler emits plain wide stores.
+            let v = self.regs[EAX];
+            let dst = &mut ram[d..d + len];
+            match sz {
+                1 => dst.fill(v as u8),
+                2 => dst
+                    .chunks_exact_mut(2)
+                    .for_each(|c| c.copy_from_slice(&(v as u16).to_le_bytes())),
+                _ => dst
+                    .chunks_exact_mut(4)
+                    .for_each(|c| c.copy_from_slice(&v.to_le_bytes())),
             }
         }
         let delta = if down { size.wrapping_neg() } else { size };
