@@ -16,7 +16,7 @@
 //! last `end` line saying where and how the run ended.
 
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::Path;
 
 pub const FORMAT: &str = "x86-replay";
@@ -102,6 +102,39 @@ pub struct Line {
     pub end: Option<End>,
 }
 
+/// Reads a recording line by line, each at most [`MAX_LINE`] bytes, so a file that is
+/// no recording (one huge line) is refused without reading it all into memory.
+struct Lines {
+    r: std::io::BufReader<std::fs::File>,
+    path: String,
+}
+
+/// Longer than any line this x86 writes (a serial chunk is at most 16 bytes of FIFO).
+const MAX_LINE: u64 = 64 << 10;
+
+impl Lines {
+    fn next_line(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let mut buf = Vec::new();
+        let n = (&mut self.r)
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| format!("cannot read recording {}: {e}", self.path))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if buf.len() as u64 > MAX_LINE {
+            return Err(format!(
+                "recording {}: not an x86 recording (a line longer than {MAX_LINE} bytes)",
+                self.path
+            ));
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        Ok(Some(buf))
+    }
+}
+
 impl Line {
     /// What the line records, for messages.
     pub fn what(&self) -> String {
@@ -177,11 +210,15 @@ impl Player {
     pub fn open(path: &Path) -> Result<Player, String> {
         let p = path.display().to_string();
         let f = std::fs::File::open(path).map_err(|e| format!("cannot read recording {p}: {e}"))?;
-        let mut lines = std::io::BufReader::new(f).lines();
+        let mut lines = Lines {
+            r: std::io::BufReader::new(f),
+            path: p.clone(),
+        };
         let first = lines
-            .next()
-            .ok_or_else(|| format!("recording {p}: empty file"))?
-            .map_err(|e| format!("cannot read recording {p}: {e}"))?;
+            .next_line()?
+            .ok_or_else(|| format!("recording {p}: empty file"))?;
+        let first = String::from_utf8(first)
+            .map_err(|_| format!("recording {p}: not an x86 recording (bad header line)"))?;
         let v: serde_json::Value = serde_json::from_str(&first)
             .map_err(|_| format!("recording {p}: not an x86 recording (bad header line)"))?;
         if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
@@ -200,15 +237,15 @@ impl Player {
         let mut out = std::collections::VecDeque::new();
         let (mut li, mut lt) = (0u64, 0u64);
         let mut ended = false;
-        for (n, l) in lines.enumerate() {
-            let l = l.map_err(|e| format!("cannot read recording {p}: {e}"))?;
-            let lineno = n + 2;
+        let mut lineno = 1;
+        while let Some(l) = lines.next_line()? {
+            lineno += 1;
             if ended {
                 return Err(format!(
                     "recording {p} line {lineno}: input after the end line"
                 ));
             }
-            let line: Line = serde_json::from_str(&l)
+            let line: Line = serde_json::from_slice(&l)
                 .map_err(|e| format!("recording {p} line {lineno}: corrupted ({e})"))?;
             if line.input.is_some() == line.end.is_some() {
                 return Err(format!(
