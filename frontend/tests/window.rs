@@ -189,7 +189,7 @@ fn a_window_session_typed_by_xdotool_replays_headless() {
     std::fs::create_dir_all(&dir).unwrap();
     let rec = dir.join("session.x86rec");
     let floppy = shared().join("guests/freedos/freedos-1.44M.img");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_x86"))
+    let child = Command::new(env!("CARGO_BIN_EXE_x86"))
         .current_dir(&dir)
         .args([
             "run",
