@@ -13,6 +13,13 @@ fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
 }
 
+/// One window at a time: the record/replay test types through the X server into the
+/// focused window, which must be its own.
+fn display_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("x86-window-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -32,6 +39,7 @@ fn read_png(p: &Path) -> (Vec<u8>, usize, usize) {
 #[test]
 #[ignore = "needs an X display: run under xvfb-run (scripts/test.sh does)"]
 fn freedos_prompt_in_the_window_and_its_screenshot() {
+    let _display = display_lock();
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "no DISPLAY: run under xvfb-run"
@@ -96,6 +104,7 @@ fn freedos_prompt_in_the_window_and_its_screenshot() {
 #[test]
 #[ignore = "needs an X display: run under xvfb-run (scripts/test.sh does)"]
 fn gdb_stops_and_detaches_a_guest_in_the_window() {
+    let _display = display_lock();
     if Command::new("gdb").arg("--version").output().is_err() {
         eprintln!("SKIPPED: the window GDB test: no `gdb` on the PATH (apt-get install gdb)");
         return;
@@ -177,6 +186,7 @@ fn gdb_stops_and_detaches_a_guest_in_the_window() {
 #[test]
 #[ignore = "needs an X display: run under xvfb-run (scripts/test.sh does)"]
 fn a_window_session_typed_by_xdotool_replays_headless() {
+    let _display = display_lock();
     if Command::new("xdotool").arg("version").output().is_err() {
         eprintln!("SKIPPED: the window record/replay test: no `xdotool` (apt-get install xdotool)");
         return;
@@ -225,6 +235,7 @@ fn a_window_session_typed_by_xdotool_replays_headless() {
     let mut shots = 0;
     let mut wait_for = |want: &str| -> String {
         for _ in 0..240 {
+            xdo(&["windowfocus", "--sync", &win]);
             xdo(&["key", "ctrl+alt+s"]);
             shots += 1;
             std::thread::sleep(std::time::Duration::from_millis(500));
