@@ -426,12 +426,17 @@ fn machine_config(
     }
 }
 
-/// Runs `n` instructions one at a time, writing a trace line before each.
-fn trace_steps(pc: &mut Pc, out: &mut impl Write, n: u64) -> Option<Exit> {
+/// Runs `n` instructions one at a time, writing a trace line before each, and stops
+/// early at virtual time `deadline` (as [`Pc::run_until`] does: pacing and `--replay`
+/// rely on it).
+fn trace_steps(pc: &mut Pc, out: &mut impl Write, n: u64, deadline: u64) -> Option<Exit> {
     use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
     let mut fmt = IntelFormatter::new();
     let mut text = String::new();
     for _ in 0..n {
+        if pc.bus.now >= deadline {
+            break;
+        }
         let bytes = pc.cpu.code_bytes(&mut pc.bus);
         let bits = if pc.cpu.seg[cpu::CS].big() { 32 } else { 16 };
         let ins = Decoder::with_ip(bits, &bytes, pc.cpu.eip as u64, DecoderOptions::NONE).decode();
@@ -458,7 +463,7 @@ fn trace_steps(pc: &mut Pc, out: &mut impl Write, n: u64) -> Option<Exit> {
             r[7],
             pc.cpu.eflags
         );
-        if let Some(e) = pc.run(1) {
+        if let Some(e) = pc.run_until(1, deadline) {
             return Some(e);
         }
     }
@@ -1196,7 +1201,7 @@ impl Session {
             return Ok(Some(o));
         }
         let r = match self.trace.as_mut() {
-            Some(t) => trace_steps(&mut self.pc, t, budget),
+            Some(t) => trace_steps(&mut self.pc, t, budget, until_ns),
             None => self.pc.run_until(budget, until_ns),
         };
         let pc = &mut self.pc;

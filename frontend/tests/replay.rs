@@ -173,6 +173,11 @@ fn bad_or_mismatched_recordings_are_refused_in_one_line() {
     // Another CPU model.
     let (out, _) = replay(&d, &rom, &rec, &["--cpu", "pentium3"]);
     one_line_error(&out, "--cpu pentium-m");
+    // Another BIOS image file (same bytes, other path).
+    let other = d.join("other-rom.bin");
+    std::fs::copy(&rom, &other).unwrap();
+    let (out, _) = replay(&d, &other, &rec, &[]);
+    one_line_error(&out, "boot files --bios");
     // Cut short: no end line.
     let cut = d.join("cut.x86rec");
     let lines: Vec<&str> = text.lines().collect();
