@@ -14,6 +14,7 @@ mod disk;
 mod frame;
 mod gdb;
 mod pace;
+mod replay;
 mod run;
 mod sst;
 mod window;

@@ -158,6 +158,18 @@ pub struct RunArgs {
     /// needs --gdb or -s. Example: -s --wait-gdb
     #[arg(long, short = 'S')]
     pub wait_gdb: bool,
+    /// Record every non-deterministic input (window keys and mouse, COM1 stdin bytes,
+    /// the key script's keystrokes, the host clock for the RTC) with the instruction
+    /// count at which the guest got it, as JSON lines, for --replay.
+    /// Example: --record session.x86rec
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["replay", "gdb", "gdb_default"])]
+    pub record: Option<PathBuf>,
+    /// Run a recording again with the same machine flags (disks, --memory, --cpu,
+    /// --boot), headless or in the window: the inputs arrive at the same instruction
+    /// counts, and the run ends where the recorded one ended. A guest that gets
+    /// elsewhere is reported in one line (status 2). Example: --replay session.x86rec
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["keys", "until", "gdb", "gdb_default"])]
+    pub replay: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -354,12 +366,77 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
     Ok(steps)
 }
 
-/// Runs `n` instructions one at a time, writing a trace line before each.
-fn trace_steps(pc: &mut Pc, out: &mut impl Write, n: u64) -> Option<Exit> {
+/// Hands one input to the machine.
+fn apply_input(pc: &mut Pc, ev: crate::replay::Input) {
+    use crate::replay::Input;
+    match ev {
+        Input::Key { code, ext, down } => pc.key_event(code, ext, down),
+        Input::ReleaseKeys => pc.release_keys(),
+        Input::Mouse {
+            dx,
+            dy,
+            dz,
+            buttons,
+        } => pc.mouse_wheel_event(dx, dy, dz, buttons),
+        Input::Serial { bytes } => pc.bus.com[0].push_input(&bytes, &mut pc.bus.pic),
+        Input::TypeChar { c } => {
+            pc.type_char(c);
+        }
+        Input::KeyBytes { bytes } => {
+            for b in bytes {
+                pc.key_bytes(&[b]);
+            }
+        }
+        Input::Reset => pc.reset(),
+    }
+}
+
+/// The configuration a recording is checked against at replay.
+fn machine_config(
+    args: &RunArgs,
+    files: &[(PathBuf, Drive)],
+    boot: BootOrder,
+) -> crate::replay::MachineConfig {
+    let id = |flag: &str, p: &PathBuf| crate::replay::DiskId {
+        drive: flag.to_string(),
+        path: std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.clone())
+            .display()
+            .to_string(),
+        size: std::fs::metadata(p).map_or(0, |m| m.len()),
+    };
+    let mut boot_files = Vec::new();
+    if let Some(b) = &args.bios {
+        boot_files.push(id("--bios", b));
+    }
+    if let Some(k) = &args.kernel {
+        boot_files.push(id("--kernel", k));
+    }
+    for i in &args.initrd {
+        boot_files.push(id("--initrd", i));
+    }
+    crate::replay::MachineConfig {
+        cpu: args.cpu.clone(),
+        memory_mb: args.memory,
+        boot: format!("{boot:?}"),
+        no_reboot: args.no_reboot,
+        disks: files.iter().map(|(p, d)| id(d.flag(), p)).collect(),
+        boot_files,
+        append: args.append.clone(),
+    }
+}
+
+/// Runs `n` instructions one at a time, writing a trace line before each, and stops
+/// early at virtual time `deadline` (as [`Pc::run_until`] does: pacing and `--replay`
+/// rely on it).
+fn trace_steps(pc: &mut Pc, out: &mut impl Write, n: u64, deadline: u64) -> Option<Exit> {
     use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
     let mut fmt = IntelFormatter::new();
     let mut text = String::new();
     for _ in 0..n {
+        if pc.bus.now >= deadline {
+            break;
+        }
         let bytes = pc.cpu.code_bytes(&mut pc.bus);
         let bits = if pc.cpu.seg[cpu::CS].big() { 32 } else { 16 };
         let ins = Decoder::with_ip(bits, &bytes, pc.cpu.eip as u64, DecoderOptions::NONE).decode();
@@ -386,7 +463,7 @@ fn trace_steps(pc: &mut Pc, out: &mut impl Write, n: u64) -> Option<Exit> {
             r[7],
             pc.cpu.eflags
         );
-        if let Some(e) = pc.run(1) {
+        if let Some(e) = pc.run_until(1, deadline) {
             return Some(e);
         }
     }
@@ -689,6 +766,8 @@ impl ScreenCache {
 /// How a run ended, as far as the frontend is concerned.
 pub enum Outcome {
     Machine(Exit),
+    /// `--replay` reached the point where the recorded run ended.
+    ReplayEnd,
     /// `--until` matched.
     Until,
     Timeout,
@@ -763,6 +842,11 @@ pub struct Session {
     flushed: bool,
     /// What a connected debugger asked for (`--gdb`): breakpoints, resume mode.
     pub(crate) dbg: crate::gdb::DebugState,
+    /// `--record`: where inputs are written, and the first error writing them.
+    recorder: Option<crate::replay::Recorder>,
+    record_error: Option<String>,
+    /// `--replay`: the inputs still to come.
+    player: Option<crate::replay::Player>,
 }
 
 /// A run that ends without [`Session::finish`] (an error on the way, a failed
@@ -805,9 +889,20 @@ impl Session {
                 hda = hda.or(Some(img.clone()));
             }
         }
-        let rtc_epoch = match &args.rtc {
-            Some(s) => parse_rtc(s)?,
-            None => std::time::SystemTime::now()
+        let player = match &args.replay {
+            Some(p) => Some(crate::replay::Player::open(p)?),
+            None => None,
+        };
+        let rtc_epoch = match (&args.rtc, &player) {
+            (Some(s), Some(p)) if parse_rtc(s)? != p.header.rtc_epoch => {
+                return Err(format!(
+                    "recording {} started the RTC at Unix time {}; this run has --rtc {s} (leave --rtc out to use the recorded time)",
+                    p.path, p.header.rtc_epoch
+                ))
+            }
+            (_, Some(p)) => p.header.rtc_epoch,
+            (Some(s), None) => parse_rtc(s)?,
+            (None, None) => std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0),
@@ -918,7 +1013,25 @@ impl Session {
             "none" => None,
             s => Some(Sink::open(s, "serial")?),
         };
-        let serial_in = (args.serial == "stdio").then(|| {
+        let config = machine_config(args, &files, pc.boot_order);
+        if let Some(p) = &player {
+            p.check_config(&config)?;
+        }
+        let recorder = match &args.record {
+            Some(path) => Some(crate::replay::Recorder::create(
+                path,
+                &crate::replay::Header {
+                    format: crate::replay::FORMAT.into(),
+                    version: crate::replay::VERSION,
+                    emulator: env!("CARGO_PKG_VERSION").into(),
+                    config,
+                    rtc_epoch,
+                },
+            )?),
+            None => None,
+        };
+        // A replay takes COM1's input from the recording, not from stdin.
+        let serial_in = (args.serial == "stdio" && player.is_none()).then(|| {
             // Bounded: a reader ahead of the guest blocks instead of buffering stdin.
             let (tx, rx) = std::sync::mpsc::sync_channel(SERIAL_CHANNEL);
             std::thread::spawn(move || {
@@ -970,7 +1083,111 @@ impl Session {
             snapshot: args.snapshot,
             flushed: false,
             dbg: Default::default(),
+            recorder,
+            record_error: None,
+            player,
         })
+    }
+
+    /// Whether inputs come from a recording (host input is then ignored).
+    pub fn replaying(&self) -> bool {
+        self.player.is_some()
+    }
+
+    /// The one path by which a non-deterministic input reaches the machine: applied,
+    /// and written down under `--record`. During `--replay` host input is dropped here
+    /// (the recording supplies the inputs).
+    pub fn input(&mut self, ev: crate::replay::Input) {
+        if self.player.is_some() {
+            return;
+        }
+        if let Some(r) = self.recorder.as_mut() {
+            let line = crate::replay::Line {
+                i: self.pc.instructions(),
+                t: self.pc.bus.now,
+                sum: crate::replay::cpu_sum(&self.pc),
+                input: Some(ev.clone()),
+                end: None,
+            };
+            if let Err(e) = r.write(&line) {
+                self.record_error.get_or_insert(e);
+            }
+        }
+        apply_input(&mut self.pc, ev);
+    }
+
+    /// `--replay`: applies the recorded inputs due at this exact instruction count and
+    /// virtual time, then limits the next slice so it stops at the next one. Returns
+    /// the run's end once the recorded end is reached.
+    fn replay_step(
+        &mut self,
+        budget: &mut u64,
+        until_ns: &mut u64,
+    ) -> Result<Option<Outcome>, String> {
+        let Some(p) = self.player.as_mut() else {
+            return Ok(None);
+        };
+        let (i, t) = (self.pc.instructions(), self.pc.bus.now);
+        while let Some(l) = p.lines.front() {
+            if (l.i, l.t) != (i, t) {
+                break;
+            }
+            let sum = crate::replay::cpu_sum(&self.pc);
+            if sum != l.sum {
+                return Err(format!(
+                    "replay diverged at instruction {i} (virtual time {t} ns): CPU register checksum {sum:08x}, the recording has {:08x}",
+                    l.sum
+                ));
+            }
+            let l = p.lines.pop_front().unwrap_or_else(|| unreachable!());
+            match (l.input, l.end) {
+                (Some(ev), _) => apply_input(&mut self.pc, ev),
+                (None, Some(crate::replay::End::Outside)) => return Ok(Some(Outcome::ReplayEnd)),
+                // The recorded run ended by the guest's own doing here; this one runs on
+                // into that same end.
+                (None, _) => {}
+            }
+        }
+        let Some(next) = p.lines.front() else {
+            return Ok(None);
+        };
+        if i > next.i || t > next.t {
+            return Err(format!(
+                "replay diverged: the guest is at instruction {i} (virtual time {t} ns), past the recorded {} at instruction {} ({} ns)",
+                next.what(),
+                next.i,
+                next.t
+            ));
+        }
+        // A guest at the right count but early in time is halted: run on (one
+        // instruction at most, which would be a divergence) until the idle time passes.
+        *budget = if i < next.i {
+            (*budget).min(next.i - i)
+        } else {
+            1
+        };
+        *until_ns = (*until_ns).min(next.t);
+        Ok(None)
+    }
+
+    /// `--replay`: the machine stopped by itself; the recorded run must have too, here.
+    fn replay_check_exit(&mut self, e: &Exit) -> Result<(), String> {
+        let Some(p) = self.player.as_mut() else {
+            return Ok(());
+        };
+        let (i, t) = (self.pc.instructions(), self.pc.bus.now);
+        match p.lines.front() {
+            Some(l) if l.end == Some(crate::replay::End::Machine) && (l.i, l.t) == (i, t) => {
+                Ok(())
+            }
+            Some(l) => Err(format!(
+                "replay diverged: the run ended ({e:?}) at instruction {i} (virtual time {t} ns), before the recorded {} at instruction {} ({} ns)",
+                l.what(),
+                l.i,
+                l.t
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Runs at most `budget` instructions, stopping early once virtual time reaches
@@ -978,9 +1195,13 @@ impl Session {
     pub fn slice(&mut self, budget: u64, until_ns: u64) -> Result<Option<Outcome>, String> {
         // At most 10 ms of virtual time per slice as well: a halted guest skips idle
         // time, and a key script must still see every step of it.
-        let until_ns = until_ns.min(self.pc.bus.now + SLICE_NS);
+        let mut until_ns = until_ns.min(self.pc.bus.now + SLICE_NS);
+        let mut budget = budget;
+        if let Some(o) = self.replay_step(&mut budget, &mut until_ns)? {
+            return Ok(Some(o));
+        }
         let r = match self.trace.as_mut() {
-            Some(t) => trace_steps(&mut self.pc, t, budget),
+            Some(t) => trace_steps(&mut self.pc, t, budget, until_ns),
             None => self.pc.run_until(budget, until_ns),
         };
         let pc = &mut self.pc;
@@ -1024,10 +1245,11 @@ impl Session {
             }
             let room = pc.bus.com[0].rx_free().min(self.serial_pending.len());
             if room > 0 {
-                let chunk: Vec<u8> = self.serial_pending.drain(..room).collect();
-                pc.bus.com[0].push_input(&chunk, &mut pc.bus.pic);
+                let bytes: Vec<u8> = self.serial_pending.drain(..room).collect();
+                self.input(crate::replay::Input::Serial { bytes });
             }
         }
+        let pc = &mut self.pc;
         let codes = std::mem::take(&mut pc.bus.post);
         if let Some(p) = self.post.as_mut() {
             for c in codes {
@@ -1035,6 +1257,7 @@ impl Session {
             }
         }
         if let Some(e) = r {
+            self.replay_check_exit(&e)?;
             return Ok(Some(Outcome::Machine(e)));
         }
         if let Some(text) = &self.until {
@@ -1062,21 +1285,21 @@ impl Session {
 
     /// Advances the `--keys` script by at most one step; true when it says `{quit}`.
     fn key_script(&mut self) -> Result<bool, String> {
-        let pc = &mut self.pc;
-        if pc.bus.now < self.key_ready_at {
+        if self.pc.bus.now < self.key_ready_at {
             return Ok(false);
         }
+        // Typed keys go through `input`: when the script reaches a key depends on where
+        // slices end, which real-time pacing decides.
         match self.keys.front() {
             Some(KeyStep::Char(c)) => {
                 let c = if *c == b'\r' { b'\n' } else { *c };
-                pc.type_char(c);
-                self.key_ready_at = pc.bus.now + 20_000_000;
+                self.input(crate::replay::Input::TypeChar { c });
+                self.key_ready_at = self.pc.bus.now + 20_000_000;
             }
             Some(KeyStep::Keys(bytes)) => {
-                for b in bytes.clone() {
-                    pc.key_bytes(&[b]);
-                }
-                self.key_ready_at = pc.bus.now + 20_000_000;
+                let bytes = bytes.clone();
+                self.input(crate::replay::Input::KeyBytes { bytes });
+                self.key_ready_at = self.pc.bus.now + 20_000_000;
             }
             Some(KeyStep::WaitSerial(_))
                 if self.wait_serial.as_ref().is_some_and(|m| m.found()) =>
@@ -1084,9 +1307,9 @@ impl Session {
                 // The next {wait-serial} watches the output from here on.
                 self.wait_serial = next_wait_serial(self.keys.iter().skip(1));
             }
-            Some(KeyStep::Wait(ms)) => self.key_ready_at = pc.bus.now + ms * 1_000_000,
+            Some(KeyStep::Wait(ms)) => self.key_ready_at = self.pc.bus.now + ms * 1_000_000,
             Some(KeyStep::WaitScreen(t)) => {
-                if !self.screen.text(pc).contains(t.as_str()) {
+                if !self.screen.text(&mut self.pc).contains(t.as_str()) {
                     return Ok(false);
                 }
             }
@@ -1129,6 +1352,24 @@ impl Session {
                 .map_or(drive.flag().to_string(), |(p, _)| p.display().to_string());
             errln!("x86: {name}: {e}");
         }
+        if let Some(r) = self.recorder.as_mut() {
+            let end = match outcome {
+                Outcome::Machine(_) => crate::replay::End::Machine,
+                _ => crate::replay::End::Outside,
+            };
+            let line = crate::replay::Line {
+                i: self.pc.instructions(),
+                t: self.pc.bus.now,
+                sum: crate::replay::cpu_sum(&self.pc),
+                input: None,
+                end: Some(end),
+            };
+            if let Err(e) = r.write(&line).and_then(|_| r.finish()) {
+                self.record_error.get_or_insert(e);
+            }
+        }
+        // TODO(snap): print the machine-state hash here with the instruction count once
+        // the snapshot branch lands, so a replay can be compared with its recording.
         let pc = &mut self.pc;
         if self.stats {
             let n = pc.instructions();
@@ -1148,6 +1389,9 @@ impl Session {
         if !failed.is_empty() {
             return Err("not every disk could be saved (see above)".into());
         }
+        if let Some(e) = self.record_error.take() {
+            return Err(e);
+        }
         let pc = &mut self.pc;
         let last_post = pc
             .bus
@@ -1157,6 +1401,14 @@ impl Session {
         Ok(match outcome {
             Outcome::Machine(Exit::DebugExit(v)) => ((v << 1) | 1) as u8,
             Outcome::Machine(Exit::Shutdown) | Outcome::Until | Outcome::Quit => EXIT_OK,
+            Outcome::ReplayEnd => {
+                errln!(
+                    "x86: replay complete at instruction {} (virtual time {} ns)",
+                    self.pc.instructions(),
+                    self.pc.bus.now
+                );
+                EXIT_OK
+            }
             Outcome::Killed => {
                 errln!("x86: ended by the debugger (kill)");
                 EXIT_OK

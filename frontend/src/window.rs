@@ -8,6 +8,7 @@
 
 use crate::gdb::{Gdb, Next};
 use crate::pace::Pacer;
+use crate::replay::Input;
 use crate::run::{Outcome, RunArgs, Session};
 use minifb::{InputCallback, Key, MouseButton, MouseMode, ScaleMode, Window, WindowOptions};
 use std::cell::RefCell;
@@ -132,7 +133,7 @@ impl InputCallback for KeyEvents {
     }
 }
 
-struct Input {
+struct HostInput {
     events: KeyEvents,
     /// A shortcut seen while feeding keys, handled after the current slice.
     action: Option<Shortcut>,
@@ -173,7 +174,7 @@ pub fn run(mut s: Session, args: &RunArgs, mut gdb: Option<Gdb>) -> Result<u8, S
     let mut pacer = Pacer::new(realtime);
     let events = KeyEvents::default();
     win.set_input_callback(Box::new(events.clone()));
-    let mut input = Input {
+    let mut input = HostInput {
         events,
         action: None,
         held: HashSet::new(),
@@ -255,7 +256,7 @@ pub fn run(mut s: Session, args: &RunArgs, mut gdb: Option<Gdb>) -> Result<u8, S
         // Focus lost: the host will not report releases, so nothing may stay down.
         if !win.is_active() && !input.held.is_empty() {
             input.held.clear();
-            s.pc.release_keys();
+            s.input(Input::ReleaseKeys);
         }
         match input.action.take() {
             Some(Shortcut::Quit) => return s.finish(Outcome::Quit),
@@ -264,7 +265,7 @@ pub fn run(mut s: Session, args: &RunArgs, mut gdb: Option<Gdb>) -> Result<u8, S
                 pacer.resync(&s.pc);
                 title_at = Instant::now() - Duration::from_secs(1);
             }
-            Some(Shortcut::Reset) => s.pc.reset(),
+            Some(Shortcut::Reset) => s.input(Input::Reset),
             Some(Shortcut::Screenshot) => {
                 shots += 1;
                 let base = format!("x86-screenshot-{shots}");
@@ -307,6 +308,8 @@ pub fn run(mut s: Session, args: &RunArgs, mut gdb: Option<Gdb>) -> Result<u8, S
                 "stopped in GDB"
             } else if paused {
                 "paused"
+            } else if s.replaying() {
+                "replaying"
             } else {
                 "running"
             };
@@ -328,7 +331,7 @@ pub fn run(mut s: Session, args: &RunArgs, mut gdb: Option<Gdb>) -> Result<u8, S
 
 /// Passes the oldest host key event to the guest's keyboard, or records it as a
 /// shortcut. Returns false when there was none.
-fn feed_key(s: &mut Session, input: &mut Input) -> bool {
+fn feed_key(s: &mut Session, input: &mut HostInput) -> bool {
     let Some((k, down)) = input.events.0.borrow_mut().pop_front() else {
         return false;
     };
@@ -343,19 +346,27 @@ fn feed_key(s: &mut Session, input: &mut Input) -> bool {
             // Host auto-repeat arrives as repeated presses; the guest's typematic
             // setting decides repeats instead.
             if input.held.insert(k) {
-                s.pc.key_event(code, ext, true);
+                s.input(Input::Key {
+                    code,
+                    ext,
+                    down: true,
+                });
             }
         }
     } else if !input.swallowed.remove(&k) && input.held.remove(&k) {
         if let Some((code, ext)) = set1(k) {
-            s.pc.key_event(code, ext, false);
+            s.input(Input::Key {
+                code,
+                ext,
+                down: false,
+            });
         }
     }
     true
 }
 
 /// Relative motion and buttons to the PS/2 mouse while captured; a click captures.
-fn mouse(win: &mut Window, s: &mut Session, input: &mut Input) {
+fn mouse(win: &mut Window, s: &mut Session, input: &mut HostInput) {
     let pos = win.get_mouse_pos(MouseMode::Pass);
     let buttons = win.get_mouse_down(MouseButton::Left) as u8
         | (win.get_mouse_down(MouseButton::Right) as u8) << 1
@@ -392,7 +403,12 @@ fn mouse(win: &mut Window, s: &mut Session, input: &mut Input) {
     if dx != 0 || dy != 0 || dz != 0 || buttons != input.buttons {
         input.buttons = buttons;
         // PS/2 counts up as positive; the host's y grows downwards.
-        s.pc.mouse_wheel_event(dx, -dy, dz, buttons);
+        s.input(Input::Mouse {
+            dx,
+            dy: -dy,
+            dz,
+            buttons,
+        });
     }
 }
 
