@@ -263,13 +263,13 @@ fn is_key(id: KeyId) -> bool {
 }
 
 /// A key held down, and the key codes its press sent (released in reverse order).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Held {
     key: KeyId,
     sent: Vec<KeyId>,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Repeat {
     /// The physical key held, and the code it repeats.
     key: KeyId,
@@ -278,7 +278,7 @@ struct Repeat {
 }
 
 /// The keyboard itself (an IBM MF2 keyboard's microcontroller).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Keyboard {
     /// Scan-code set 1, 2 or 3.
     set: u8,
@@ -401,7 +401,7 @@ impl Keyboard {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct I8042 {
     /// Bytes waiting for the CPU, with whether they came from the mouse.
     out: VecDeque<(u8, bool)>,
@@ -420,7 +420,7 @@ pub struct I8042 {
 }
 
 /// PS/2 mouse state (IBM PS/2 Technical Reference, pointing device commands).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Mouse {
     reporting: bool,
     remote: bool,
