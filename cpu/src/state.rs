@@ -27,6 +27,7 @@ pub struct CpuState {
     pub halted: bool,
     pub fpu_present: bool,
     pub fpu: Fpu,
+    #[serde(with = "wide")]
     pub xmm: [u128; 8],
     pub mxcsr: u32,
     pub hlt_exits: bool,
@@ -37,6 +38,27 @@ pub struct CpuState {
     pub smc: bool,
     pub pdpte: [u64; 4],
     pub rsvd_fault: bool,
+}
+
+/// XMM registers as hex strings: JSON numbers stop at 64 bits.
+mod wide {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &[u128; 8], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(x.iter().map(|v| format!("{v:032x}")))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u128; 8], D::Error> {
+        let v = Vec::<String>::deserialize(d)?;
+        let mut out = [0u128; 8];
+        if v.len() != 8 {
+            return Err(D::Error::custom("expected 8 XMM registers"));
+        }
+        for (o, s) in out.iter_mut().zip(&v) {
+            *o = u128::from_str_radix(s, 16).map_err(D::Error::custom)?;
+        }
+        Ok(out)
+    }
 }
 
 impl Cpu {
@@ -126,6 +148,10 @@ mod tests {
         let mut a = Cpu::new();
         a.regs[3] = 0x1234_5678;
         a.xmm[7] = u128::MAX - 5;
+        // Through JSON, as machine snapshots store it.
+        let json = serde_json::to_string(&a.save_state()).unwrap();
+        let back: CpuState = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.xmm[7], u128::MAX - 5);
         a.fpu.regs[2].m = 0x8000_0000_0000_0001;
         a.mtrr.insert(0x200, 0x6);
         a.icount = 99;

@@ -155,6 +155,7 @@ pub struct Rtc {
     /// Virtual time in ns of a one-second boundary of the divider chain. Periodic
     /// interrupts and updates are phased from it. Signed and wide so that a restart half
     /// a second before virtual time 0 and any u64 time subtract cleanly.
+    #[serde(with = "crate::state::wide")]
     anchor: i128,
     /// Day-of-week register minus the weekday of the date, mod 7: the chip counts the
     /// day of week on its own, so software may set it to anything and it keeps that lead.

@@ -31,3 +31,16 @@ pub mod big {
 pub fn detached() -> Box<dyn BlockDevice> {
     Box::new(MemDisk::default())
 }
+
+/// `#[serde(with = "crate::state::wide")]` for an `i128` (JSON numbers stop at 64 bits).
+pub mod wide {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i128, D::Error> {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
+}

@@ -328,7 +328,9 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
                 w if w.starts_with("save ") => {
                     let path = tok["save ".len()..].trim().trim_matches('"');
                     if path.is_empty() {
-                        return Err("--keys: {save} needs a file name: {save \"s.x86state\"}".into());
+                        return Err(
+                            "--keys: {save} needs a file name: {save \"s.x86state\"}".into()
+                        );
                     }
                     KeyStep::Save(path.to_string())
                 }

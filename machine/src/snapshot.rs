@@ -216,7 +216,11 @@ impl Pc {
         for drive in 0..2 {
             if let Some((c, h, s)) = self.bus.fdc.geometry(drive) {
                 let sectors = u64::from(c) * u64::from(h) * u64::from(s);
-                let data = self.bus.fdc.read_sectors(drive, 0, sectors).unwrap_or_default();
+                let data = self
+                    .bus
+                    .fdc
+                    .read_sectors(drive, 0, sectors)
+                    .unwrap_or_default();
                 ids.push((format!("fd{drive}"), sectors, crc32fast::hash(&data)));
             }
         }
