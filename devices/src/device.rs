@@ -63,7 +63,7 @@ pub trait Device: Any {
     fn reset(&mut self) {}
 
     /// The device's state for a machine snapshot (host resources excluded).
-    fn save_state(&self) -> serde_json::Value;
+    fn save_state(&self) -> Result<serde_json::Value, String>;
 
     /// Restores a state from [`Device::save_state`]; fails, changing nothing, when it
     /// does not fit this device.
@@ -74,8 +74,8 @@ pub trait Device: Any {
 #[macro_export]
 macro_rules! plain_state {
     () => {
-        fn save_state(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        fn save_state(&self) -> Result<serde_json::Value, String> {
+            serde_json::to_value(self).map_err(|e| format!("{}: {e}", self.name()))
         }
         fn load_state(&mut self, state: serde_json::Value) -> Result<(), String> {
             *self = serde_json::from_value(state).map_err(|e| format!("{}: {e}", self.name()))?;

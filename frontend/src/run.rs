@@ -1154,7 +1154,7 @@ impl Session {
 
     /// Writes the machine state to `path` (see `machine::snapshot`).
     pub fn save_state_to(&mut self, path: &std::path::Path) -> Result<(), String> {
-        let bytes = self.pc.save_state();
+        let bytes = self.pc.save_state()?;
         std::fs::write(path, bytes)
             .map_err(|e| format!("cannot write machine state {}: {e}", path.display()))
     }
@@ -1195,7 +1195,7 @@ impl Session {
                 pc.bus.now as f64 / 1e9,
                 n as f64 / elapsed.max(1e-9) / 1e6
             );
-            errln!("state hash: {:016x}", pc.state_hash());
+            errln!("state hash: {:016x}", pc.state_hash()?);
         }
         if let Some(p) = self.save_state.take() {
             self.save_state_to(&p)?;

@@ -794,8 +794,8 @@ mod tests {
         fn name(&self) -> &'static str {
             "scratch"
         }
-        fn save_state(&self) -> serde_json::Value {
-            serde_json::json!([self.latch, self.mem])
+        fn save_state(&self) -> Result<serde_json::Value, String> {
+            Ok(serde_json::json!([self.latch, self.mem]))
         }
         fn load_state(&mut self, _state: serde_json::Value) -> Result<(), String> {
             Ok(())

@@ -66,9 +66,9 @@ fn fnv(mut h: u64, data: &[u8]) -> u64 {
 
 impl PcBus {
     /// The bus's own latches and every chip's state, by name.
-    fn save_devices(&self) -> BTreeMap<String, Value> {
+    fn save_devices(&self) -> Result<BTreeMap<String, Value>, String> {
         let mut m = BTreeMap::new();
-        let v = |r: Result<Value, serde_json::Error>| r.unwrap_or(Value::Null);
+        let v = |r: Result<Value, serde_json::Error>| r.map_err(|e| e.to_string());
         m.insert(
             "bus".into(),
             json!({
@@ -87,21 +87,21 @@ impl PcBus {
                 "last_post": self.last_post,
             }),
         );
-        m.insert("pic".into(), v(serde_json::to_value(&self.pic)));
-        m.insert("i8042".into(), v(serde_json::to_value(&self.kbd)));
-        m.insert("ide0".into(), v(serde_json::to_value(&self.ide[0])));
-        m.insert("ide1".into(), v(serde_json::to_value(&self.ide[1])));
-        m.insert("com1".into(), v(serde_json::to_value(&self.com[0])));
-        m.insert("com2".into(), v(serde_json::to_value(&self.com[1])));
-        m.insert("vga".into(), v(serde_json::to_value(&self.vga)));
-        m.insert("fdc".into(), v(serde_json::to_value(&self.fdc)));
-        m.insert("pci".into(), v(serde_json::to_value(&self.pci)));
-        m.insert("bmide".into(), v(serde_json::to_value(&self.bmide)));
-        m.insert("memmap".into(), v(serde_json::to_value(&self.memmap)));
+        m.insert("pic".into(), v(serde_json::to_value(&self.pic))?);
+        m.insert("i8042".into(), v(serde_json::to_value(&self.kbd))?);
+        m.insert("ide0".into(), v(serde_json::to_value(&self.ide[0]))?);
+        m.insert("ide1".into(), v(serde_json::to_value(&self.ide[1]))?);
+        m.insert("com1".into(), v(serde_json::to_value(&self.com[0]))?);
+        m.insert("com2".into(), v(serde_json::to_value(&self.com[1]))?);
+        m.insert("vga".into(), v(serde_json::to_value(&self.vga))?);
+        m.insert("fdc".into(), v(serde_json::to_value(&self.fdc))?);
+        m.insert("pci".into(), v(serde_json::to_value(&self.pci))?);
+        m.insert("bmide".into(), v(serde_json::to_value(&self.bmide))?);
+        m.insert("memmap".into(), v(serde_json::to_value(&self.memmap))?);
         for d in &self.table {
-            m.insert(format!("table:{}", d.name()), d.save_state());
+            m.insert(format!("table:{}", d.name()), d.save_state()?);
         }
-        m
+        Ok(m)
     }
 
     fn device_names(&self) -> Vec<String> {
@@ -246,17 +246,27 @@ impl Pc {
     }
 
     /// The machine's state as one file (see the module comment).
-    pub fn save_state(&mut self) -> Vec<u8> {
-        let doc = json!({
-            "emulator": env!("CARGO_PKG_VERSION"),
-            "config": self.config(),
-            "cpu": self.cpu.save_state(),
-            "devices": self.bus.save_devices(),
-            "boot_order": self.boot_order,
-            "no_reboot": self.no_reboot,
-            "bios": self.bios_state,
-        });
-        let text = serde_json::to_vec(&doc).unwrap_or_default();
+    pub fn save_state(&mut self) -> Result<Vec<u8>, String> {
+        let e = |e: serde_json::Error| format!("cannot encode the machine state: {e}");
+        let mut doc = BTreeMap::new();
+        doc.insert("emulator", json!(env!("CARGO_PKG_VERSION")));
+        let config = self.config();
+        doc.insert("config", serde_json::to_value(config).map_err(e)?);
+        doc.insert(
+            "cpu",
+            serde_json::to_value(self.cpu.save_state()).map_err(e)?,
+        );
+        doc.insert(
+            "devices",
+            serde_json::to_value(self.bus.save_devices()?).map_err(e)?,
+        );
+        doc.insert(
+            "boot_order",
+            serde_json::to_value(self.boot_order).map_err(e)?,
+        );
+        doc.insert("no_reboot", json!(self.no_reboot));
+        doc.insert("bios", serde_json::to_value(&self.bios_state).map_err(e)?);
+        let text = serde_json::to_vec(&doc).map_err(e)?;
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
         let mut write = |b: &[u8]| {
             let _ = z.write_all(b);
@@ -269,14 +279,16 @@ impl Pc {
                 write(page);
             }
         }
-        let body = z.finish().unwrap_or_default();
+        let body = z
+            .finish()
+            .map_err(|e| format!("cannot compress the machine state: {e}"))?;
         let mut out = Vec::with_capacity(HEADER + body.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(body.len() as u64).to_le_bytes());
         out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         out.extend_from_slice(&body);
-        out
+        Ok(out)
     }
 
     /// Resumes from a file made by [`Pc::save_state`]. The error is one line saying why
@@ -396,14 +408,15 @@ impl Pc {
 
     /// A 64-bit FNV-1a hash of the machine state — CPU, RAM and every device, without
     /// disk identities and undrained output — for comparing two runs in one line.
-    pub fn state_hash(&self) -> u64 {
-        let doc = json!({
-            "cpu": self.hashed_cpu(),
-            "devices": self.bus.save_devices(),
-            "bios": self.bios_state,
-        });
-        let text = serde_json::to_vec(&doc).unwrap_or_default();
+    pub fn state_hash(&self) -> Result<u64, String> {
+        let e = |e: serde_json::Error| format!("cannot encode the machine state: {e}");
+        let doc = (
+            serde_json::to_value(self.hashed_cpu()).map_err(e)?,
+            self.bus.save_devices()?,
+            serde_json::to_value(&self.bios_state).map_err(e)?,
+        );
+        let text = serde_json::to_vec(&doc).map_err(e)?;
         let h = fnv(FNV_OFFSET, &text);
-        fnv(h, &self.bus.ram)
+        Ok(fnv(h, &self.bus.ram))
     }
 }
