@@ -94,9 +94,12 @@ if [ -z "$linux_skip" ]; then
     [ "$status" = 0 ] || { cat target/kernel-boot.stderr; echo "--kernel boot: exit status $status, expected 0 (power-off halt)"; exit 1; }
     grep -qF "guest halted" target/kernel-boot.stderr || { cat target/kernel-boot.stderr; echo "--kernel boot: did not end in the power-off halt"; exit 1; }
     echo "Linux guest via --kernel: all markers present, ended by itself at power-off"
+    # Machine state save/restore (issue #17, acceptance 2): saved at 2 G instructions,
+    # resumed in a new process, the same serial log, instruction count and state hash.
+    bash scripts/linux-snapshot-test.sh "$kdir"
   else
     echo "=================================================================="
-    echo "SKIPPED: the --kernel Linux boot: no vmlinuz/initrd.gz beside $X86_LINUX_DISK"
+    echo "SKIPPED: the --kernel Linux boot and the Linux snapshot test: no vmlinuz/initrd.gz beside $X86_LINUX_DISK"
     echo "=================================================================="
   fi
   # SSE2 in the Linux guest (issue 16, acceptance 2): /proc/cpuinfo lists mmx fxsr sse

@@ -33,7 +33,7 @@ pub use sf::F80;
 pub const FCW_INIT: u16 = 0x037F;
 
 /// x87 register file and control/status state.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fpu {
     /// Control word (bit 6 reads as 1; bits 13–15 as 0).
     pub cw: u16,

@@ -19,6 +19,7 @@ pub mod mmx;
 mod model;
 pub mod regs;
 pub mod sse;
+pub mod state;
 mod string;
 mod system;
 mod task;

@@ -34,7 +34,7 @@ pub const FEAT_SSE2: u32 = 1 << 26;
 pub const FEAT_NEED_FPU: u32 = FEAT_FPU | FEAT_MMX | FEAT_FXSR | FEAT_SSE | FEAT_SSE2;
 
 /// A selectable CPU model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum CpuModel {
     /// Intel486 DX with CPUID (family 4, model 1).
     I486Dx,

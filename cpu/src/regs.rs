@@ -99,7 +99,7 @@ pub const ATTR_G: u16 = 1 << 15;
 
 /// A segment register: the visible selector and the hidden descriptor cache that every
 /// access actually uses, so real, unreal and protected mode share one address path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     pub selector: u16,
     pub base: u32,
@@ -169,7 +169,7 @@ impl Segment {
 }
 
 /// GDTR/IDTR.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TableReg {
     pub base: u32,
     pub limit: u16,

@@ -64,7 +64,7 @@ const MODEL: &[u8; 40] = b"PCEMU ATAPI CD-ROM                      ";
 const FIRMWARE: &[u8; 8] = b"1.0     ";
 
 /// A sense key with its additional sense code and qualifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sense {
     pub key: u8,
     pub asc: u8,
@@ -94,7 +94,7 @@ const READ_ERROR: Sense = sense(MEDIUM_ERROR, 0x11, 0x00);
 const NO_SAVING: Sense = sense(ILLEGAL_REQUEST, 0x39, 0x00);
 
 /// Where the drive is in the PACKET protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Phase {
     Idle,
     /// DRQ for the 12-byte command packet.
@@ -109,7 +109,7 @@ enum Phase {
 
 /// The bytes a command returns: a reply built in memory, or medium blocks read on
 /// demand (a READ of many blocks is never held whole).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Stream {
     reply: Vec<u8>,
     reply_pos: usize,
@@ -197,9 +197,10 @@ enum Reply {
 }
 
 /// One ATAPI CD-ROM drive.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Atapi {
-    medium: Option<Box<dyn BlockDevice>>,
+    #[serde(skip)]
+    pub(crate) medium: Option<Box<dyn BlockDevice>>,
     tray_open: bool,
     /// PREVENT ALLOW MEDIUM REMOVAL's prevent bit.
     locked: bool,

@@ -12,7 +12,7 @@
 pub const SECTOR: usize = 512;
 
 /// Why a sector access failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BlockError {
     /// The range is not inside the image, or is not whole sectors.
     OutOfRange,
@@ -73,7 +73,7 @@ pub fn check_range(sectors: u64, lba: u64, len: usize) -> Result<(u64, u64), Blo
 
 /// An image held in memory: built-in guests, tests, and anything the embedder wants
 /// to keep off the host's disks.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct MemDisk {
     data: Vec<u8>,
     read_only: bool,

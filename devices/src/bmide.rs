@@ -42,7 +42,7 @@ pub trait GuestMemory {
 }
 
 /// One channel's bus master registers.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Channel {
     command: u8,
     status: u8,
@@ -50,7 +50,7 @@ struct Channel {
 }
 
 /// The two channels' bus master engines (16 bytes of I/O at BMIBA).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Bmide {
     ch: [Channel; 2],
 }

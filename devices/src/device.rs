@@ -61,4 +61,25 @@ pub trait Device: Any {
 
     /// The reset line: back to the power-on state (attached media stay).
     fn reset(&mut self) {}
+
+    /// The device's state for a machine snapshot (host resources excluded).
+    fn save_state(&self) -> Result<serde_json::Value, String>;
+
+    /// Restores a state from [`Device::save_state`]; fails, changing nothing, when it
+    /// does not fit this device.
+    fn load_state(&mut self, state: serde_json::Value) -> Result<(), String>;
+}
+
+/// `save_state` and `load_state` for a device whose whole struct is its state.
+#[macro_export]
+macro_rules! plain_state {
+    () => {
+        fn save_state(&self) -> Result<serde_json::Value, String> {
+            serde_json::to_value(self).map_err(|e| format!("{}: {e}", self.name()))
+        }
+        fn load_state(&mut self, state: serde_json::Value) -> Result<(), String> {
+            *self = serde_json::from_value(state).map_err(|e| format!("{}: {e}", self.name()))?;
+            Ok(())
+        }
+    };
 }

@@ -81,7 +81,7 @@ const fn ports_table() -> [u16; 47] {
     t
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Channel {
     base_addr: u16,
     base_count: u16,
@@ -91,7 +91,7 @@ struct Channel {
     mode: u8,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Controller {
     ch: [Channel; 4],
     command: u8,
@@ -214,7 +214,7 @@ fn set_bit(bits: &mut u8, v: u8) {
 }
 
 /// Both 8237A controllers and the page registers.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Dma {
     ctl: [Controller; 2],
     /// The 74LS612 latches for ports 0x80–0x8F (index 0, the POST port, is unused).
@@ -476,6 +476,8 @@ impl Dma {
 /// The 8237 pair on the machine's buses (channel registers, page registers, the
 /// slave's and master's control ports as [`Dma::ports`] lists them).
 impl crate::device::Device for Dma {
+    crate::plain_state!();
+
     fn name(&self) -> &'static str {
         "dma"
     }
@@ -498,7 +500,7 @@ mod tests {
     use super::*;
 
     /// 16 MB of ISA address space, sparse.
-    #[derive(Default)]
+    #[derive(Default, serde::Serialize, serde::Deserialize)]
     struct Mem(std::collections::HashMap<u32, u8>);
 
     impl DmaMemory for Mem {

@@ -157,12 +157,14 @@ const fn fmt(size: usize, cyls: u8, heads: u8, spt: u8, rates: &'static [u8]) ->
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Disk {
+    #[serde(skip, default = "crate::state::detached")]
     image: Box<dyn BlockDevice>,
     cyls: u8,
     heads: u8,
     spt: u8,
+    #[serde(skip)]
     rates: &'static [u8],
     write_protected: bool,
 }
@@ -185,7 +187,7 @@ impl Disk {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Drive {
     disk: Option<Disk>,
     /// The disk change line (DIR bit 7): set on power-up and when a disk is removed,
@@ -201,7 +203,7 @@ const fn data_error() -> Fault {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Kind {
     Read,
     ReadTrack,
@@ -211,7 +213,7 @@ enum Kind {
 }
 
 /// A data command in execution: the sector ID being transferred and its limits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Op {
     kind: Kind,
     drive: usize,
@@ -254,7 +256,7 @@ impl Op {
 }
 
 /// Status bits of a failed command (ST0 interrupt code is added by `finish`).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Fault {
     st0: u8,
     st1: u8,
@@ -269,7 +271,7 @@ const fn st1(bits: u8) -> Fault {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Phase {
     Command,
     Execution,
@@ -277,7 +279,7 @@ enum Phase {
 }
 
 /// The floppy controller and its two drives.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Fdc {
     drives: [Drive; DRIVES],
     /// Present cylinder number of drives 0–3 (the drive's head sits there).
@@ -321,6 +323,30 @@ impl Default for Fdc {
 }
 
 impl Fdc {
+    /// Replaces this controller's state with `saved` (a deserialised snapshot), keeping
+    /// the inserted disk backends. Fails, changing nothing, when the snapshot's drives
+    /// hold disks of other geometries or none.
+    pub fn restore(&mut self, mut saved: Fdc) -> Result<(), String> {
+        for (i, (a, b)) in self.drives.iter().zip(&saved.drives).enumerate() {
+            let same = match (&a.disk, &b.disk) {
+                (Some(a), Some(b)) => (a.cyls, a.heads, a.spt) == (b.cyls, b.heads, b.spt),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                return Err(format!("floppy drive {i} holds another disk"));
+            }
+        }
+        for (a, b) in self.drives.iter_mut().zip(saved.drives.iter_mut()) {
+            if let (Some(a), Some(b)) = (&mut a.disk, &mut b.disk) {
+                std::mem::swap(&mut a.image, &mut b.image);
+                b.rates = a.rates;
+            }
+        }
+        *self = saved;
+        Ok(())
+    }
+
     /// The controller as a PC BIOS leaves it after POST: out of reset with the DMA and
     /// interrupt gate on (DOR = 0Ch), 500 kb/s, no drives' statuses pending, empty drives.
     pub fn new() -> Fdc {

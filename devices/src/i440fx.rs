@@ -38,7 +38,7 @@ pub fn host_bridge() -> PciFunction {
 }
 
 /// One PAM-controlled segment's attributes now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PamSegment {
     pub start: u32,
     pub len: u32,

@@ -263,13 +263,13 @@ fn is_key(id: KeyId) -> bool {
 }
 
 /// A key held down, and the key codes its press sent (released in reverse order).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Held {
     key: KeyId,
     sent: Vec<KeyId>,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Repeat {
     /// The physical key held, and the code it repeats.
     key: KeyId,
@@ -278,7 +278,7 @@ struct Repeat {
 }
 
 /// The keyboard itself (an IBM MF2 keyboard's microcontroller).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Keyboard {
     /// Scan-code set 1, 2 or 3.
     set: u8,
@@ -401,7 +401,7 @@ impl Keyboard {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct I8042 {
     /// Bytes waiting for the CPU, with whether they came from the mouse.
     out: VecDeque<(u8, bool)>,
@@ -420,7 +420,7 @@ pub struct I8042 {
 }
 
 /// PS/2 mouse state (IBM PS/2 Technical Reference, pointing device commands).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Mouse {
     reporting: bool,
     remote: bool,
@@ -1415,7 +1415,7 @@ mod tests {
             [0xE1, 0x1D, 0x45, 0xE1, 0x9D, 0xC5]
         );
         k.key_event(c, e, false, 0, &mut irq);
-        assert_eq!(drain(&mut k, &mut irq), [], "nothing on release");
+        assert_eq!(drain(&mut k, &mut irq), [0u8; 0], "nothing on release");
         assert_eq!(k.next_event(0), None, "Pause does not repeat");
         // Ctrl+Pause is Break: E0 46 E0 C6.
         k.key_event(0x1D, false, true, 0, &mut irq);
@@ -1578,7 +1578,7 @@ mod tests {
         kbd_cmd(&mut k, &mut irq, &[0xF3, 0x00, 0xF0, 0x01]);
         assert_eq!(k.typematic(), 0x00);
         assert_eq!(kbd_cmd(&mut k, &mut irq, &[0xF5]), [0xFA]);
-        assert_eq!(tap(&mut k, &mut irq, 0x1E, false), [], "not scanning");
+        assert_eq!(tap(&mut k, &mut irq, 0x1E, false), [0u8; 0], "not scanning");
         assert_eq!((k.typematic(), k.scan_set()), (0x2B, 2), "F5 sets defaults");
         assert_eq!(kbd_cmd(&mut k, &mut irq, &[0xF4]), [0xFA]);
         assert_eq!(tap(&mut k, &mut irq, 0x1E, false), [0x1E, 0x9E]);
@@ -1599,7 +1599,7 @@ mod tests {
         let first = t0 + 500_000_000;
         assert_eq!(k.next_event(t0), Some(first));
         k.tick(first - 1, &mut irq);
-        assert_eq!(drain(&mut k, &mut irq), []);
+        assert_eq!(drain(&mut k, &mut irq), [0u8; 0]);
         k.tick(first, &mut irq);
         assert_eq!(drain(&mut k, &mut irq), [0x1E]);
         assert_eq!(k.next_event(first), Some(first + 91_740_000));
@@ -1681,7 +1681,7 @@ mod tests {
         );
         assert_eq!(k.next_event(0), None);
         k.release_all(0, &mut irq);
-        assert_eq!(drain(&mut k, &mut irq), []);
+        assert_eq!(drain(&mut k, &mut irq), [0u8; 0]);
         // Keys pressed through the old interface are released too.
         k.key(&[0xE0, 0x38], &mut irq);
         k.release_all(0, &mut irq);

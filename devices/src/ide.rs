@@ -71,11 +71,12 @@ const R_LBA_HIGH: usize = 5;
 const MODEL: &[u8; 40] = b"PCEMU ATA HARD DISK                     ";
 const FIRMWARE: &[u8; 8] = b"1.0     ";
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Disk {
     /// The transfer mode SET FEATURES 03h selected (ATA-6 8.37.10): 08h–0Ch PIO flow
     /// control, 20h–22h multiword DMA, 40h–45h Ultra DMA; 0 = default PIO.
     xfer_mode: u8,
+    #[serde(skip, default = "crate::state::detached")]
     image: Box<dyn BlockDevice>,
     sectors: u64,
     /// Current CHS translation (INITIALIZE DEVICE PARAMETERS).
@@ -232,7 +233,7 @@ fn command_info(cmd: u8) -> (&'static str, Option<bool>) {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Kind {
     Identify,
     Read,
@@ -240,7 +241,7 @@ enum Kind {
 }
 
 /// A PIO data transfer in progress on one device.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Transfer {
     kind: Kind,
     drive: usize,
@@ -261,7 +262,7 @@ pub trait DmaChannel {
 }
 
 /// A DMA data phase a drive is waiting to run (DMARQ asserted).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum DmaPhase {
     /// READ/WRITE DMA (EXT): `count` sectors from `lba` of the disk in `drive`.
     Disk {
@@ -276,7 +277,7 @@ pub enum DmaPhase {
 const DMA_CHUNK: u32 = 128;
 
 /// One IDE channel with up to two disks.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct IdeChannel {
     irq_line: u8,
     line: bool,
@@ -301,6 +302,32 @@ pub struct IdeChannel {
 }
 
 impl IdeChannel {
+    /// Replaces this channel's state with `saved` (a deserialised snapshot), keeping
+    /// the attached disk and CD backends, which are host resources. Fails, changing
+    /// nothing, when the snapshot's drives are not the ones attached here.
+    pub fn restore(&mut self, mut saved: IdeChannel) -> Result<(), String> {
+        for i in 0..2 {
+            let same = match (&self.disks[i], &saved.disks[i]) {
+                (Some(a), Some(b)) => a.sectors == b.sectors,
+                (None, None) => true,
+                _ => false,
+            } && self.cds[i].is_some() == saved.cds[i].is_some();
+            if !same {
+                return Err(format!("IDE position {i} holds another drive"));
+            }
+        }
+        for i in 0..2 {
+            if let (Some(a), Some(b)) = (&mut self.disks[i], &mut saved.disks[i]) {
+                std::mem::swap(&mut a.image, &mut b.image);
+            }
+            if let (Some(a), Some(b)) = (&mut self.cds[i], &mut saved.cds[i]) {
+                std::mem::swap(&mut a.medium, &mut b.medium);
+            }
+        }
+        *self = saved;
+        Ok(())
+    }
+
     /// An empty channel driving ISA line `irq` (14 primary, 15 secondary).
     pub fn new(irq: u8) -> Self {
         IdeChannel {

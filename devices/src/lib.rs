@@ -17,6 +17,7 @@ pub mod pic;
 pub mod piix3;
 pub mod pit;
 pub mod rtc;
+pub mod state;
 pub mod uart;
 pub mod vga;
 
@@ -37,7 +38,7 @@ impl<T: Irq + ?Sized> Irq for &mut T {
 }
 
 /// A sink that records line levels, for device unit tests.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, serde::Serialize, serde::Deserialize)]
 pub struct IrqLog {
     pub levels: [bool; 16],
     /// Every (irq, level) change, in order.

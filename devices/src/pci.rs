@@ -40,20 +40,23 @@ pub const CMD_MEMORY: u16 = 1 << 1;
 pub const CMD_BUS_MASTER: u16 = 1 << 2;
 
 /// A base address register's kind and size (a power of two).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Bar {
     Io(u32),
     Mem32(u32),
 }
 
 /// One PCI function's configuration space.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PciFunction {
+    #[serde(with = "crate::state::big")]
     config: [u8; 256],
     /// Bits software may change, byte by byte (everything else is read-only).
+    #[serde(with = "crate::state::big")]
     wmask: [u8; 256],
     bars: [Option<Bar>; 6],
     /// For logs.
+    #[serde(skip)]
     pub name: &'static str,
 }
 
@@ -206,7 +209,7 @@ impl PciFunction {
 }
 
 /// Bus 0 and configuration mechanism #1.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PciBus {
     /// CONFIG_ADDRESS (0CF8h).
     address: u32,
@@ -222,6 +225,21 @@ pub const fn devfn(dev: u8, func: u8) -> u8 {
 }
 
 impl PciBus {
+    /// Replaces the bus state with `saved` (a deserialised snapshot), keeping the
+    /// functions' names. Fails when the snapshot has other functions.
+    pub fn restore(&mut self, mut saved: PciBus) -> Result<(), String> {
+        let here: Vec<u8> = self.functions.iter().map(|f| f.0).collect();
+        let there: Vec<u8> = saved.functions.iter().map(|f| f.0).collect();
+        if here != there {
+            return Err("the PCI functions differ".into());
+        }
+        for (a, b) in self.functions.iter().zip(saved.functions.iter_mut()) {
+            b.1.name = a.1.name;
+        }
+        *self = saved;
+        Ok(())
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

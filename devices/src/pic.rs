@@ -9,7 +9,7 @@
 //! Log target: `pic`.
 
 /// One 8259A.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Chip {
     pub irr: u8,
     pub isr: u8,
@@ -238,7 +238,7 @@ impl Chip {
 }
 
 /// The cascaded pair.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Pic {
     pub master: Chip,
     pub slave: Chip,

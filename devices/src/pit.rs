@@ -26,7 +26,7 @@ fn ns_of_tick(t: u64) -> Nanos {
     ((t as u128 * 1_000_000_000).div_ceil(PIT_HZ as u128)) as u64
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Counter {
     mode: u8,
     bcd: bool,
@@ -204,7 +204,7 @@ impl Counter {
 }
 
 /// The three counters and port 0x61.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Pit {
     counters: [Counter; 3],
     speaker_data: bool,
@@ -423,6 +423,8 @@ impl Pit {
 /// The 8254 on the machine's buses: counters at 40h–43h and port B (61h: gate 2,
 /// speaker data, refresh toggle and OUT2 status).
 impl crate::device::Device for Pit {
+    crate::plain_state!();
+
     fn name(&self) -> &'static str {
         "pit"
     }

@@ -133,10 +133,11 @@ fn civil(secs: i64) -> Civil {
 }
 
 /// The MC146818 with the PC's CMOS RAM.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rtc {
     /// The 128 bytes behind port 0x71. Registers A–D live in fields instead; the time
     /// bytes here are only meaningful while SET holds the clock (or just after a latch).
+    #[serde(with = "crate::state::big")]
     cmos: [u8; 128],
     index: u8,
     nmi_masked: bool,
@@ -154,6 +155,7 @@ pub struct Rtc {
     /// Virtual time in ns of a one-second boundary of the divider chain. Periodic
     /// interrupts and updates are phased from it. Signed and wide so that a restart half
     /// a second before virtual time 0 and any u64 time subtract cleanly.
+    #[serde(with = "crate::state::wide")]
     anchor: i128,
     /// Day-of-week register minus the weekday of the date, mod 7: the chip counts the
     /// day of week on its own, so software may set it to anything and it keeps that lead.
@@ -620,6 +622,8 @@ impl Rtc {
 /// The RTC/CMOS on the machine's buses: index at 70h (bit 7 masks NMI), data at 71h. A
 /// reset leaves the clock and the CMOS alone (they run on the battery).
 impl crate::device::Device for Rtc {
+    crate::plain_state!();
+
     fn name(&self) -> &'static str {
         "rtc"
     }

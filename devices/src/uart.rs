@@ -64,7 +64,7 @@ pub const MSR_RI: u8 = 0x40;
 pub const MSR_DCD: u8 = 0x80;
 
 /// One 16550A.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Uart {
     irq_line: u8,
     irq_level: bool,

@@ -106,7 +106,8 @@ pub struct RunArgs {
     pub screen_text: Option<PathBuf>,
     /// Type keys: text, `{enter}`, `{esc}`, `{tab}`, `{backspace}`, `{f1}`, `{ctrl+c}`,
     /// `{wait 500ms}`, `{wait 2s}`, `{wait-screen "C:\>"}`, `{wait-serial "login:"}`,
-    /// `{screenshot "shot.png"}`, `{quit}` (stop, status 0).
+    /// `{screenshot "shot.png"}`, `{save "s.x86state"}` (machine state, see
+    /// --load-state), `{quit}` (stop, status 0).
     /// Example: --keys '{wait-screen "A:\>"}dir{enter}'
     #[arg(long, value_name = "SCRIPT")]
     pub keys: Option<String>,
@@ -142,10 +143,23 @@ pub struct RunArgs {
     /// Example: --trace trace.txt
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Print instructions executed, wall time, virtual time and MIPS at exit.
+    /// Print instructions executed, wall time, virtual time and MIPS at exit, and a hash
+    /// of the final machine state (CPU, RAM, devices) for comparing runs.
     /// Example: --stats
     #[arg(long)]
     pub stats: bool,
+    /// Save the machine state to FILE when the run ends (or at --save-state-at).
+    /// Example: --save-state run.x86state
+    #[arg(long, value_name = "FILE")]
+    pub save_state: Option<PathBuf>,
+    /// With --save-state: save when this many instructions have retired, then go on.
+    /// Example: --save-state-at 2000000000
+    #[arg(long, value_name = "N", requires = "save_state")]
+    pub save_state_at: Option<u64>,
+    /// Resume from a state saved by --save-state or a {save} step, with the same disks,
+    /// memory size and CPU model given again. Example: --load-state run.x86state
+    #[arg(long, value_name = "FILE")]
+    pub load_state: Option<PathBuf>,
     /// Serve GDB's remote protocol on a TCP port (127.0.0.1 unless a host is given):
     /// `tcp::PORT` or `tcp:HOST:PORT`. Connect with `target remote :PORT`.
     /// Example: --gdb tcp::1234
@@ -219,6 +233,8 @@ enum KeyStep {
     WaitScreen(String),
     WaitSerial(String),
     Screenshot(String),
+    /// Save the machine state to a file (`{save "FILE"}`).
+    Save(String),
     Quit,
 }
 
@@ -320,6 +336,15 @@ fn parse_keys(script: &str) -> Result<Vec<KeyStep>, String> {
                     let path = tok["screenshot ".len()..].trim().trim_matches('"');
                     check_png(std::path::Path::new(path), "--keys: {screenshot}")?;
                     KeyStep::Screenshot(path.to_string())
+                }
+                w if w.starts_with("save ") => {
+                    let path = tok["save ".len()..].trim().trim_matches('"');
+                    if path.is_empty() {
+                        return Err(
+                            "--keys: {save} needs a file name: {save \"s.x86state\"}".into()
+                        );
+                    }
+                    KeyStep::Save(path.to_string())
                 }
                 w if w.starts_with("wait-screen ") => KeyStep::WaitScreen(
                     tok["wait-screen ".len()..]
@@ -838,6 +863,9 @@ pub struct Session {
     screen_text: Option<PathBuf>,
     stats: bool,
     snapshot: bool,
+    /// --save-state FILE and --save-state-at N (None: when the run ends).
+    save_state: Option<PathBuf>,
+    save_state_at: Option<u64>,
     /// `finish` flushed the disks (and reported any failure).
     flushed: bool,
     /// What a connected debugger asked for (`--gdb`): breakpoints, resume mode.
@@ -1004,6 +1032,11 @@ impl Session {
                 check_floppy_as_hard_disk(p, pc.bus.ide[0].sectors(0) * 512, &first)?;
             }
         }
+        if let Some(p) = &args.load_state {
+            let bytes = read_file(p, "machine state")?;
+            pc.load_state(&bytes)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+        }
         let keys: std::collections::VecDeque<KeyStep> = match &args.keys {
             Some(s) => parse_keys(s)?.into(),
             None => Default::default(),
@@ -1081,6 +1114,8 @@ impl Session {
             screen_text: args.screen_text.clone(),
             stats: args.stats,
             snapshot: args.snapshot,
+            save_state: args.save_state.clone(),
+            save_state_at: args.save_state_at,
             flushed: false,
             dbg: Default::default(),
             recorder,
@@ -1196,7 +1231,11 @@ impl Session {
         // At most 10 ms of virtual time per slice as well: a halted guest skips idle
         // time, and a key script must still see every step of it.
         let mut until_ns = until_ns.min(self.pc.bus.now + SLICE_NS);
-        let mut budget = budget;
+        // --save-state-at N: the slice ends at instruction N exactly.
+        let mut budget = match self.save_state_at {
+            Some(n) if self.pc.instructions() < n => budget.min(n - self.pc.instructions()),
+            _ => budget,
+        };
         if let Some(o) = self.replay_step(&mut budget, &mut until_ns)? {
             return Ok(Some(o));
         }
@@ -1260,6 +1299,13 @@ impl Session {
             self.replay_check_exit(&e)?;
             return Ok(Some(Outcome::Machine(e)));
         }
+        if self.save_state_at.is_some_and(|n| pc.instructions() >= n) {
+            self.save_state_at = None;
+            if let Some(p) = self.save_state.take() {
+                self.save_state_to(&p)?;
+            }
+        }
+        let pc = &mut self.pc;
         if let Some(text) = &self.until {
             let console = self.until_console.as_ref().is_some_and(|m| m.found());
             if console || self.screen.text(pc).contains(text.as_str()) {
@@ -1318,10 +1364,21 @@ impl Session {
                 let path = PathBuf::from(path);
                 self.save_screenshot(&path)?;
             }
+            Some(KeyStep::Save(path)) => {
+                let path = PathBuf::from(path);
+                self.save_state_to(&path)?;
+            }
             Some(KeyStep::WaitSerial(_)) | None => return Ok(false),
         }
         self.keys.pop_front();
         Ok(false)
+    }
+
+    /// Writes the machine state to `path` (see `machine::snapshot`).
+    pub fn save_state_to(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let bytes = self.pc.save_state()?;
+        std::fs::write(path, bytes)
+            .map_err(|e| format!("cannot write machine state {}: {e}", path.display()))
     }
 
     /// Writes the rendered frame, shaped as a monitor shows it, to a PNG file.
@@ -1378,7 +1435,12 @@ impl Session {
                 pc.bus.now as f64 / 1e9,
                 n as f64 / elapsed.max(1e-9) / 1e6
             );
+            errln!("state hash: {:016x}", pc.state_hash()?);
         }
+        if let Some(p) = self.save_state.take() {
+            self.save_state_to(&p)?;
+        }
+        let pc = &mut self.pc;
         if let Some(p) = &self.screen_text {
             std::fs::write(p, pc.screen_text())
                 .map_err(|e| format!("cannot write {}: {e}", p.display()))?;

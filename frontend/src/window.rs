@@ -4,7 +4,8 @@
 //! Shortcuts are Ctrl+Alt plus a letter; the letter never reaches the guest (Ctrl and
 //! Alt themselves do, as in QEMU, so Ctrl+Alt+Del still works):
 //! G releases the mouse, P pauses/resumes, R resets, S saves a screenshot (PNG and
-//! text dump), Q quits.
+//! text dump), V saves the machine state (x86-state-N.x86state, for --load-state),
+//! Q quits.
 
 use crate::gdb::{Gdb, Next};
 use crate::pace::Pacer;
@@ -106,6 +107,7 @@ pub enum Shortcut {
     Pause,
     Reset,
     Screenshot,
+    SaveState,
     Quit,
 }
 
@@ -115,6 +117,7 @@ pub fn shortcut(k: Key) -> Option<Shortcut> {
         Key::P => Shortcut::Pause,
         Key::R => Shortcut::Reset,
         Key::S => Shortcut::Screenshot,
+        Key::V => Shortcut::SaveState,
         Key::Q => Shortcut::Quit,
         _ => return None,
     })
@@ -191,6 +194,7 @@ pub fn run(mut s: Session, args: &RunArgs, mut gdb: Option<Gdb>) -> Result<u8, S
     let mut title_at = Instant::now();
     let mut title_icount = s.pc.instructions();
     let mut shots = 0u32;
+    let mut states = 0u32;
     loop {
         let frame_end = Instant::now() + FRAME;
         let in_gdb = gdb.as_ref().is_some_and(|g| g.stopped());
@@ -274,6 +278,12 @@ pub fn run(mut s: Session, args: &RunArgs, mut gdb: Option<Gdb>) -> Result<u8, S
                 std::fs::write(format!("{base}.txt"), text)
                     .map_err(|e| format!("cannot write {base}.txt: {e}"))?;
                 errln!("x86: saved {base}.png and {base}.txt");
+            }
+            Some(Shortcut::SaveState) => {
+                states += 1;
+                let name = format!("x86-state-{states}.x86state");
+                s.save_state_to(std::path::Path::new(&name))?;
+                errln!("x86: saved {name} (resume with --load-state {name})");
             }
             Some(Shortcut::ReleaseMouse) => {
                 input.captured = false;

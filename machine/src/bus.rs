@@ -810,6 +810,12 @@ mod tests {
         fn name(&self) -> &'static str {
             "scratch"
         }
+        fn save_state(&self) -> Result<serde_json::Value, String> {
+            Ok(serde_json::json!([self.latch, self.mem]))
+        }
+        fn load_state(&mut self, _state: serde_json::Value) -> Result<(), String> {
+            Ok(())
+        }
         fn ports(&self) -> Vec<(u16, u16)> {
             vec![(0x300, 1)]
         }

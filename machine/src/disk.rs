@@ -24,7 +24,7 @@ pub fn is_mbr(sector: &[u8]) -> bool {
     !bpb && statuses_ok && used
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DiskKind {
     Floppy,
     Hard,
@@ -33,7 +33,7 @@ pub enum DiskKind {
 }
 
 /// A drive's geometry as the BIOS reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DiskInfo {
     pub kind: DiskKind,
     pub cylinders: u32,

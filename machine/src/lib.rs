@@ -26,6 +26,7 @@ pub mod keymap;
 mod memmap;
 mod pc;
 mod screen;
+pub mod snapshot;
 
 pub use bus::{PcBus, BIOS_SIZES, OUTPUT_HIGH, OUTPUT_MAX};
 pub use cdrom::check_cdrom_sectors;

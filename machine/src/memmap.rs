@@ -46,6 +46,7 @@ pub(crate) enum Region {
     OpenBus,
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct MemMap {
     ram_len: usize,
     bios_len: u32,

@@ -7,7 +7,7 @@ use cpu::{Bus, Cpu, CpuModel, Stop};
 use devices::Nanos;
 
 /// Which disk INT 19h tries first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BootOrder {
     Floppy,
     HardDisk,

@@ -33,7 +33,9 @@ const QBIT: u64 = 1 << 62;
 
 /// An 80-bit register value: sign and 15-bit exponent, and the 64-bit significand with
 /// its explicit integer bit J (bit 63).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Default, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct F80 {
     pub se: u16,
     pub m: u64,

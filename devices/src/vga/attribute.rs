@@ -22,7 +22,7 @@ pub(super) const MODE_BLINK: u8 = 0x08;
 pub(super) const MODE_PAN_COMPAT: u8 = 0x20;
 pub(super) const MODE_P54S: u8 = 0x80;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Attribute {
     /// Index register including the palette address source bit.
     pub index: u8,

@@ -90,7 +90,7 @@ fn crtc_name(i: usize) -> &'static str {
     NAMES.get(i).copied().unwrap_or("unknown")
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Crtc {
     pub index: u8,
     pub regs: [u8; CRTC_COUNT],

@@ -9,7 +9,7 @@
 const STATE_WRITE: u8 = 0x00;
 const STATE_READ: u8 = 0x03;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Dac {
     pub pel_mask: u8,
     write_index: u8,
@@ -18,8 +18,10 @@ pub(super) struct Dac {
     read_index: u8,
     read_step: usize,
     state: u8,
+    #[serde(with = "crate::state::big")]
     entries: [[u8; 3]; 256],
     /// `entries` as 0x00RRGGBB, kept in step for rendering.
+    #[serde(with = "crate::state::big")]
     rgb: [u32; 256],
 }
 
@@ -112,7 +114,7 @@ impl Dac {
 }
 
 /// Which default palette a BIOS mode loads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum Palette {
     /// Monochrome modes 07h/0Fh: 64 entries of black, normal and bright green-less grey.
     Mono,

@@ -46,7 +46,7 @@ pub(super) fn lanes(mask: u8) -> u32 {
     r
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Graphics {
     pub index: u8,
     pub regs: [u8; GC_COUNT],

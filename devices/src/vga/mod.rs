@@ -40,7 +40,7 @@ const MISC_RAM_ENABLE: u8 = 0x02;
 pub type TextScreen = (usize, usize, Vec<(u8, u8)>);
 
 /// The VGA: register files, planes and latches.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Vga {
     seq: Sequencer,
     crtc: Crtc,

@@ -15,7 +15,7 @@ const GLYPH_STRIDE: usize = 32;
 /// Scan lines of the VGA 400-line text modes.
 const TEXT_LINES: usize = 400;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Layout {
     Text,
     Graphics,

@@ -30,7 +30,7 @@ const UNDERLINE_ATTR_MASK: u8 = 0x77;
 const UNDERLINE_ATTR: u8 = 0x01;
 
 /// How the display turns plane data into pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) enum Fetch {
     Text,
     /// One bit per plane per pixel (modes 0Dh-12h, 06h).

@@ -23,7 +23,7 @@ pub(super) const MEM_ODD_EVEN_OFF: u8 = 0x04;
 /// Memory mode: chain 4, the two low address bits select the plane.
 pub(super) const MEM_CHAIN4: u8 = 0x08;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Sequencer {
     pub index: u8,
     pub regs: [u8; SEQ_COUNT],

@@ -31,7 +31,7 @@ use devices::atapi::CD_BLOCK;
 pub(crate) const CD_DRIVE: u8 = 0xE0;
 
 /// A boot from CD that happened, as the boot catalog described it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CdBoot {
     /// Boot media type: 0 no emulation, 1 1.2 MB, 2 1.44 MB, 3 2.88 MB floppy, 4 hard
     /// disk.
@@ -57,7 +57,7 @@ impl CdBoot {
 }
 
 /// CD boot state kept on the host side.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CdState {
     boot: Option<CdBoot>,
     /// Emulation is in effect (until AH=4B00h ends it).

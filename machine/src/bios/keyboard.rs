@@ -146,7 +146,7 @@ pub(super) const IDLE_POLL_GAP: u64 = 5_000;
 pub(super) const IDLE_SKIP: Nanos = 2_000_000;
 
 /// Empty AH=01h polls in a row and the instruction count of the last one.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct KeyPolls {
     count: u32,
     last: u64,

@@ -84,7 +84,7 @@ const MOUSE_NO_HANDLER: u8 = 0x05;
 
 /// BIOS state kept on the host side: what the PC/AT keeps in places the guest cannot
 /// see or must not be able to corrupt into a host failure.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct HostState {
     /// An INT 15h AH=86h wait in progress: the linear address of the caller's
     /// interrupt frame (the same on every retry of the stub, different for a nested
@@ -98,12 +98,13 @@ pub(crate) struct HostState {
     /// What an El Torito boot set up (see `eltorito`).
     pub(super) cd: super::eltorito::CdState,
     /// A kernel to boot in place of a boot sector (`x86 run --kernel`, see `boot`).
+    #[serde(skip)]
     pub(crate) kernel: Option<std::sync::Arc<crate::boot::BootPlan>>,
 }
 
 /// The pointing-device interface's state (the PS/2 BIOS keeps it in its extended data
 /// area, which this BIOS does not have).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct MouseState {
     /// The far handler set by AX=C207h, as (segment, offset); (0, 0) is none.
     handler: (u16, u16),
