@@ -152,6 +152,16 @@ fn serial_stdin_recorded_and_replayed_identically() {
     );
     assert_eq!(e9_replay, e9, "the guest saw each byte after as many polls");
     assert_eq!(instructions(&out.stderr), instructions(&err));
+    assert_eq!(state_hash(&out.stderr), state_hash(&err));
+}
+
+/// The machine-state hash `--stats` prints (CPU, RAM and every device).
+fn state_hash(stderr: &[u8]) -> String {
+    let s = String::from_utf8_lossy(stderr);
+    s.lines()
+        .find(|l| l.starts_with("state hash: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no state hash in {s}"))
 }
 
 fn one_line_error(out: &std::process::Output, needle: &str) {

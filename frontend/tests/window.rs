@@ -300,6 +300,14 @@ fn a_window_session_typed_by_xdotool_replays_headless() {
             .unwrap_or_else(|| panic!("no --stats line in {s}"))
     };
     assert_eq!(count(&rep_err), count(&err), "instruction count");
+    // The machine-state hash of --stats (CPU, RAM and every device) at the end.
+    let hash = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("state hash: "))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no state hash in {s}"))
+    };
+    assert_eq!(hash(&rep_err), hash(&err), "state hash");
     let rep_screen = std::fs::read_to_string(dir.join("rep-screen.txt")).unwrap();
     assert_eq!(rep_screen, rec_screen, "the text screen at the end");
     assert_eq!(
