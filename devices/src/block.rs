@@ -50,6 +50,16 @@ pub trait BlockDevice: Send {
     }
     /// Whether the guest has written to the image since it was attached.
     fn dirty(&self) -> bool;
+    /// With a copy-on-write overlay (`--snapshot`), the sectors the guest wrote there, in
+    /// ascending order; None when writes go straight to the image. Machine state files
+    /// carry these sectors, since the image underneath never sees them.
+    fn overlay_sectors(&self) -> Option<Vec<u64>> {
+        None
+    }
+    /// Reads the image underneath any overlay: what the disk held when it was attached.
+    fn read_base(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        self.read(lba, buf)
+    }
 }
 
 impl std::fmt::Debug for dyn BlockDevice {

@@ -440,6 +440,12 @@ impl Fdc {
         self.drives.get_mut(drive)?.disk.as_mut()
     }
 
+    /// The image of the disk in `drive`, for machine state files (identity and
+    /// `--snapshot` overlay).
+    pub fn image_mut(&mut self, drive: usize) -> Option<&mut dyn BlockDevice> {
+        Some(self.disk_mut(drive)?.image.as_mut())
+    }
+
     /// Whether a disk is in `drive`.
     pub fn present(&self, drive: usize) -> bool {
         self.disk(drive).is_some()

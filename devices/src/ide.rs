@@ -431,6 +431,11 @@ impl IdeChannel {
         self.disks.get_mut(slot)?.take().map(|d| d.image)
     }
 
+    /// A disk's image, for machine state files (identity and `--snapshot` overlay).
+    pub fn image_mut(&mut self, slot: usize) -> Option<&mut dyn BlockDevice> {
+        self.backend(slot).ok()
+    }
+
     fn backend(&mut self, slot: usize) -> Result<&mut dyn BlockDevice, BlockError> {
         match self.disks.get_mut(slot).and_then(Option::as_mut) {
             Some(d) => Ok(d.image.as_mut()),

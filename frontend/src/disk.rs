@@ -329,6 +329,28 @@ impl BlockDevice for FileDisk {
             .map_err(|e| self.io_error("write", e))
     }
 
+    fn overlay_sectors(&self) -> Option<Vec<u64>> {
+        let o = self.overlay.as_ref()?;
+        let mut v: Vec<u64> = o
+            .written
+            .iter()
+            .flat_map(|(&word, &bits)| {
+                (0..64u64)
+                    .filter(move |b| bits & (1 << b) != 0)
+                    .map(move |b| word * 64 + b)
+            })
+            .collect();
+        v.sort_unstable();
+        Some(v)
+    }
+
+    fn read_base(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        let (off, _) = machine::check_range(self.sectors, lba, buf.len())?;
+        self.file
+            .read_exact_at(buf, off)
+            .map_err(|e| self.io_error("read", e))
+    }
+
     fn flush(&mut self) -> Result<(), BlockError> {
         if let Some(msg) = &self.flush_failed {
             return Err(BlockError::Io(msg.clone()));

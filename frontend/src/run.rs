@@ -1425,8 +1425,6 @@ impl Session {
                 self.record_error.get_or_insert(e);
             }
         }
-        // TODO(snap): print the machine-state hash here with the instruction count once
-        // the snapshot branch lands, so a replay can be compared with its recording.
         let pc = &mut self.pc;
         if self.stats {
             let n = pc.instructions();

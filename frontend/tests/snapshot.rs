@@ -193,3 +193,72 @@ fn refused_not(img: &Path, bytes: &[u8]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A guest that wrote to its floppy under `--snapshot` resumes with those writes: the
+/// state file carries the overlay's sectors. FreeDOS's `echo … > FILE` and `type FILE`
+/// show it; without `--snapshot` the same state is refused (it would write into the
+/// image), in one line with status 2.
+#[test]
+fn snapshot_overlay_writes_survive_a_restore() {
+    let img = freedos();
+    let state = temp("overlay.x86state");
+    let screen = temp("overlay.txt");
+    let a = run(
+        &img,
+        &[
+            "--keys",
+            &format!(
+                "{{wait-screen \"A:\\>\"}}echo OVERLAY-42 > NOTE.TXT{{enter}}{{wait 2s}}{{save \"{}\"}}{{quit}}",
+                state.display()
+            ),
+        ],
+    );
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    let b = run(
+        &img,
+        &[
+            "--load-state",
+            state.to_str().unwrap(),
+            "--keys",
+            "type NOTE.TXT{enter}{wait 2s}{quit}",
+            "--screen-text",
+            screen.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        b.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let text = std::fs::read_to_string(&screen).unwrap();
+    // The typed command line holds "NOTE.TXT", the file's content "OVERLAY-42" only
+    // when the restored overlay has the file: count the content's own line.
+    assert!(
+        text.lines().any(|l| l.trim_end() == "OVERLAY-42"),
+        "the written file is back: {text}"
+    );
+    // The image itself never changed, and a run without --snapshot is refused.
+    let copy = temp("overlay-copy.img");
+    std::fs::copy(&img, &copy).unwrap();
+    let mut perm = std::fs::metadata(&copy).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(&copy, perm).unwrap();
+    let c = Command::new(env!("CARGO_BIN_EXE_x86"))
+        .args(["run", "--headless", "--timeout", "60", "--fda"])
+        .arg(&copy)
+        .args(["--load-state", state.to_str().unwrap(), "--keys", "{quit}"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&c.stderr);
+    assert_eq!(c.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("--snapshot"), "{err}");
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&img).unwrap());
+}

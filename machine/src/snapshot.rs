@@ -17,16 +17,17 @@
 //! state of the CPU and each device — followed by RAM as (4-byte page number, 4096
 //! bytes) records for every page that is not all zeros.
 //!
-//! Disks are not copied. Each disk's identity is its size and a CRC-32 of its content
-//! as the guest sees it now; loading refuses a state whose disks differ. Hashing reads
-//! the whole image once per save and load (a gigabyte takes about a second), which is
-//! the price of never resuming on the wrong disk; a guest that wrote to its disk under
-//! `--snapshot` cannot be resumed, because the overlay is not saved (yet), and is
-//! refused by the same check instead of resuming with the wrong data.
+//! Disks are not copied. Each disk's identity is its size and a CRC-32 of the image
+//! file's content (under `--snapshot`, the image underneath the overlay); loading
+//! refuses a state whose disks differ. Hashing reads the whole image once per save and
+//! load (a gigabyte takes about a second), which is the price of never resuming on the
+//! wrong disk. The sectors a guest wrote to a `--snapshot` overlay are in the document
+//! (`overlays`), and are written to the new run's overlay on load; such a state is
+//! refused without `--snapshot`, which would write them into the image itself.
 //!
 //! The TLB, the CPU's block cache and undrained output buffers are not saved.
 
-use crate::{bus::PcBus, Pc};
+use crate::{bus::PcBus, BlockDevice, Pc};
 use cpu::state::CpuState;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -187,44 +188,69 @@ impl PcBus {
 }
 
 impl Pc {
-    /// Identity of every attached disk: position, sectors and a CRC-32 of the content.
+    /// Calls `f` with every attached disk's position name and image.
+    fn each_disk(&mut self, mut f: impl FnMut(String, &mut dyn BlockDevice)) {
+        for ch in 0..2 {
+            for slot in 0..2 {
+                if let Some(img) = self.bus.ide[ch].image_mut(slot) {
+                    f(format!("ide{ch}.{slot}"), img);
+                }
+            }
+        }
+        for drive in 0..2 {
+            if let Some(img) = self.bus.fdc.image_mut(drive) {
+                f(format!("fd{drive}"), img);
+            }
+        }
+    }
+
+    /// Identity of every attached disk: position, sectors and a CRC-32 of the image as
+    /// it was attached (under `--snapshot`, without the overlay, which the state file
+    /// carries itself).
     fn disk_ids(&mut self) -> Vec<(String, u64, u32)> {
         const CHUNK: u64 = 2048;
         let mut ids = Vec::new();
         let mut buf = vec![0u8; CHUNK as usize * 512];
-        for ch in 0..2 {
-            for slot in 0..2 {
-                let ide = &mut self.bus.ide[ch];
-                if !ide.present(slot) {
-                    continue;
+        self.each_disk(|name, img| {
+            let sectors = img.sectors();
+            let mut crc = crc32fast::Hasher::new();
+            let mut lba = 0;
+            while lba < sectors {
+                let n = (sectors - lba).min(CHUNK);
+                let b = &mut buf[..n as usize * 512];
+                if img.read_base(lba, b).is_err() {
+                    b.fill(0xEE);
                 }
-                let sectors = ide.sectors(slot);
-                let mut crc = crc32fast::Hasher::new();
-                let mut lba = 0;
-                while lba < sectors {
-                    let n = (sectors - lba).min(CHUNK);
-                    let b = &mut buf[..n as usize * 512];
-                    if ide.read_sectors(slot, lba, b).is_err() {
-                        b.fill(0xEE);
-                    }
-                    crc.update(b);
-                    lba += n;
-                }
-                ids.push((format!("ide{ch}.{slot}"), sectors, crc.finalize()));
+                crc.update(b);
+                lba += n;
             }
-        }
-        for drive in 0..2 {
-            if let Some((c, h, s)) = self.bus.fdc.geometry(drive) {
-                let sectors = u64::from(c) * u64::from(h) * u64::from(s);
-                let data = self
-                    .bus
-                    .fdc
-                    .read_sectors(drive, 0, sectors)
-                    .unwrap_or_default();
-                ids.push((format!("fd{drive}"), sectors, crc32fast::hash(&data)));
-            }
-        }
+            ids.push((name, sectors, crc.finalize()));
+        });
         ids
+    }
+
+    /// The sectors the guest wrote to `--snapshot` overlays, by disk position, each as
+    /// (sector number, the 512 bytes in hex).
+    fn overlays(&mut self) -> Result<BTreeMap<String, Vec<(u64, String)>>, String> {
+        let mut out = BTreeMap::new();
+        let mut err = None;
+        self.each_disk(|name, img| {
+            let Some(lbas) = img.overlay_sectors().filter(|l| !l.is_empty()) else {
+                return;
+            };
+            let mut sectors = Vec::with_capacity(lbas.len());
+            let mut buf = [0u8; 512];
+            for lba in lbas {
+                if let Err(e) = img.read(lba, &mut buf) {
+                    err = Some(format!("cannot read {name}'s --snapshot writes: {e}"));
+                    return;
+                }
+                let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+                sectors.push((lba, hex));
+            }
+            out.insert(name, sectors);
+        });
+        err.map_or(Ok(out), Err)
     }
 
     fn config(&mut self) -> MachineConfig {
@@ -266,6 +292,10 @@ impl Pc {
         );
         doc.insert("no_reboot", json!(self.no_reboot));
         doc.insert("bios", serde_json::to_value(&self.bios_state).map_err(e)?);
+        doc.insert(
+            "overlays",
+            serde_json::to_value(self.overlays()?).map_err(e)?,
+        );
         let text = serde_json::to_vec(&doc).map_err(e)?;
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
         let mut write = |b: &[u8]| {
@@ -379,6 +409,43 @@ impl Pc {
         let no_reboot =
             serde_json::from_value(field("no_reboot")?).map_err(|e| bad(&e.to_string()))?;
         let bios = serde_json::from_value(field("bios")?).map_err(|e| bad(&e.to_string()))?;
+        let overlays: BTreeMap<String, Vec<(u64, String)>> = match doc.remove("overlays") {
+            Some(v) => serde_json::from_value(v).map_err(|e| bad(&e.to_string()))?,
+            None => BTreeMap::new(),
+        };
+        let mut writes: Vec<(String, u64, Vec<u8>)> = Vec::new();
+        for (name, sectors) in &overlays {
+            let size = here
+                .disks
+                .iter()
+                .find(|d| &d.0 == name)
+                .map(|d| d.1)
+                .ok_or_else(|| bad("--snapshot writes to a disk that is not there"))?;
+            for (lba, hex) in sectors {
+                let bytes: Option<Vec<u8>> = (hex.len() == 1024)
+                    .then(|| {
+                        (0..512)
+                            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+                            .collect()
+                    })
+                    .flatten();
+                match bytes {
+                    Some(b) if *lba < size => writes.push((name.clone(), *lba, b)),
+                    _ => return Err(bad("--snapshot sector")),
+                }
+            }
+        }
+        let mut no_overlay = None;
+        self.each_disk(|name, img| {
+            if overlays.contains_key(&name) && img.overlay_sectors().is_none() {
+                no_overlay = Some(name);
+            }
+        });
+        if let Some(name) = no_overlay {
+            return Err(format!(
+                "the state holds the guest's --snapshot writes to {name}; resume it with --snapshot, so the image is not changed"
+            ));
+        }
         // RAM records.
         let mut pages = &raw[end..];
         let mut ram = vec![0u8; self.bus.ram.len()];
@@ -393,6 +460,17 @@ impl Pc {
                 .ok_or_else(|| bad("RAM page number"))?;
             dst.copy_from_slice(&pages[4..4 + PAGE]);
             pages = &pages[4 + PAGE..];
+        }
+        let mut failed = None;
+        self.each_disk(|name, img| {
+            for (_, lba, data) in writes.iter().filter(|w| w.0 == name) {
+                if let Err(e) = img.write(*lba, data) {
+                    failed = Some(format!("cannot restore {name}'s --snapshot writes: {e}"));
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
         let kernel = self.bios_state.kernel.take();
         self.cpu.load_state(cpu)?;
