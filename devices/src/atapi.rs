@@ -35,12 +35,7 @@ use crate::block::{BlockDevice, BlockError, SECTOR};
 pub const CD_BLOCK: usize = 2048;
 const PER_BLOCK: u64 = (CD_BLOCK / SECTOR) as u64;
 
-const ST_ERR: u8 = 0x01;
-const ST_DRQ: u8 = 0x08;
-const ST_DSC: u8 = 0x10;
-const ST_DRDY: u8 = 0x40;
-const ST_READY: u8 = ST_DRDY | ST_DSC;
-const ER_ABRT: u8 = 0x04;
+use crate::ide::{ER_ABRT, ST_DRQ, ST_ERR, ST_READY};
 
 /// Interrupt reason (sector count register) bits: command/data and direction.
 const IR_COD: u8 = 0x01;

@@ -41,14 +41,15 @@ const DEFAULT_HEADS: u8 = 16;
 const DEFAULT_SPT: u8 = 63;
 const MAX_DEFAULT_CYLS: u64 = 16383;
 
-const ST_ERR: u8 = 0x01;
-const ST_DRQ: u8 = 0x08;
+// Status and error register bits (ATA-6 §7.15, §7.9), shared with the ATAPI drive.
+pub(crate) const ST_ERR: u8 = 0x01;
+pub(crate) const ST_DRQ: u8 = 0x08;
 const ST_DSC: u8 = 0x10;
 const ST_DRDY: u8 = 0x40;
 const ST_BSY: u8 = 0x80;
-const ST_READY: u8 = ST_DRDY | ST_DSC;
+pub(crate) const ST_READY: u8 = ST_DRDY | ST_DSC;
 
-const ER_ABRT: u8 = 0x04;
+pub(crate) const ER_ABRT: u8 = 0x04;
 const ER_IDNF: u8 = 0x10;
 /// Uncorrectable data: what a read that the backend could not complete reports.
 const ER_UNC: u8 = 0x40;
