@@ -858,4 +858,24 @@ mod tests {
         assert_eq!(bus.read8(0x1F_FFFF), 0x33);
         assert!(bus.device_mut::<Pit>().is_some());
     }
+
+    #[test]
+    fn only_plain_ram_is_offered_to_bulk_string_instructions() {
+        // 2 MB of RAM; the A0000h–FFFFFh window (VGA, BIOS, PAM) and anything past the
+        // end of RAM, or a range crossing a 4 KB page, take the byte path.
+        let mut bus = PcBus::new(2, vec![0xF4; 64 << 10], 0, 1_000_000);
+        assert_eq!(bus.ram_offset(0x1000, 0x1000), Some(0x1000));
+        assert_eq!(bus.ram_offset(0x9_F000, 0x1000), Some(0x9_F000));
+        assert_eq!(bus.ram_offset(0xB_8000, 16), None, "VGA text memory");
+        assert_eq!(bus.ram_offset(0xF_0000, 16), None, "BIOS ROM");
+        assert_eq!(bus.ram_offset(0x1F_F000, 0x1000), Some(0x1F_F000));
+        assert_eq!(bus.ram_offset(0x20_0000, 4), None, "past 2 MB");
+        assert_eq!(bus.ram_offset(0x1_0FFF, 2), None, "crosses a page");
+        assert_eq!(bus.ram_offset(0xFEB0_0000, 4), None);
+        // A20 off: 1 MB + x is x, as for read8/write8.
+        bus.a20 = false;
+        assert_eq!(bus.ram_offset(0x10_2000, 0x100), Some(0x2000));
+        bus.write8(0x10_2000, 0x77);
+        assert_eq!(bus.ram()[0x2000], 0x77);
+    }
 }
