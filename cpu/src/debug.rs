@@ -168,22 +168,7 @@ mod tests {
     use crate::regs::{CS, DS, ES, ESP, SS};
     use crate::Stop;
 
-    struct Ram(Vec<u8>);
-
-    impl Bus for Ram {
-        fn read8(&mut self, a: u32) -> u8 {
-            *self.0.get(a as usize).unwrap_or(&0xFF)
-        }
-        fn write8(&mut self, a: u32, v: u8) {
-            if let Some(b) = self.0.get_mut(a as usize) {
-                *b = v;
-            }
-        }
-        fn io_read(&mut self, _port: u16, _size: u8) -> u32 {
-            0xFFFF_FFFF
-        }
-        fn io_write(&mut self, _port: u16, _size: u8, _v: u32) {}
-    }
+    use crate::test_ram::Ram;
 
     const CODE: u32 = 0x10000;
 

@@ -470,3 +470,27 @@ impl Cpu {
         }
     }
 }
+
+/// Flat RAM for the crate's unit tests: reads past the end are all ones, writes there
+/// vanish, and every port reads as all ones.
+#[cfg(test)]
+pub(crate) mod test_ram {
+    use crate::Bus;
+
+    pub(crate) struct Ram(pub(crate) Vec<u8>);
+
+    impl Bus for Ram {
+        fn read8(&mut self, a: u32) -> u8 {
+            *self.0.get(a as usize).unwrap_or(&0xFF)
+        }
+        fn write8(&mut self, a: u32, v: u8) {
+            if let Some(b) = self.0.get_mut(a as usize) {
+                *b = v;
+            }
+        }
+        fn io_read(&mut self, _port: u16, _size: u8) -> u32 {
+            0xFFFF_FFFF
+        }
+        fn io_write(&mut self, _port: u16, _size: u8, _v: u32) {}
+    }
+}

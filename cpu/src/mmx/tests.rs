@@ -9,22 +9,7 @@ use crate::fpu::F80;
 use crate::regs::{CR0_MP, CR0_NE, CS, DS, EAX, ESP, SS};
 use crate::{Stop, MF, UD};
 
-struct Ram(Vec<u8>);
-
-impl Bus for Ram {
-    fn read8(&mut self, a: u32) -> u8 {
-        *self.0.get(a as usize).unwrap_or(&0xFF)
-    }
-    fn write8(&mut self, a: u32, v: u8) {
-        if let Some(b) = self.0.get_mut(a as usize) {
-            *b = v;
-        }
-    }
-    fn io_read(&mut self, _port: u16, _size: u8) -> u32 {
-        0xFFFF_FFFF
-    }
-    fn io_write(&mut self, _port: u16, _size: u8, _v: u32) {}
-}
+use crate::test_ram::Ram;
 
 const CODE: u32 = 0x10000; // CS = 1000h
 const DATA: u32 = 0x20000; // DS = 2000h
