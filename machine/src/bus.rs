@@ -56,12 +56,19 @@ pub(crate) enum Dev {
     Pci,
     /// The PIIX3 IDE bus master block, where BMIBA puts it.
     Bmide,
+    /// The Bochs VBE interface (1CEh–1D0h), 16 bits wide.
+    Dispi,
 }
 
 /// Where the built-in chips sit on PCI bus 0 (QEMU's `pc` machine uses the same).
 pub(crate) const HOST_BRIDGE: u8 = devfn(0, 0);
 pub(crate) const ISA_BRIDGE: u8 = devfn(1, 0);
 pub(crate) const IDE: u8 = devfn(1, 1);
+/// The std-vga PCI function (QEMU: 00:02.0).
+pub(crate) const VGA: u8 = devfn(2, 0);
+/// Memory-map device numbers of the VGA's BARs (the VGA is not in the device table).
+pub(crate) const VGA_LFB: usize = usize::MAX;
+pub(crate) const VGA_MMIO: usize = usize::MAX - 1;
 
 /// The PCI bus with the i440FX host bridge and the PIIX3's ISA and IDE functions.
 fn pci_bus() -> PciBus {
@@ -69,6 +76,7 @@ fn pci_bus() -> PciBus {
     pci.add(HOST_BRIDGE, i440fx::host_bridge());
     pci.add(ISA_BRIDGE, piix3::isa_bridge());
     pci.add(IDE, piix3::ide());
+    pci.add(VGA, devices::vga::pci_function());
     pci
 }
 
@@ -274,12 +282,18 @@ impl PcBus {
     /// Collects the table devices' memory regions into the memory map (after a device
     /// is added and after configuration writes, which is when regions move).
     pub(crate) fn refresh_mmio(&mut self) {
-        let regions = self
+        let mut regions: Vec<_> = self
             .table
             .iter()
             .enumerate()
             .flat_map(|(i, d)| d.mmio_regions().into_iter().map(move |(b, l)| (b, l, i)))
             .collect();
+        let vga = self.pci.function(VGA);
+        let lfb = vga.and_then(|f| f.mem_bar(devices::vga::LFB_BAR));
+        let mmio = vga.and_then(|f| f.mem_bar(devices::vga::MMIO_BAR));
+        self.vga.set_bars(lfb.map(|b| b.0), mmio.map(|b| b.0));
+        regions.extend(lfb.map(|(b, l)| (b, l, VGA_LFB)));
+        regions.extend(mmio.map(|(b, l)| (b, l, VGA_MMIO)));
         self.memmap.set_mmio(regions);
     }
 
@@ -401,6 +415,7 @@ impl PcBus {
         }
         t[bios::TRAP_PORT as usize] = Dev::BiosTrap;
         t[0x3B0..0x3E0].fill(Dev::Vga);
+        t[0x1CE..0x1D1].fill(Dev::Dispi);
         for &p in Fdc::ports() {
             t[p as usize] = Dev::Fdc;
         }
@@ -467,6 +482,7 @@ impl Bus for PcBus {
             Region::Ram(o) => *self.ram.get(o).unwrap_or(&0xFF),
             Region::Rom(o) => *self.bios.get(o).unwrap_or(&0xFF),
             Region::Vga => self.vga.mem_read(a),
+            Region::Mmio(i @ (VGA_LFB | VGA_MMIO)) => self.vga.bar_read(a, i == VGA_LFB, self.now),
             Region::Mmio(i) => match self.table.get_mut(i) {
                 Some(d) => {
                     let mut ctx = Ctx {
@@ -495,6 +511,9 @@ impl Bus for PcBus {
                 }
             }
             Region::Vga => self.vga.mem_write(a, value),
+            Region::Mmio(i @ (VGA_LFB | VGA_MMIO)) => {
+                self.vga.bar_write(a, i == VGA_LFB, 1, value as u32)
+            }
             Region::Mmio(i) => {
                 if let Some(d) = self.table.get_mut(i) {
                     let mut ctx = Ctx {
@@ -600,6 +619,7 @@ impl Bus for PcBus {
                         | (self.vga.port_read(port.wrapping_add(1), self.now) as u32) << 8
                 }
             },
+            Dev::Dispi => (self.vga.dispi_port_read(port) as u32) & ones,
             Dev::Com1 => self.com[0].read(port, self.now, &mut self.pic) as u32,
             Dev::Com2 => self.com[1].read(port, self.now, &mut self.pic) as u32,
             Dev::Ide(ch) => {
@@ -704,6 +724,7 @@ impl Bus for PcBus {
                 self.bios_call = true;
             }
             Dev::Fdc => self.fdc.write(port, value as u8, self.now, &mut self.pic),
+            Dev::Dispi => self.vga.dispi_port_write(port, value as u16),
             Dev::Vga => {
                 self.vga.port_write(port, value as u8);
                 if size > 1 {

@@ -57,8 +57,20 @@ fn post_configures_the_i440fx_and_piix3() {
     );
     // Header type 80h: the PIIX3 is a multifunction device.
     assert_eq!(cfg_read(&mut pc, 1, 0, 0x0E, 1), 0x80);
-    // No device 2, no function 2 of device 1 (PCI 2.1 §6.1: all ones).
-    assert_eq!(cfg_read(&mut pc, 2, 0, 0, 4), 0xFFFF_FFFF);
+    // Device 2: QEMU's std-vga (docs/specs/standard-vga.rst: 1234:1111, class 0300h),
+    // its framebuffer BAR (prefetchable, bit 3) at the first memory address the POST
+    // hands out, E0000000h, 16 MB aligned, and the 4 KB register BAR after it.
+    assert_eq!(cfg_read(&mut pc, 2, 0, 0, 4), 0x1111_1234);
+    assert_eq!(cfg_read(&mut pc, 2, 0, 8, 4) >> 8, 0x03_00_00, "VGA");
+    assert_eq!(cfg_read(&mut pc, 2, 0, 0x10, 4), 0xE000_0008);
+    assert_eq!(cfg_read(&mut pc, 2, 0, 0x18, 4), 0xE100_0000);
+    assert_eq!(
+        cfg_read(&mut pc, 2, 0, 0x04, 2) & 2,
+        2,
+        "memory decoding on"
+    );
+    // No device 3, no function 2 of device 1 (PCI 2.1 §6.1: all ones).
+    assert_eq!(cfg_read(&mut pc, 3, 0, 0, 4), 0xFFFF_FFFF);
     assert_eq!(cfg_read(&mut pc, 1, 2, 0, 2), 0xFFFF);
     // BMIBA at C000h (I/O: bit 0 set), I/O and bus master enabled, both channels'
     // IDETIM decode enable set.

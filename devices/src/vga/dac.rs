@@ -23,6 +23,9 @@ pub(super) struct Dac {
     /// `entries` as 0x00RRGGBB, kept in step for rendering.
     #[serde(with = "crate::state::big")]
     rgb: [u32; 256],
+    /// 8-bit components (VBE 4F08h / the dispi 8BIT_DAC bit) instead of the VGA's 6.
+    #[serde(default)]
+    eight_bit: bool,
 }
 
 impl Default for Dac {
@@ -37,6 +40,7 @@ impl Default for Dac {
             state: STATE_WRITE,
             entries: [[0; 3]; 256],
             rgb: [0; 256],
+            eight_bit: false,
         }
     }
 }
@@ -69,7 +73,7 @@ impl Dac {
     }
 
     pub fn write_data(&mut self, v: u8) {
-        self.write_rgb[self.write_step] = v & 0x3F;
+        self.write_rgb[self.write_step] = v & self.component_mask();
         self.write_step += 1;
         if self.write_step == 3 {
             self.set(self.write_index, self.write_rgb);
@@ -89,9 +93,40 @@ impl Dac {
     }
 
     pub fn set(&mut self, i: u8, rgb: [u8; 3]) {
-        let rgb = rgb.map(|c| c & 0x3F);
+        let rgb = rgb.map(|c| c & self.component_mask());
         self.entries[i as usize] = rgb;
-        self.rgb[i as usize] = (scale(rgb[0]) << 16) | (scale(rgb[1]) << 8) | scale(rgb[2]);
+        self.rgb[i as usize] = self.to_rgb(rgb);
+    }
+
+    fn component_mask(&self) -> u8 {
+        if self.eight_bit {
+            0xFF
+        } else {
+            0x3F
+        }
+    }
+
+    fn to_rgb(&self, rgb: [u8; 3]) -> u32 {
+        if self.eight_bit {
+            (rgb[0] as u32) << 16 | (rgb[1] as u32) << 8 | rgb[2] as u32
+        } else {
+            (scale(rgb[0]) << 16) | (scale(rgb[1]) << 8) | scale(rgb[2])
+        }
+    }
+
+    /// Switches between 6- and 8-bit components. Like QEMU, the stored entries are
+    /// kept and only their interpretation changes.
+    pub fn set_eight_bit(&mut self, on: bool) {
+        if on != self.eight_bit {
+            self.eight_bit = on;
+            for i in 0..256 {
+                self.rgb[i] = self.to_rgb(self.entries[i]);
+            }
+        }
+    }
+
+    pub fn eight_bit(&self) -> bool {
+        self.eight_bit
     }
 
     #[cfg(test)]

@@ -30,6 +30,11 @@ impl Vga {
     /// A CPU read at physical address `addr`; unmapped addresses read FFh. Every read
     /// loads the four latches.
     pub fn mem_read(&mut self, addr: u32) -> u8 {
+        if self.vbe_linear() {
+            return self
+                .vbe_window(addr)
+                .map_or(0xFF, |o| self.vram_read(o as u32));
+        }
         let Some(off) = self.window_offset(addr) else {
             return 0xFF;
         };
@@ -53,6 +58,11 @@ impl Vga {
     /// What a CPU read at `addr` would return, without loading the latches (for a
     /// debugger looking at memory).
     pub fn mem_peek(&self, addr: u32) -> u8 {
+        if self.vbe_linear() {
+            return self
+                .vbe_window(addr)
+                .map_or(0xFF, |o| self.vram_read(o as u32));
+        }
         let Some(off) = self.window_offset(addr) else {
             return 0xFF;
         };
@@ -73,6 +83,12 @@ impl Vga {
 
     /// A CPU write at physical address `addr`; unmapped addresses are ignored.
     pub fn mem_write(&mut self, addr: u32, v: u8) {
+        if self.vbe_linear() {
+            if let Some(o) = self.vbe_window(addr) {
+                self.vram_write(o as u32, v);
+            }
+            return;
+        }
         let Some(off) = self.window_offset(addr) else {
             return;
         };

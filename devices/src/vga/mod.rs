@@ -15,9 +15,11 @@
 mod attribute;
 mod crtc;
 mod dac;
+pub mod dispi;
 mod graphics;
 mod memory;
 mod modes;
+mod pci;
 mod render;
 mod sequencer;
 mod timing;
@@ -28,6 +30,10 @@ use crtc::Crtc;
 use dac::Dac;
 use graphics::Graphics;
 use sequencer::Sequencer;
+
+use dispi::Dispi;
+pub use dispi::{PORT_DATA, PORT_DATA_ALIAS, PORT_INDEX, VRAM_SIZE};
+pub use pci::{pci_function, LFB_BAR, MMIO_BAR, MMIO_SIZE};
 
 /// Bytes per plane.
 const PLANE_SIZE: usize = 0x10000;
@@ -58,6 +64,12 @@ pub struct Vga {
     text_lines: usize,
     /// Bumped on every change that may alter the picture.
     version: u64,
+    /// The Bochs VBE interface (ports 1CEh/1CFh) and its 16 MB of VRAM.
+    dispi: Dispi,
+    #[serde(with = "dispi::sparse")]
+    vram: Vec<u8>,
+    /// Where the PCI function's framebuffer and register BARs decode (machine-set).
+    bars: (Option<u32>, Option<u32>),
 }
 
 impl Default for Vga {
@@ -83,6 +95,9 @@ impl Vga {
             latch: 0,
             text_lines: 400,
             version: 0,
+            dispi: Dispi::default(),
+            vram: vec![0; VRAM_SIZE],
+            bars: (None, None),
         };
         v.set_mode(0x03, true);
         v
@@ -196,7 +211,7 @@ impl Vga {
 
     /// Columns and rows of the current text mode.
     fn text_size(&self) -> Option<(usize, usize)> {
-        if self.ac.graphics() {
+        if self.ac.graphics() || self.vbe_enabled() {
             return None;
         }
         let cols = self.crtc.h_display_chars();
@@ -227,7 +242,7 @@ impl Vga {
     /// Changes whenever the rendered frame may have changed: any register, palette or
     /// video memory change, or a blink phase change at `now` in text modes.
     pub fn frame_version(&self, now: Nanos) -> u64 {
-        let phase = if self.ac.graphics() {
+        let phase = if self.ac.graphics() || self.vbe_enabled() {
             0
         } else {
             let (cursor_on, blink_on) = self.blink_phases(now);

@@ -106,6 +106,9 @@ impl Vga {
 
     /// Renders the visible frame as 0x00RRGGBB into `buf` and returns (width, height).
     pub fn render(&mut self, now: Nanos, buf: &mut Vec<u32>) -> (usize, usize) {
+        if self.vbe_enabled() {
+            return self.render_vbe(buf);
+        }
         let l = self.layout();
         buf.clear();
         buf.resize(l.width * l.height, 0);

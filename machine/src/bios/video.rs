@@ -10,6 +10,8 @@ use crate::Pc;
 use cpu::{Bus, ES};
 use devices::font;
 
+mod vbe;
+
 /// Video fields of the BIOS data area.
 pub(super) mod bda {
     pub const VIDEO_MODE: u32 = 0x449;
@@ -54,6 +56,7 @@ pub(super) fn install_fonts(rom: &mut [u8]) {
     put(rom, FONT14, font::font_8x14());
     put(rom, FONT8, font::font_8x8());
     put(rom, FONT8_LOW_IBM, &font::font_8x8()[..1024]);
+    vbe::install_rom(rom);
 }
 
 /// What the BIOS needs to know about a standard mode.
@@ -156,6 +159,11 @@ impl Pc {
     /// INT 10h AH=00h. Bit 7 of the mode keeps video memory as it is.
     pub(super) fn set_video_mode(&mut self, mode: u8) {
         let m = mode & 0x7F;
+        // A VGA mode turns the VBE display off (SeaBIOS's bochsvga does the same).
+        if mode_info(m).is_some() {
+            self.bus.io_write(devices::vga::PORT_INDEX, 2, 4);
+            self.bus.io_write(devices::vga::PORT_DATA, 2, 0);
+        }
         let Some(info) = mode_info(m) else {
             log::info!(target: "bios", "INT 10h: video mode {m:#04x} is not supported");
             return;
@@ -545,6 +553,7 @@ impl Pc {
                 _ => {}
             },
             0x13 => self.write_string(page, cx, dx, bx),
+            0x4F => self.vbe(),
             0x1A => match self.al() {
                 0x00 => {
                     // Display combination: VGA with analogue colour display.
