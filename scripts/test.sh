@@ -118,6 +118,9 @@ bash scripts/linux-pci-test.sh target/release/x86
 # booting the same Linux guest, which mounts /dev/sr0 (each skipped loudly without its
 # packages; the Linux CD also without the Linux guest).
 bash scripts/cdrom-test.sh "$(dirname "$linux_disk")"
+# VBE graphics (issue #15, acceptance 3 and 5): SYSLINUX vesainfo/vesamenu on the VBE BIOS
+# and the Linux guest's vesafb console at vga=0x318 (skipped loudly without the tools).
+bash scripts/vesa-test.sh target/release/x86 "$(dirname "$linux_disk")"
 # iPXE (Debian's `ipxe` package) booted with --kernel (issue 16, acceptance 3): its
 # banner appears on the text screen (this build has no serial console). Skipped loudly
 # when the package cannot be fetched.

@@ -548,3 +548,198 @@ fn memory_map_select_128k_window_aliases_planes() {
     assert_eq!(v.mem_read(0xC0000), 0xFF);
     assert_eq!(v.mem_read(0x9FFFF), 0xFF);
 }
+
+// --- The Bochs dispi interface (expected values: QEMU hw/display/vga.c behaviour as
+// docs/specs/standard-vga.rst and Bochs' vbe.h document it) ---
+
+use dispi::*;
+
+fn dispi(v: &mut Vga, i: usize, x: u16) {
+    v.dispi_port_write(PORT_INDEX, i as u16);
+    v.dispi_port_write(PORT_DATA, x);
+}
+
+fn dispi_get(v: &mut Vga, i: usize) -> u16 {
+    v.dispi_port_write(PORT_INDEX, i as u16);
+    v.dispi_port_read(PORT_DATA)
+}
+
+fn vbe_mode(v: &mut Vga, w: u16, h: u16, bpp: u16, flags: u16) {
+    dispi(v, INDEX_ENABLE, 0);
+    dispi(v, INDEX_BPP, bpp);
+    dispi(v, INDEX_XRES, w);
+    dispi(v, INDEX_YRES, h);
+    dispi(v, INDEX_ENABLE, ENABLED | flags);
+}
+
+#[test]
+fn dispi_id_memory_size_and_getcaps() {
+    let mut v = Vga::new();
+    assert_eq!(dispi_get(&mut v, INDEX_ID), 0xB0C5, "reset ID");
+    dispi(&mut v, INDEX_ID, 0xB0C0);
+    assert_eq!(dispi_get(&mut v, INDEX_ID), 0xB0C0);
+    dispi(&mut v, INDEX_ID, 0x1234);
+    assert_eq!(dispi_get(&mut v, INDEX_ID), 0xB0C0, "not an ID: ignored");
+    // 16 MB in 64 KB units; the data alias at 1D0h reads the same register.
+    assert_eq!(dispi_get(&mut v, INDEX_VIDEO_MEMORY_64K), 256);
+    assert_eq!(v.dispi_port_read(PORT_DATA_ALIAS), 256);
+    // GETCAPS: XRES/YRES/BPP read the maximums (16000, 12000, 32).
+    dispi(&mut v, INDEX_XRES, 640);
+    dispi(&mut v, INDEX_ENABLE, GETCAPS);
+    assert_eq!(dispi_get(&mut v, INDEX_XRES), 16000);
+    assert_eq!(dispi_get(&mut v, INDEX_YRES), 12000);
+    assert_eq!(dispi_get(&mut v, INDEX_BPP), 32);
+    dispi(&mut v, INDEX_ENABLE, 0);
+    assert_eq!(dispi_get(&mut v, INDEX_XRES), 640);
+    // BPP: 0 means 8, unsupported depths are ignored.
+    dispi(&mut v, INDEX_BPP, 16);
+    dispi(&mut v, INDEX_BPP, 7);
+    assert_eq!(dispi_get(&mut v, INDEX_BPP), 16);
+    dispi(&mut v, INDEX_BPP, 0);
+    assert_eq!(dispi_get(&mut v, INDEX_BPP), 8);
+}
+
+#[test]
+fn dispi_enable_fixes_up_sizes_and_clears_unless_noclearmem() {
+    let mut v = Vga::new();
+    v.vram_write(100, 0xAA);
+    vbe_mode(&mut v, 1024, 768, 32, NOCLEARMEM);
+    assert_eq!(v.vram_read(100), 0xAA, "NOCLEARMEM keeps VRAM");
+    // Virtual width = XRES; virtual height = 16 MB / 4096-byte lines.
+    assert_eq!(dispi_get(&mut v, INDEX_VIRT_WIDTH), 1024);
+    assert_eq!(dispi_get(&mut v, INDEX_VIRT_HEIGHT), 4096);
+    dispi(&mut v, INDEX_ENABLE, 0);
+    vbe_mode(&mut v, 1024, 768, 32, 0);
+    assert_eq!(v.vram_read(100), 0, "enable clears the visible screen");
+    // XRES rounds down to a multiple of 8; a virtual width below XRES becomes XRES.
+    dispi(&mut v, INDEX_XRES, 1023);
+    assert_eq!(dispi_get(&mut v, INDEX_XRES), 1016);
+    dispi(&mut v, INDEX_VIRT_WIDTH, 100);
+    assert_eq!(dispi_get(&mut v, INDEX_VIRT_WIDTH), 1016);
+    dispi(&mut v, INDEX_XRES, 1024);
+    dispi(&mut v, INDEX_VIRT_WIDTH, 2048);
+    assert_eq!(dispi_get(&mut v, INDEX_VIRT_HEIGHT), 2048, "16 MB / 8192 bytes");
+    // A Y offset putting the screen past VRAM is reset to 0 (2000 + 768 > 2048).
+    dispi(&mut v, INDEX_Y_OFFSET, 2000);
+    assert_eq!(dispi_get(&mut v, INDEX_Y_OFFSET), 0);
+    dispi(&mut v, INDEX_Y_OFFSET, 1000);
+    assert_eq!(dispi_get(&mut v, INDEX_Y_OFFSET), 1000);
+    // YRES can't exceed what VRAM holds at this line length.
+    dispi(&mut v, INDEX_YRES, 5000);
+    assert_eq!(dispi_get(&mut v, INDEX_YRES), 2048);
+}
+
+#[test]
+fn dispi_bank_window_and_lfb_show_the_same_vram() {
+    let mut v = Vga::new();
+    vbe_mode(&mut v, 640, 480, 8, LFB_ENABLED);
+    dispi(&mut v, INDEX_BANK, 3);
+    v.mem_write(0xA0000 + 0x123, 0x77);
+    assert_eq!(v.vram_read(3 * 0x10000 + 0x123), 0x77);
+    assert_eq!(v.mem_read(0xA0000 + 0x123), 0x77);
+    // BANK is masked to the 256 banks of 16 MB.
+    dispi(&mut v, INDEX_BANK, 0x1FF);
+    assert_eq!(dispi_get(&mut v, INDEX_BANK), 0xFF);
+    // Disabling restores the VGA's own window (mode 03h text at B8000h).
+    dispi(&mut v, INDEX_ENABLE, 0);
+    assert_eq!(v.mem_read(0xB8000), 0x20);
+    assert!(v.text_screen().is_some());
+}
+
+#[test]
+fn dispi_renders_direct_colour_depths_and_the_display_start() {
+    let mut v = Vga::new();
+    let mut buf = Vec::new();
+    // 16 bpp 5:6:5: F800h is full red, 07E0h full green.
+    vbe_mode(&mut v, 64, 8, 16, 0);
+    v.vram_write(0, 0x00);
+    v.vram_write(1, 0xF8);
+    v.vram_write(2, 0xE0);
+    v.vram_write(3, 0x07);
+    assert_eq!(v.render(0, &mut buf), (64, 8));
+    assert_eq!(&buf[..2], &[0xFF0000, 0x00FF00]);
+    // 15 bpp 1:5:5:5: 001Fh is full blue.
+    dispi(&mut v, INDEX_ENABLE, 0);
+    vbe_mode(&mut v, 64, 8, 15, 0);
+    v.vram_write(0, 0x1F);
+    v.render(0, &mut buf);
+    assert_eq!(buf[0], 0x0000FF);
+    // 24 bpp: bytes B, G, R.
+    dispi(&mut v, INDEX_ENABLE, 0);
+    vbe_mode(&mut v, 64, 8, 24, 0);
+    for (i, b) in [0x01, 0x02, 0x03].iter().enumerate() {
+        v.vram_write(3 + i as u32, *b);
+    }
+    v.render(0, &mut buf);
+    assert_eq!(buf[1], 0x030201);
+    // 32 bpp with a 128-pixel virtual line; the X/Y offsets move the picture.
+    dispi(&mut v, INDEX_ENABLE, 0);
+    vbe_mode(&mut v, 64, 8, 32, 0);
+    dispi(&mut v, INDEX_VIRT_WIDTH, 128);
+    let at = (2 * 128 + 8) * 4; // pixel (8, 2) of the virtual screen
+    for (i, b) in [0x10, 0x20, 0x30, 0x00].iter().enumerate() {
+        v.vram_write(at + i as u32, *b);
+    }
+    v.render(0, &mut buf);
+    assert_eq!(buf[2 * 64 + 8], 0x302010);
+    dispi(&mut v, INDEX_X_OFFSET, 8);
+    dispi(&mut v, INDEX_Y_OFFSET, 1);
+    v.render(0, &mut buf);
+    assert_eq!(buf[64], 0x302010, "now at (0, 1)");
+}
+
+#[test]
+fn dispi_8bpp_goes_through_the_dac_and_its_8_bit_mode() {
+    let mut v = Vga::new();
+    vbe_mode(&mut v, 64, 8, 8, 0);
+    v.vram_write(5, 9);
+    v.port_write(0x3C8, 9);
+    for c in [0x3F, 0x00, 0x20] {
+        v.port_write(0x3C9, c);
+    }
+    let mut buf = Vec::new();
+    v.render(0, &mut buf);
+    // 6-bit 20h scales to 82h (bits replicated), 3Fh to FFh.
+    assert_eq!(buf[5], 0xFF0082);
+    // 8-bit DAC (ENABLE bit 5): components are taken whole.
+    dispi(&mut v, INDEX_ENABLE, ENABLED | DAC_8BIT);
+    v.port_write(0x3C8, 9);
+    for c in [0x80, 0x40, 0xC0] {
+        v.port_write(0x3C9, c);
+    }
+    v.render(0, &mut buf);
+    assert_eq!(buf[5], 0x8040C0);
+    v.port_write(0x3C7, 9);
+    assert_eq!(v.port_read(0x3C9, 0), 0x80);
+}
+
+#[test]
+fn pci_mmio_bar_reaches_the_dispi_and_vga_registers() {
+    let mut v = Vga::new();
+    v.set_bars(Some(0xE000_0000), Some(0xE100_0000));
+    // 500h + 2 × index: 16-bit dispi registers.
+    v.bar_write(0xE100_0500 + 2 * INDEX_XRES as u32, false, 2, 800);
+    assert_eq!(dispi_get(&mut v, INDEX_XRES), 800);
+    assert_eq!(v.bar_read(0xE100_0500 + 2 * INDEX_ID as u32, false, 0), 0xC5);
+    assert_eq!(v.bar_read(0xE100_0501 + 2 * INDEX_ID as u32, false, 0), 0xB0);
+    // 400h + (port − 3C0h): the VGA ports (3CCh, misc output of mode 03h = 67h).
+    assert_eq!(v.bar_read(0xE100_040C, false, 0), 0x67);
+    // QEMU extended registers: region size 8, little-endian framebuffer 1E1E1E1Eh.
+    assert_eq!(v.bar_read(0xE100_0600, false, 0), 8);
+    assert_eq!(v.bar_read(0xE100_0604, false, 0), 0x1E);
+    // BAR 0 is VRAM.
+    v.bar_write(0xE000_1000, true, 4, 0x0403_0201);
+    assert_eq!(v.vram_read(0x1002), 0x03);
+    assert_eq!(v.bar_read(0xE000_1003, true, 0), 0x04);
+}
+
+#[test]
+fn vram_survives_a_snapshot_round_trip() {
+    let mut v = Vga::new();
+    v.vram_write(0x12345, 0x9A);
+    let json = serde_json::to_string(&v).unwrap();
+    assert!(json.len() < 2_000_000, "zero pages are not saved");
+    let w: Vga = serde_json::from_str(&json).unwrap();
+    assert_eq!(w.vram_read(0x12345), 0x9A);
+    assert_eq!(w.vram_read(0x12346), 0);
+}
