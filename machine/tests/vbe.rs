@@ -82,7 +82,9 @@ fn controller_info_lists_the_modes() {
         }
         modes.push(m);
     }
-    for m in [0x101, 0x103, 0x105, 0x107, 0x110, 0x111, 0x112, 0x118, 0x11B, 0x144] {
+    for m in [
+        0x101, 0x103, 0x105, 0x107, 0x110, 0x111, 0x112, 0x118, 0x11B, 0x144,
+    ] {
         assert!(modes.contains(&m), "mode {m:#x} missing from {modes:x?}");
     }
     // The OEM string: a far pointer to a NUL-terminated string.

@@ -20,9 +20,11 @@
 //! (`vbe_fixup_regs`), so a value that does not fit VRAM is clamped, as QEMU does.
 //!
 //! The 16 MB of VRAM is separate from the VGA's 256 KB of planes: with the interface
-//! enabled (and not in 4-bit planar mode) the A0000h–AFFFFh window shows VRAM at the
-//! bank's offset and the display scans VRAM; the PCI function's BAR 0 (the linear
-//! framebuffer) always shows VRAM.
+//! enabled the A0000h–AFFFFh window shows VRAM at the bank's offset and the display
+//! scans VRAM; the PCI function's BAR 0 (the linear framebuffer) always shows VRAM.
+//! 4-bpp modes are the exception: they are planar, so the window and the display use
+//! the VGA's planes (up to 64 KB per plane, 1024×512 at 16 colours; the bank register
+//! is not applied to them), as set up by a VGA planar mode beforehand.
 //!
 //! Log target: `vga`.
 
@@ -392,11 +394,28 @@ impl Vga {
         buf.clear();
         buf.resize(w * h, 0);
         let bpp = d.regs[INDEX_BPP];
+        let pal: [u32; 256] = core::array::from_fn(|i| self.dac.color(i as u8));
         if bpp == 4 {
+            // Planar 16 colours: 8 pixels per plane offset (one bit from each plane),
+            // through the attribute palette, as QEMU draws VBE 4-bpp modes. The line
+            // length and start are in bytes of all four planes together.
+            let colors = self.ac.color_table();
+            let (line, start) = (d.line_offset as usize / 4, d.start as usize / 4);
+            for (y, out) in buf.chunks_exact_mut(w).enumerate() {
+                let base = start + y * line;
+                for (x, o) in out.iter_mut().enumerate() {
+                    let p = self.planes[(base + x / 8) % super::PLANE_SIZE];
+                    let bit = 7 - (x % 8);
+                    let v = ((p >> bit) & 1)
+                        | ((p >> (bit + 7)) & 2)
+                        | ((p >> (bit + 14)) & 4)
+                        | ((p >> (bit + 21)) & 8);
+                    *o = pal[colors[v as usize] as usize];
+                }
+            }
             return (w, h);
         }
         let bytes = d.bits() as usize / 8;
-        let pal: [u32; 256] = core::array::from_fn(|i| self.dac.color(i as u8));
         for (y, out) in buf.chunks_exact_mut(w).enumerate() {
             let row = d.start as usize + y * d.line_offset as usize;
             let Some(src) = self.vram.get(row..row + w * bytes) else {

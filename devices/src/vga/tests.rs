@@ -618,7 +618,11 @@ fn dispi_enable_fixes_up_sizes_and_clears_unless_noclearmem() {
     assert_eq!(dispi_get(&mut v, INDEX_VIRT_WIDTH), 1016);
     dispi(&mut v, INDEX_XRES, 1024);
     dispi(&mut v, INDEX_VIRT_WIDTH, 2048);
-    assert_eq!(dispi_get(&mut v, INDEX_VIRT_HEIGHT), 2048, "16 MB / 8192 bytes");
+    assert_eq!(
+        dispi_get(&mut v, INDEX_VIRT_HEIGHT),
+        2048,
+        "16 MB / 8192 bytes"
+    );
     // A Y offset putting the screen past VRAM is reset to 0 (2000 + 768 > 2048).
     dispi(&mut v, INDEX_Y_OFFSET, 2000);
     assert_eq!(dispi_get(&mut v, INDEX_Y_OFFSET), 0);
@@ -720,8 +724,14 @@ fn pci_mmio_bar_reaches_the_dispi_and_vga_registers() {
     // 500h + 2 × index: 16-bit dispi registers.
     v.bar_write(0xE100_0500 + 2 * INDEX_XRES as u32, false, 2, 800);
     assert_eq!(dispi_get(&mut v, INDEX_XRES), 800);
-    assert_eq!(v.bar_read(0xE100_0500 + 2 * INDEX_ID as u32, false, 0), 0xC5);
-    assert_eq!(v.bar_read(0xE100_0501 + 2 * INDEX_ID as u32, false, 0), 0xB0);
+    assert_eq!(
+        v.bar_read(0xE100_0500 + 2 * INDEX_ID as u32, false, 0),
+        0xC5
+    );
+    assert_eq!(
+        v.bar_read(0xE100_0501 + 2 * INDEX_ID as u32, false, 0),
+        0xB0
+    );
     // 400h + (port − 3C0h): the VGA ports (3CCh, misc output of mode 03h = 67h).
     assert_eq!(v.bar_read(0xE100_040C, false, 0), 0x67);
     // QEMU extended registers: region size 8, little-endian framebuffer 1E1E1E1Eh.
@@ -742,4 +752,20 @@ fn vram_survives_a_snapshot_round_trip() {
     let w: Vga = serde_json::from_str(&json).unwrap();
     assert_eq!(w.vram_read(0x12345), 0x9A);
     assert_eq!(w.vram_read(0x12346), 0);
+}
+
+#[test]
+fn dispi_4bpp_is_planar_through_the_attribute_palette() {
+    let mut v = Vga::new();
+    // Mode 12h sets up planar writes and the EGA palette (colour 9 = light blue 5555FF).
+    assert!(v.set_mode(0x12, true));
+    vbe_mode(&mut v, 64, 8, 4, 0);
+    // 4 bpp: line length = 64 × 4 / 8 = 32 bytes of all planes = 8 bytes per plane.
+    // Write colour 9 (planes 0 and 3) into pixel (1, 1): plane offset 8, bit 6.
+    out(&mut v, 0x3C4, 2, 0x09);
+    v.mem_write(0xA0000 + 8, 0x40);
+    let mut buf = Vec::new();
+    assert_eq!(v.render(0, &mut buf), (64, 8));
+    assert_eq!(buf[64 + 1], LIGHT_BLUE_BG);
+    assert_eq!(buf[64], 0);
 }
