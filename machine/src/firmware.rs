@@ -197,7 +197,14 @@ impl Pc {
         self.cpu.seg[SS].load_real(0);
         let sp = 0x7000u32;
         self.bus.write16(sp - 2, 0xF000);
-        self.bus.write16(sp - 4, crate::bios::ROM_RETURN);
+        // The ROM at C0000h is the VGA BIOS (the PC convention): a mode set through
+        // its INT 10h follows its init.
+        let ret = if addr == SCAN_START {
+            crate::bios::VGA_SET_MODE
+        } else {
+            crate::bios::ROM_RETURN
+        };
+        self.bus.write16(sp - 4, ret);
         self.cpu.regs[4] = sp - 4;
         self.cpu.seg[CS].load_real((addr >> 4) as u16);
         self.cpu.eip = 3;
