@@ -231,12 +231,12 @@ mod tests {
 
     /// A hand-assembled 2 KB option ROM (4 blocks): `55 AA 04`, at offset 3
     /// `mov al,'R'; out 0E9h,al; retf` (B0 52 E6 E9 CB), and a last byte that makes the
-    /// sum zero: 55h + AAh + 04h + B0h + 52h + E6h + E9h + CBh = 0x46B, so the byte is
-    /// 100h - 6Bh = 95h.
+    /// sum zero: 55h + AAh + 04h + B0h + 52h + E6h + E9h + CBh = 49Fh, so the byte is
+    /// 100h - 9Fh = 61h.
     fn rom() -> Vec<u8> {
         let mut r = vec![0u8; 2048];
         r[..8].copy_from_slice(&[0x55, 0xAA, 0x04, 0xB0, 0x52, 0xE6, 0xE9, 0xCB]);
-        r[2047] = 0x95;
+        r[2047] = 0x61;
         r
     }
 
