@@ -157,7 +157,7 @@ impl FwCfg {
 
     /// The bytes of the item a key selects.
     fn item(&self, key: u16) -> &[u8] {
-        if key >= FILE_FIRST && key < 0x8000 {
+        if (FILE_FIRST..0x8000).contains(&key) {
             let i = usize::from(key - FILE_FIRST);
             return self.files.values().nth(i).map_or(&[], |v| v.as_slice());
         }
@@ -281,7 +281,10 @@ mod tests {
         f.io_write(DATA_PORT, 1, b'X' as u32, &mut ctx);
         assert_eq!(f.io_read(DATA_PORT, 1, &mut ctx), b'Q' as u32);
         // A 16-bit read is two data reads, the first byte low.
-        assert_eq!(f.io_read(DATA_PORT, 2, &mut ctx), u32::from_le_bytes([b'E', b'M', 0, 0]));
+        assert_eq!(
+            f.io_read(DATA_PORT, 2, &mut ctx),
+            u32::from_le_bytes([b'E', b'M', 0, 0])
+        );
     }
 
     #[test]
@@ -298,7 +301,10 @@ mod tests {
         assert_eq!(dir[8..10], [0x00, 0x20]);
         assert_eq!(dir[10..12], [0, 0]);
         assert_eq!(&dir[12..21], b"bootorder");
-        assert!(dir[21..68].iter().all(|&b| b == 0), "NUL padded to 56 bytes");
+        assert!(
+            dir[21..68].iter().all(|&b| b == 0),
+            "NUL padded to 56 bytes"
+        );
         assert_eq!(dir[68..72], [0, 0, 0, 20]);
         assert_eq!(dir[72..74], [0x00, 0x21]);
         assert_eq!(&dir[76..84], b"etc/e820");

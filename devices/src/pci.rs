@@ -191,7 +191,9 @@ impl PciFunction {
         }
         let base = self.read32(BAR0 + 4 * i as u8) & !3;
         // A base beyond 64 KB is out of the x86 port space: it decodes nothing.
-        (base != 0).then_some(base).and_then(|b| u16::try_from(b).ok())
+        (base != 0)
+            .then_some(base)
+            .and_then(|b| u16::try_from(b).ok())
     }
 
     /// Where a memory BAR decodes now, as [`PciFunction::io_bar`].

@@ -62,7 +62,11 @@ fn an_option_rom_runs_at_post_and_a_bios_log_is_written() {
         .args(["--until", "R"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with('R'));
     let mut bios = vec![0xF4u8; 64 << 10];
     let code = [
@@ -79,7 +83,12 @@ fn an_option_rom_runs_at_post_and_a_bios_log_is_written() {
         .output()
         .unwrap();
     // isa-debug-exit: status (0 << 1) | 1.
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(std::fs::read(&log).unwrap(), b"FW");
     for p in [rom, bios, log] {
         let _ = std::fs::remove_file(p);

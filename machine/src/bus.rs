@@ -656,7 +656,11 @@ impl Bus for PcBus {
                 }
             }
             Dev::FirmwareLog => {
-                if push_output(&mut self.firmware_log, &mut self.output_dropped, value as u8) {
+                if push_output(
+                    &mut self.firmware_log,
+                    &mut self.output_dropped,
+                    value as u8,
+                ) {
                     self.output_full = true;
                     self.trap = true;
                 }

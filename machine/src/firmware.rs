@@ -148,7 +148,8 @@ impl Pc {
     /// firmware does.
     fn set_pam_nibble(&mut self, addr: u32, attr: u8) {
         let (reg, high) = pam_nibble(addr);
-        self.bus.io_write(0xCF8, 4, 0x8000_0000 | u32::from(reg & !3));
+        self.bus
+            .io_write(0xCF8, 4, 0x8000_0000 | u32::from(reg & !3));
         let port = 0xCFC + u16::from(reg & 3);
         let old = self.bus.io_read(port, 1) as u8;
         let v = if high {

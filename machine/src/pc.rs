@@ -112,7 +112,7 @@ impl Pc {
     /// selects the built-in BIOS.
     pub fn new(cfg: Config) -> Result<Pc, String> {
         let bios = cfg.bios.unwrap_or_else(bios::rom);
-        if bios.is_empty() || bios.len() % (64 << 10) != 0 || bios.len() > crate::BIOS_MAX {
+        if bios.is_empty() || !bios.len().is_multiple_of(64 << 10) || bios.len() > crate::BIOS_MAX {
             return Err(format!(
                 "BIOS image is {} bytes; it must be a multiple of 64 KB up to 2 MB",
                 bios.len()

@@ -49,11 +49,16 @@ fn cmos_memory_bytes_follow_qemu() {
     // (32 MB - 1 MB) / 1 KB = 31744 = 7C00h; 34h/35h = (32 MB - 16 MB) / 64 KB = 256 =
     // 0100h; 5Bh–5Dh = 0 (nothing above 4 GB); 5Fh = CPUs - 1 = 0.
     let mut p = pc(32, None);
-    let b: Vec<u8> = [0x15, 0x16, 0x17, 0x18, 0x30, 0x31, 0x34, 0x35, 0x5B, 0x5C, 0x5D, 0x5F]
-        .iter()
-        .map(|&r| cmos(&mut p, r))
-        .collect();
-    assert_eq!(b, [0x80, 0x02, 0x00, 0x7C, 0x00, 0x7C, 0x00, 0x01, 0, 0, 0, 0]);
+    let b: Vec<u8> = [
+        0x15, 0x16, 0x17, 0x18, 0x30, 0x31, 0x34, 0x35, 0x5B, 0x5C, 0x5D, 0x5F,
+    ]
+    .iter()
+    .map(|&r| cmos(&mut p, r))
+    .collect();
+    assert_eq!(
+        b,
+        [0x80, 0x02, 0x00, 0x7C, 0x00, 0x7C, 0x00, 0x01, 0, 0, 0, 0]
+    );
     // 128 MB: 34h/35h = 112 MB / 64 KB = 1792 = 0700h; 17h/18h = 130048 KB, capped at
     // 65535 = FFFFh.
     let mut p = pc(128, None);
@@ -103,7 +108,10 @@ fn the_built_in_bios_runs_an_option_rom_from_shadow_ram() {
     p.bus.write8(0xC_0003, 0x90);
     assert_eq!(p.bus.read8(0xC_0003), 0xB0);
     let f = files(&mut p);
-    assert!(f.contains(&("vgaroms/vgabios.bin".to_string(), 0x21, 2048)), "{f:?}");
+    assert!(
+        f.contains(&("vgaroms/vgabios.bin".to_string(), 0x21, 2048)),
+        "{f:?}"
+    );
     assert_eq!(fw_cfg(&mut p, 0x21, 3), [0x55, 0xAA, 0x04]);
     // POST finds it, far-calls offset 3 (it writes 'R' to port E9h), then goes on
     // to boot (no disk here).
@@ -155,7 +163,11 @@ fn a_256k_bios_shows_its_last_128k_below_1mb_and_all_below_4gb() {
     .unwrap();
     assert_eq!(p.bus.read8(0xE_0000), 2);
     assert_eq!(p.bus.read8(0xF_FFFF), 3);
-    assert_eq!(p.bus.read8(0xD_0000), 0xFF, "C0000h-DFFFFh stay free for option ROMs");
+    assert_eq!(
+        p.bus.read8(0xD_0000),
+        0xFF,
+        "C0000h-DFFFFh stay free for option ROMs"
+    );
     assert_eq!(p.bus.read8(0xFFFC_0000), 0);
     assert_eq!(p.bus.read8(0xFFFF_FFFF), 3);
 }
