@@ -445,6 +445,9 @@ fn machine_config(
     if let Some(b) = &args.bios {
         boot_files.push(id("--bios", b));
     }
+    if let Some(v) = &args.vga_rom {
+        boot_files.push(id("--vga-rom", v));
+    }
     if let Some(k) = &args.kernel {
         boot_files.push(id("--kernel", k));
     }
