@@ -114,6 +114,10 @@ fi
 # an ext2 partition, the PCI IDs of the i440FX/PIIX3, with mechanism #1 and with
 # pci=bios (builds its disk from Debian packages; SKIPPED loudly without the tools).
 bash scripts/linux-pci-test.sh target/release/x86
+# Third-party firmware (issue 15): Debian's SeaBIOS + vgabios-stdvga boot FreeDOS and
+# the Linux disk, the Bochs BIOS + LGPL VGA BIOS boots FreeDOS (packages fetched with
+# apt-get download when not installed; SKIPPED loudly otherwise).
+bash scripts/firmware-test.sh target/release/x86 "${X86_LINUX_DISK:-}"
 # The CD-ROM (ATAPI + El Torito): Debian's GRUB rescue CD to grub>, and an ISOLINUX CD
 # booting the same Linux guest, which mounts /dev/sr0 (each skipped loudly without its
 # packages; the Linux CD also without the Linux guest).

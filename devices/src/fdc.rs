@@ -110,6 +110,7 @@ const SEEK_RELATIVE: u8 = 0x80;
 const SEEK_INWARD: u8 = 0x40;
 
 // CONFIGURE byte 2 (also DUMPREG byte 9).
+#[allow(dead_code)] // stored and dumped, but seeks are always implied (see `command`)
 const CFG_EIS: u8 = 0x40;
 const CFG_EFIFO: u8 = 0x20;
 /// The CONFIGURE bits that survive a software reset while LOCK is set
@@ -893,7 +894,11 @@ impl Fdc {
         }
         if matches!(kind, Kind::Read | Kind::ReadTrack | Kind::Write) {
             self.last_eot = op.eot;
-            if self.config & CFG_EIS != 0 && self.pcn[op.drive] != op.c {
+            // The 82077AA seeks by itself only with EIS (CONFIGURE); QEMU's and Bochs's
+            // controllers always do (QEMU `fd_seek` has its "no implicit seek" check
+            // compiled out), and the Bochs BIOS reads without seeking first, so this
+            // model seeks implicitly too (cylinder FFh stays a bad-cylinder error).
+            if op.c != 0xFF && self.pcn[op.drive] != op.c {
                 self.pcn[op.drive] = op.c;
                 self.clear_disk_changed(op.drive);
             }
@@ -1520,11 +1525,15 @@ mod tests {
             t.command(&[READ, 0x00, 2, 0, 19, 2, 19, 0x1B, 0xFF]),
             [0x40, 0x04, 0, 2, 0, 19, 2]
         );
-        // The head is on cylinder 2, the command asks for 3: wrong cylinder.
+        // The head is on cylinder 2, the command asks for 3: an implied seek (as QEMU's
+        // and Bochs's controllers always do) reads cylinder 3; at terminal count R is
+        // the next sector.
+        t.dma(DMA_WRITE_MEM, 512);
         assert_eq!(
             t.command(&[READ, 0x00, 3, 0, 1, 2, 18, 0x1B, 0xFF]),
-            [0x40, 0x04, 0x10, 3, 0, 1, 2]
+            [0x00, 0, 0, 3, 0, 2, 2]
         );
+        assert_eq!(t.mem(0, 512), sector_bytes(lba(3, 0, 1)));
         // No disk in drive B: no address mark is ever found.
         t.seek(1, 0, 0);
         assert_eq!(

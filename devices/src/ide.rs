@@ -505,6 +505,14 @@ impl IdeChannel {
     }
 
     fn read_reg(&mut self, offset: u16, irq: &mut impl Irq) -> u8 {
+        // A channel with no drive at all reads 0 in every register but data, as QEMU's
+        // `ide_ioport_read` does: the Bochs BIOS probes for a drive by writing 55h/AAh
+        // to the sector count/number registers, and an echo would make it wait on an
+        // absent device.
+        let empty = (0..2).all(|i| self.disks[i].is_none() && self.cds[i].is_none());
+        if empty && offset != 0 {
+            return 0;
+        }
         match offset {
             0 => self.read16(irq) as u8,
             1 => match self.cd() {

@@ -9,6 +9,7 @@ pub mod device;
 pub mod dma;
 pub mod fdc;
 pub mod font;
+pub mod fw_cfg;
 pub mod i440fx;
 pub mod i8042;
 pub mod ide;

@@ -113,7 +113,10 @@ impl PciFunction {
         *slot = Some(bar);
         let reg = BAR0 as usize + 4 * i;
         let (ro_low, mask) = match bar {
-            Bar::Io(size) => (1u32, !(size.max(4) - 1) & 0xFFFF),
+            // All 32 address bits writable, as QEMU makes them: SeaBIOS sizes an I/O
+            // BAR by the 32-bit complement of what reads back, so hardwired-zero upper
+            // bits (legal for 64 KB decoders) would look 4 GB wide to it.
+            Bar::Io(size) => (1u32, !(size.max(4) - 1)),
             Bar::Mem32(size) => (0u32, !(size.max(16) - 1)),
         };
         self.config[reg..reg + 4].copy_from_slice(&ro_low.to_le_bytes());
@@ -187,7 +190,10 @@ impl PciFunction {
             return None;
         }
         let base = self.read32(BAR0 + 4 * i as u8) & !3;
-        (base != 0).then_some(base as u16)
+        // A base beyond 64 KB is out of the x86 port space: it decodes nothing.
+        (base != 0)
+            .then_some(base)
+            .and_then(|b| u16::try_from(b).ok())
     }
 
     /// Where a memory BAR decodes now, as [`PciFunction::io_bar`].
@@ -406,7 +412,9 @@ mod tests {
         let f = devfn(1, 1);
         // §6.2.5.1: write all ones, read back the size mask with the type bits.
         b.config_write(0, f, 0x20, 4, 0xFFFF_FFFF);
-        assert_eq!(b.config_read(0, f, 0x20, 4), 0x0000_FFF1, "16-byte I/O BAR");
+        // Upper 16 bits writable as in QEMU (hw/pci/pci.c `pci_register_bar`: wmask
+        // = ~(size - 1) for I/O BARs too), which SeaBIOS's BAR sizing relies on.
+        assert_eq!(b.config_read(0, f, 0x20, 4), 0xFFFF_FFF1, "16-byte I/O BAR");
         b.config_write(0, f, 0x10, 4, 0xFFFF_FFFF);
         assert_eq!(b.config_read(0, f, 0x10, 4), 0xFFFF_F000, "4 KB memory BAR");
         b.config_write(0, f, 0x20, 4, 0xC001);

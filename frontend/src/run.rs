@@ -50,11 +50,22 @@ pub struct RunArgs {
     /// Example: --hda disk.img --snapshot
     #[arg(long)]
     pub snapshot: bool,
-    /// Raw 64/128/256 KB system-BIOS image, mapped at the top of the first megabyte and
-    /// below 4 GB (like QEMU's -bios), instead of the built-in BIOS.
-    /// Example: --bios test386.bin
+    /// Raw system-BIOS image (a multiple of 64 KB up to 2 MB) instead of the built-in
+    /// BIOS, like QEMU's -bios: its last 128 KB at most appear below 1 MB (E0000h up),
+    /// all of it below 4 GB. SeaBIOS finds QEMU's fw_cfg, the Bochs BIOS the CMOS.
+    /// Example: --bios /usr/share/seabios/bios-256k.bin
     #[arg(long, value_name = "ROM")]
     pub bios: Option<PathBuf>,
+    /// VGA BIOS (option ROM, 512 bytes to 128 KB, 55h AAh first) at C0000h: the
+    /// built-in BIOS and the Bochs BIOS run it from there, SeaBIOS gets it through
+    /// fw_cfg (`vgaroms/`). Example: --vga-rom /usr/share/seabios/vgabios-stdvga.bin
+    #[arg(long, value_name = "ROM")]
+    pub vga_rom: Option<PathBuf>,
+    /// Where firmware debug output goes (ports 402h/403h: SeaBIOS's debug port, the
+    /// Bochs BIOS's info/debug ports): `stderr`, `stdio` or a file. Default: dropped.
+    /// Example: --bios-log stderr
+    #[arg(long, value_name = "stderr|FILE")]
+    pub bios_log: Option<String>,
     /// Run without a window: for scripts and CI (see --serial, --keys, --until,
     /// --screen-text, --screenshot). Without it a window shows the screen.
     /// Example: --headless --serial stdio
@@ -434,6 +445,9 @@ fn machine_config(
     if let Some(b) = &args.bios {
         boot_files.push(id("--bios", b));
     }
+    if let Some(v) = &args.vga_rom {
+        boot_files.push(id("--vga-rom", v));
+    }
     if let Some(k) = &args.kernel {
         boot_files.push(id("--kernel", k));
     }
@@ -699,6 +713,24 @@ fn read_boot_file(p: &PathBuf, what: &str, ram: u32) -> Result<Vec<u8>, String> 
     read_file(p, what)
 }
 
+/// Reads a firmware image of at most `max` bytes, refusing anything else (a directory,
+/// a device, a huge file) before reading it.
+fn read_rom(p: &PathBuf, what: &str, max: usize, rule: &str) -> Result<Vec<u8>, String> {
+    let meta =
+        std::fs::metadata(p).map_err(|e| format!("cannot read {what} {}: {e}", p.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{what} {}: not a regular file", p.display()));
+    }
+    if meta.len() > max as u64 {
+        return Err(format!(
+            "{what} {} is {} bytes; {rule}",
+            p.display(),
+            meta.len()
+        ));
+    }
+    read_file(p, what)
+}
+
 fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(p).map_err(|e| format!("cannot read {what} {}: {e}", p.display()))
 }
@@ -846,6 +878,8 @@ pub struct Session {
     serial_in: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
     serial_pending: std::collections::VecDeque<u8>,
     post: Option<Sink>,
+    /// `--bios-log`: firmware debug output (ports 402h/403h).
+    bios_log: Option<Sink>,
     until: Option<String>,
     /// `--until` on COM1 and the debug console, and the next `{wait-serial}` on COM1.
     until_console: Option<StreamMatch>,
@@ -945,10 +979,29 @@ impl Session {
             || args.cdrom.is_some()
             || args.kernel.is_some();
         let bios = match &args.bios {
-            Some(p) => Some(read_file(p, "BIOS image")?),
+            Some(p) => Some(read_rom(
+                p,
+                "BIOS image",
+                machine::BIOS_MAX,
+                "it must be a multiple of 64 KB up to 2 MB",
+            )?),
+            None => None,
+        };
+        let vga_rom = match &args.vga_rom {
+            Some(p) => {
+                let r = read_rom(
+                    p,
+                    "VGA BIOS image",
+                    machine::OPTION_ROM_MAX,
+                    "it must be 512 bytes to 128 KB",
+                )?;
+                machine::check_option_rom(&r).map_err(|e| format!("{}: {e}", p.display()))?;
+                Some(r)
+            }
             None => None,
         };
         let mut pc = Pc::new(Config {
+            vga_rom,
             // clap admits only the model names (and `help`, handled before).
             cpu: machine::CpuModel::from_name(&args.cpu).unwrap_or_default(),
             memory_mb: args.memory,
@@ -1021,6 +1074,8 @@ impl Session {
         };
         // Into CMOS 3Dh/38h as well, for a --bios image that reads the order there.
         pc.set_boot_order(pc.boot_order);
+        // CMOS and fw_cfg as the drives and the boot order now are.
+        pc.prepare_firmware();
         if args.boot.is_some() && pc.boot_order == BootOrder::CdRom && args.cdrom.is_none() {
             return Err("--boot d: no CD-ROM image (add --cdrom FILE.iso)".into());
         }
@@ -1082,6 +1137,10 @@ impl Session {
             Some(s) => Some(Sink::open(s, "POST")?),
             None => None,
         };
+        let bios_log = match &args.bios_log {
+            Some(s) => Some(Sink::open(s, "BIOS log")?),
+            None => None,
+        };
         let trace = match &args.trace {
             Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(
                 |e| format!("cannot create trace file {}: {e}", p.display()),
@@ -1102,6 +1161,7 @@ impl Session {
             serial_in,
             serial_pending: Default::default(),
             post,
+            bios_log,
             until: args.until.clone(),
             until_console: args.until.as_deref().map(StreamMatch::new),
             screen: ScreenCache::default(),
@@ -1252,6 +1312,10 @@ impl Session {
                 m.feed(&out);
             }
             self.debugcon.write(&out);
+        }
+        let fw = std::mem::take(&mut pc.bus.firmware_log);
+        if let Some(s) = self.bios_log.as_mut() {
+            s.write(&fw);
         }
         let ser = pc.bus.com[0].take_output();
         if !ser.is_empty() {

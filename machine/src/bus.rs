@@ -39,6 +39,9 @@ pub(crate) enum Dev {
     /// A device of the table, by index (see [`PcBus::register`]).
     Table(u8),
     DebugCon,
+    /// Ports 402h/403h: the firmware's debug output (SeaBIOS's CONFIG_DEBUG_IO port,
+    /// the Bochs BIOS's INFO/DEBUG ports).
+    FirmwareLog,
     Post,
     DebugExit,
     BochsShutdown,
@@ -87,6 +90,11 @@ pub struct PcBus {
     pub(crate) a20: bool,
     /// Bytes written to port 0xE9, drained by the frontend (at most [`OUTPUT_MAX`]).
     pub debugcon: Vec<u8>,
+    /// Bytes written to ports 0x402/0x403 (firmware debug output), drained by the
+    /// frontend (at most [`OUTPUT_MAX`]).
+    pub firmware_log: Vec<u8>,
+    /// The option ROM image at C0000h (`--vga-rom`), empty for none.
+    pub(crate) option_rom: Vec<u8>,
     /// Every POST code written to ports 0x80 and 0x190, drained by the frontend (at
     /// most [`OUTPUT_MAX`]).
     pub post: Vec<u8>,
@@ -135,7 +143,8 @@ pub struct PcBus {
     pub now: Nanos,
 }
 
-pub const BIOS_SIZES: [usize; 3] = [64 << 10, 128 << 10, 256 << 10];
+/// The largest system-BIOS image: 2 MB (any multiple of 64 KB up to it).
+pub const BIOS_MAX: usize = 2 << 20;
 
 /// Undrained guest output (debug console, POST codes, a UART's transmitter) past which
 /// the CPU stops after the current instruction and `run_until` returns, so the frontend
@@ -219,6 +228,8 @@ impl PcBus {
             bios,
             a20: true,
             debugcon: Vec::new(),
+            firmware_log: Vec::new(),
+            option_rom: Vec::new(),
             post: Vec::new(),
             output_dropped: 0,
             output_full: false,
@@ -254,6 +265,7 @@ impl PcBus {
         bus.register(Box::new(Pit::new()));
         bus.register(Box::new(Rtc::new(rtc_epoch)));
         bus.register(Box::new(Dma::new()));
+        bus.register(Box::new(devices::fw_cfg::FwCfg::new()));
         bus
     }
 
@@ -397,6 +409,8 @@ impl PcBus {
             t[p] = Dev::Pic;
         }
         t[0xE9] = Dev::DebugCon;
+        t[0x402] = Dev::FirmwareLog;
+        t[0x403] = Dev::FirmwareLog;
         t[0x80] = Dev::Post;
         t[0x190] = Dev::Post;
         t[0xF4] = Dev::DebugExit;
@@ -481,6 +495,7 @@ impl Bus for PcBus {
         match self.memmap.read(a) {
             Region::Ram(o) => *self.ram.get(o).unwrap_or(&0xFF),
             Region::Rom(o) => *self.bios.get(o).unwrap_or(&0xFF),
+            Region::OptionRom(o) => *self.option_rom.get(o).unwrap_or(&0xFF),
             Region::Vga => self.vga.mem_read(a),
             Region::Mmio(i @ (VGA_LFB | VGA_MMIO)) => self.vga.bar_read(a, i == VGA_LFB, self.now),
             Region::Mmio(i) => match self.table.get_mut(i) {
@@ -523,7 +538,7 @@ impl Bus for PcBus {
                     d.mmio_write(a, 1, value as u32, &mut ctx);
                 }
             }
-            Region::Rom(_) | Region::OpenBus => {}
+            Region::Rom(_) | Region::OptionRom(_) | Region::OpenBus => {}
         }
     }
 
@@ -594,6 +609,8 @@ impl Bus for PcBus {
         match self.ports[port as usize] {
             // Bochs and QEMU answer 0xE9 reads with 0xE9 so guests can detect the port.
             Dev::DebugCon => 0xE9,
+            // QEMU's debugcon reads back E9h; SeaBIOS stops logging if it does not.
+            Dev::FirmwareLog => 0xE9,
             Dev::Port92 => self.port92 as u32 | (self.a20 as u32) << 1,
             Dev::Post => self.last_post.unwrap_or(0) as u32,
             Dev::Pic => self.pic.read(port) as u32,
@@ -654,6 +671,16 @@ impl Bus for PcBus {
         match self.ports[port as usize] {
             Dev::DebugCon => {
                 if push_output(&mut self.debugcon, &mut self.output_dropped, value as u8) {
+                    self.output_full = true;
+                    self.trap = true;
+                }
+            }
+            Dev::FirmwareLog => {
+                if push_output(
+                    &mut self.firmware_log,
+                    &mut self.output_dropped,
+                    value as u8,
+                ) {
                     self.output_full = true;
                     self.trap = true;
                 }

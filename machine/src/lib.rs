@@ -22,17 +22,19 @@ mod bus;
 mod cdrom;
 mod clock;
 mod disk;
+mod firmware;
 pub mod keymap;
 mod memmap;
 mod pc;
 mod screen;
 pub mod snapshot;
 
-pub use bus::{PcBus, BIOS_SIZES, OUTPUT_HIGH, OUTPUT_MAX};
+pub use bus::{PcBus, BIOS_MAX, OUTPUT_HIGH, OUTPUT_MAX};
 pub use cdrom::check_cdrom_sectors;
 pub use cpu::CpuModel;
 pub use devices::block::{check_range, BlockDevice, BlockError, MemDisk};
 pub use disk::{check_floppy_size, check_hard_disk_sectors, is_mbr, DiskKind};
+pub use firmware::{check_option_rom, OPTION_ROM_MAX};
 pub use pc::{floppy_size, BootOrder, Config, Exit, Pc, DEFAULT_IPS, PAUSE_KEY};
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //!   F0000h). Each segment's reads go to DRAM or to PCI, and so do its writes, as the
 //!   host bridge's PAM registers say ([`MemMap::set_pam`], called after every PCI
 //!   configuration write). On PCI the BIOS ROM answers in its window below 1 MB
-//!   (the top 64, 128 or 256 KB) and C0000h up to it is an empty bus (all ones,
-//!   writes dropped: no option ROMs are installed);
+//!   (its top 128 KB at most, E0000h–FFFFFh, as QEMU's `isa-bios` alias), an option
+//!   ROM image (`--vga-rom`) from C0000h up, and the rest an empty bus (all ones,
+//!   writes dropped);
 //! - above the RAM: memory regions owned by devices (PCI memory BARs, [`MemMap::set_mmio`]),
 //!   and the BIOS ROM's alias just below 4 GB. DRAM below the top of memory is decoded
 //!   first, as the i440FX does (it forwards to PCI only what DRAM does not claim), so a
@@ -38,6 +39,8 @@ pub(crate) enum Region {
     Ram(usize),
     /// The BIOS ROM at this offset of the image.
     Rom(usize),
+    /// The option ROM image at C0000h (the VGA BIOS), at this offset.
+    OptionRom(usize),
     /// The VGA's memory window.
     Vga,
     /// A device's memory region (index in the machine's device table).
@@ -50,6 +53,9 @@ pub(crate) enum Region {
 pub(crate) struct MemMap {
     ram_len: usize,
     bios_len: u32,
+    /// Length of the option ROM image at C0000h (0: none).
+    #[serde(default)]
+    option_rom_len: u32,
     /// Segments of A0000h–FFFFFh (bit n = LOW + n × 16 KB) whose reads reach DRAM.
     read_ram: u32,
     /// … and whose writes do.
@@ -64,11 +70,19 @@ impl MemMap {
         MemMap {
             ram_len,
             bios_len: bios_len as u32,
+            option_rom_len: 0,
             read_ram: 0,
             write_ram: 0,
             mmio: Vec::new(),
             generation: 0,
         }
+    }
+
+    /// Places an option ROM image of `len` bytes (at most 128 KB) at C0000h, where
+    /// the PAM registers leave the BIOS area on PCI.
+    pub(crate) fn set_option_rom(&mut self, len: usize) {
+        self.option_rom_len = len.min(0x2_0000) as u32;
+        self.generation += 1;
     }
 
     /// Changes of the map so far (a cache of resolved pages is valid for one value).
@@ -105,9 +119,13 @@ impl MemMap {
             if dram & (1 << seg) != 0 && (a as usize) < self.ram_len {
                 return Region::Ram(a as usize);
             }
-            let rom_low = ONE_MB - self.bios_len;
+            // Below 1 MB the BIOS shows its last 128 KB at most.
+            let low_len = self.bios_len.min(0x2_0000);
+            let rom_low = ONE_MB - low_len;
             return if a >= rom_low {
-                Region::Rom((a - rom_low) as usize)
+                Region::Rom((a - rom_low + (self.bios_len - low_len)) as usize)
+            } else if a - 0xC_0000 < self.option_rom_len {
+                Region::OptionRom((a - 0xC_0000) as usize)
             } else {
                 Region::OpenBus
             };

@@ -61,8 +61,12 @@ pub const PAUSE_KEY: (u8, bool) = devices::i8042::KEY_PAUSE;
 /// Machine configuration.
 pub struct Config {
     pub memory_mb: u32,
-    /// A raw system-BIOS image, or `None` for the built-in BIOS.
+    /// A raw system-BIOS image (a multiple of 64 KB up to 2 MB), or `None` for the
+    /// built-in BIOS.
     pub bios: Option<Vec<u8>>,
+    /// An option ROM image (a VGA BIOS) for C0000h: 512 bytes to 128 KB, starting
+    /// with 55h AAh (see `firmware`).
+    pub vga_rom: Option<Vec<u8>>,
     /// Stop instead of resetting on a triple fault.
     pub no_reboot: bool,
     /// Guest instructions per second of virtual time (the virtual clock rate).
@@ -84,6 +88,7 @@ impl Default for Config {
         Config {
             memory_mb: 32,
             bios: None,
+            vga_rom: None,
             no_reboot: false,
             ips: DEFAULT_IPS,
             rtc_epoch: 0,
@@ -103,15 +108,18 @@ pub struct Pc {
 }
 
 impl Pc {
-    /// Builds a PC. A BIOS image must be 64, 128 or 256 KB; `None` selects the built-in
-    /// BIOS.
+    /// Builds a PC. A BIOS image must be a multiple of 64 KB up to 2 MB; `None`
+    /// selects the built-in BIOS.
     pub fn new(cfg: Config) -> Result<Pc, String> {
         let bios = cfg.bios.unwrap_or_else(bios::rom);
-        if !crate::BIOS_SIZES.contains(&bios.len()) {
+        if bios.is_empty() || !bios.len().is_multiple_of(64 << 10) || bios.len() > crate::BIOS_MAX {
             return Err(format!(
-                "BIOS image is {} bytes; it must be 64, 128 or 256 KB",
+                "BIOS image is {} bytes; it must be a multiple of 64 KB up to 2 MB",
                 bios.len()
             ));
+        }
+        if let Some(r) = &cfg.vga_rom {
+            crate::firmware::check_option_rom(r)?;
         }
         if cfg.memory_mb == 0 || cfg.memory_mb > 3072 {
             return Err(format!(
@@ -130,7 +138,11 @@ impl Pc {
             boot_order: BootOrder::Floppy,
             bios_state: bios::HostState::default(),
         };
-        pc.write_boot_order_cmos();
+        if let Some(r) = cfg.vga_rom {
+            pc.bus.memmap.set_option_rom(r.len());
+            pc.bus.option_rom = r;
+        }
+        pc.prepare_firmware();
         Ok(pc)
     }
 

@@ -27,6 +27,11 @@ use cpu::{Bus, CF, CS, DS, ES, IF, SS};
 pub const TRAP_PORT: u16 = 0xEE;
 /// ROM offsets (segment F000).
 const POST_ENTRY: u16 = 0xE05B;
+/// Where an option ROM's init returns (RETF) during POST: `out 0EEh, al`, and the host
+/// goes on scanning (see `firmware`).
+pub(crate) const ROM_RETURN: u16 = 0xE0E0;
+/// Where a VGA BIOS's init returns: sets mode 3 through INT 10h, then `ROM_RETURN`.
+pub(crate) const VGA_SET_MODE: u16 = ROM_RETURN - 5;
 const STUBS: u16 = 0xE100;
 const INT8: u16 = 0xE600;
 const DPT: u16 = 0xEFC7;
@@ -38,6 +43,11 @@ pub fn rom() -> Vec<u8> {
     // POST entry: cli; out 0EEh, al (the host performs the power-on self test and loads
     // the boot sector); the host then sets CS:IP to the boot code.
     r[POST_ENTRY as usize..POST_ENTRY as usize + 3].copy_from_slice(&[0xFA, 0xE6, TRAP_PORT as u8]);
+    // After a VGA BIOS's init: `mov ax,0003h; int 10h` through its own INT 10h (as
+    // SeaBIOS does: some VGA BIOSes leave the mode to the system BIOS), then the trap.
+    r[VGA_SET_MODE as usize..VGA_SET_MODE as usize + 5]
+        .copy_from_slice(&[0xB8, 0x03, 0x00, 0xCD, 0x10]);
+    r[ROM_RETURN as usize..ROM_RETURN as usize + 2].copy_from_slice(&[0xE6, TRAP_PORT as u8]);
     for n in 0..256usize {
         let o = STUBS as usize + n * 4;
         r[o..o + 4].copy_from_slice(&[0xE6, TRAP_PORT as u8, 0xCF, 0x90]);
@@ -124,6 +134,13 @@ impl Pc {
         }
         if ip == POST_ENTRY + 3 {
             self.post();
+            return true;
+        }
+        if ip == ROM_RETURN + 2 {
+            let next = self.bios_state.rom_scan_next;
+            if !self.option_rom_next(next) {
+                self.boot();
+            }
             return true;
         }
         if ip == keyboard::INT9_TRAP {
@@ -255,7 +272,10 @@ impl Pc {
         for (p, v) in [(0x43, 0x36), (0x40, 0), (0x40, 0)] {
             self.bus.io_write(p, 1, v);
         }
-        self.boot();
+        // Option ROMs (a --vga-rom VGA BIOS first) run their init, then INT 19h.
+        if !self.option_roms_start() {
+            self.boot();
+        }
     }
 
     /// INT 19h: load the first sector of the boot device at 0000:7C00 and jump to it

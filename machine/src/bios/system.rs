@@ -100,6 +100,9 @@ pub(crate) struct HostState {
     /// A kernel to boot in place of a boot sector (`x86 run --kernel`, see `boot`).
     #[serde(skip)]
     pub(crate) kernel: Option<std::sync::Arc<crate::boot::BootPlan>>,
+    /// Where the POST's option ROM scan goes on after the ROM being initialised.
+    #[serde(default)]
+    pub(crate) rom_scan_next: u32,
 }
 
 /// The pointing-device interface's state (the PS/2 BIOS keeps it in its extended data
