@@ -203,6 +203,12 @@ pub struct Entry {
     pub rep: u8,
     /// Condition code (0–15), sub-operation (shift kind, BT kind, LOOP kind).
     pub sub: u8,
+    /// Register numbers of the first two operands when they are general registers
+    /// (for the specialised handlers, which need no `Loc` match).
+    pub r0: u8,
+    pub r1: u8,
+    /// The handler row (`exec::table`), chosen by `translate`.
+    pub h: u16,
     pub disp: u32,
     pub imm: u32,
     pub imm2: u32,
@@ -801,6 +807,13 @@ pub fn translate(ins: &Instruction) -> Entry {
         e.op = Op::Invalid;
     }
     specialize(&mut e);
+    if let Loc::Reg(r) = e.dst {
+        e.r0 = r;
+    }
+    if let Loc::Reg(r) = e.src {
+        e.r1 = r;
+    }
+    e.h = crate::exec::table::select(&e);
     e
 }
 

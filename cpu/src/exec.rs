@@ -3,6 +3,13 @@
 //! system instructions live in `string.rs` and `system.rs`; interrupt delivery and
 //! segment loads in `interrupt.rs`.
 
+mod arith;
+mod control;
+mod data;
+mod shift;
+mod stack;
+pub(crate) mod table;
+
 use crate::alu::{self, mask, sext};
 use crate::decode::{Entry, Loc, Op, NO_REG};
 use crate::interrupt::Kind;
@@ -369,6 +376,12 @@ impl Cpu {
     /// Executes one entry. `self.eip` already points at the next instruction.
     #[inline(always)]
     pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
+        table::run(self, bus, e)
+    }
+
+    /// The operand-generic interpreter: every entry without a specialised handler.
+    #[inline(always)]
+    pub(crate) fn exec_generic<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
         let size = e.size as u32;
         match e.op {
             Op::MovRR => {
