@@ -208,7 +208,7 @@ pub struct Entry {
     pub r0: u8,
     pub r1: u8,
     /// The handler row (`exec::table`), chosen by `translate`.
-    pub h: u16,
+    pub h: crate::exec::table::H,
     pub disp: u32,
     pub imm: u32,
     pub imm2: u32,

@@ -41,6 +41,7 @@ kind!(Cmp, false, |a, b, f, n| alu::sub(a, b, 0, n, f));
 kind!(Test, false, |a, b, f, n| (a & b, alu::logic(a & b, n, f)));
 
 /// `op r, r`
+#[inline(always)]
 pub(crate) fn alu_rr<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
     let a = S::get(c, e.r0);
     let b = S::get(c, e.r1);
@@ -53,6 +54,7 @@ pub(crate) fn alu_rr<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entr
 }
 
 /// `op r, imm` (the immediate is already sign-extended to the operand size)
+#[inline(always)]
 pub(crate) fn alu_ri<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
     let a = S::get(c, e.r0);
     let (r, f) = K::calc::<S>(a, e.imm & S::MASK, c.eflags);
@@ -64,6 +66,7 @@ pub(crate) fn alu_ri<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entr
 }
 
 /// `op r, m`
+#[inline(always)]
 pub(crate) fn alu_rm<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let off = c.ea(e);
     let b = c.rd(bus, e.seg as usize, off, S::N)?;
@@ -77,6 +80,7 @@ pub(crate) fn alu_rm<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &En
 }
 
 /// `op m, r`
+#[inline(always)]
 pub(crate) fn alu_mr<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let off = c.ea(e);
     let seg = e.seg as usize;
@@ -91,6 +95,7 @@ pub(crate) fn alu_mr<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &En
 }
 
 /// `op m, imm`
+#[inline(always)]
 pub(crate) fn alu_mi<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let off = c.ea(e);
     let seg = e.seg as usize;
@@ -104,6 +109,7 @@ pub(crate) fn alu_mi<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &En
 }
 
 /// `inc r` (CF kept)
+#[inline(always)]
 pub(crate) fn inc_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
     let (r, f) = alu::inc(S::get(c, e.r0), S::N, c.eflags);
     S::set(c, e.r0, r);
@@ -112,6 +118,7 @@ pub(crate) fn inc_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()>
 }
 
 /// `dec r` (CF kept)
+#[inline(always)]
 pub(crate) fn dec_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
     let (r, f) = alu::dec(S::get(c, e.r0), S::N, c.eflags);
     S::set(c, e.r0, r);
@@ -120,6 +127,7 @@ pub(crate) fn dec_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()>
 }
 
 /// `inc m`
+#[inline(always)]
 pub(crate) fn inc_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let off = c.ea(e);
     let seg = e.seg as usize;
@@ -131,6 +139,7 @@ pub(crate) fn inc_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<(
 }
 
 /// `dec m`
+#[inline(always)]
 pub(crate) fn dec_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let off = c.ea(e);
     let seg = e.seg as usize;

@@ -13,6 +13,7 @@ fn branch<S: Sz>(c: &mut Cpu, e: &Entry) {
 }
 
 /// `jcc rel` for condition `C` (the low nibble of the opcode).
+#[inline(always)]
 pub(crate) fn jcc<B: Bus, const C: u8, S: Sz>(c: &mut Cpu, _: &mut B, _e: &Entry) -> Res<()> {
     if c.cond(C) {
         branch::<S>(c, _e);
@@ -23,12 +24,14 @@ pub(crate) fn jcc<B: Bus, const C: u8, S: Sz>(c: &mut Cpu, _: &mut B, _e: &Entry
 }
 
 /// `jmp rel`
+#[inline(always)]
 pub(crate) fn jmp_rel<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
     branch::<S>(c, e);
     Ok(())
 }
 
 /// `call rel`
+#[inline(always)]
 pub(crate) fn call_rel<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
@@ -37,6 +40,7 @@ pub(crate) fn call_rel<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Re
 }
 
 /// `ret` / `ret imm16`
+#[inline(always)]
 pub(crate) fn ret_near<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let t = c.peek(bus, 0, S::N)?;
     c.check_cs_limit(t)?;

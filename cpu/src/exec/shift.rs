@@ -20,6 +20,7 @@ impl<const K: u8> ShiftKind for Kind<K> {
 }
 
 /// `rol/ror/rcl/rcr/shl/shr/sal/sar r, imm8`
+#[inline(always)]
 pub(crate) fn shift_ri<B: Bus, K: ShiftKind, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
     let count = e.imm & 0x1F;
     if count != 0 {
