@@ -24,9 +24,12 @@ impl<const K: u8> ShiftKind for Kind<K> {
 pub(crate) fn shift_ri<B: Bus, K: ShiftKind, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
     let count = e.imm & 0x1F;
     if count != 0 {
-        let (r, f) = alu::shift(K::K, S::get(c, e.r0), count, S::N, c.eflags);
+        // SHL/SHR/SAL/SAR by a non-zero count define all six status flags; the
+        // rotates keep SF/ZF/AF/PF (and RCL/RCR read CF), so they need the exact ones.
+        let f = if K::K >= 4 { c.eflags } else { c.flags_now() };
+        let (r, f) = alu::shift(K::K, S::get(c, e.r0), count, S::N, f);
         S::set(c, e.r0, r);
-        c.eflags = f;
+        c.set_flags(f);
     }
     Ok(())
 }
