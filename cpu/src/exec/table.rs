@@ -487,7 +487,6 @@ fn select_row(e: &Entry) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use iced_x86::{Decoder, DecoderOptions};
 
     fn row(bits: u32, bytes: &[u8]) -> String {
