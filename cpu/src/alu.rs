@@ -113,6 +113,7 @@ pub fn neg(a: u32, size: u32, flags: u32) -> (u32, u32) {
 /// Rotates and shifts, group 2 (`/0`..`/7`): ROL ROR RCL RCR SHL SHR SAL SAR.
 /// `count` is the raw count operand; it is masked to five bits as on every CPU since the
 /// 80286. A masked count of zero changes nothing (not even flags).
+#[inline(always)]
 pub fn shift(op: u8, a: u32, count: u32, size: u32, flags: u32) -> (u32, u32) {
     let count = count & 0x1F;
     if count == 0 {

@@ -203,6 +203,12 @@ pub struct Entry {
     pub rep: u8,
     /// Condition code (0–15), sub-operation (shift kind, BT kind, LOOP kind).
     pub sub: u8,
+    /// Register numbers of the first two operands when they are general registers
+    /// (for the specialised handlers, which need no `Loc` match).
+    pub r0: u8,
+    pub r1: u8,
+    /// The handler row (`exec::table`), chosen by `translate`.
+    pub h: crate::exec::table::H,
     pub disp: u32,
     pub imm: u32,
     pub imm2: u32,
@@ -801,6 +807,13 @@ pub fn translate(ins: &Instruction) -> Entry {
         e.op = Op::Invalid;
     }
     specialize(&mut e);
+    if let Loc::Reg(r) = e.dst {
+        e.r0 = r;
+    }
+    if let Loc::Reg(r) = e.src {
+        e.r1 = r;
+    }
+    e.h = crate::exec::table::select(&e);
     e
 }
 
@@ -866,4 +879,126 @@ fn string(e: &mut Entry, ins: &Instruction, op: Op) -> Op {
 /// iced numbers every x87 code contiguously from `Fadd_m32fp` to `Fcomip_st0_sti`.
 fn is_x87(ins: &Instruction) -> bool {
     (Code::Fadd_m32fp as u32..=Code::Fcomip_st0_sti as u32).contains(&(ins.code() as u32))
+}
+
+#[cfg(test)]
+mod coverage {
+    use super::*;
+    use iced_x86::{CpuidFeature, Decoder, DecoderOptions};
+    use std::collections::BTreeMap;
+
+    /// One decoded instance of every `Code` reachable in 16- and 32-bit mode: every
+    /// one-, two- and three-byte opcode (0F, 0F 38, 0F 3A) with every ModRM byte, after
+    /// each mandatory/size prefix combination, followed by enough bytes for any SIB,
+    /// displacement and immediate.
+    fn every_code() -> BTreeMap<u32, Instruction> {
+        let prefixes: [&[u8]; 8] = [
+            &[],
+            &[0x66],
+            &[0xF2],
+            &[0xF3],
+            &[0x67],
+            &[0x66, 0x67],
+            &[0xF0],
+            &[0x66, 0xF0],
+        ];
+        let maps: [&[u8]; 4] = [&[], &[0x0F], &[0x0F, 0x38], &[0x0F, 0x3A]];
+        let mut seen = BTreeMap::new();
+        let mut buf = Vec::with_capacity(24);
+        for bits in [16, 32] {
+            for p in prefixes {
+                for m in maps {
+                    for op in 0..=255u8 {
+                        for modrm in 0..=255u8 {
+                            buf.clear();
+                            buf.extend_from_slice(p);
+                            buf.extend_from_slice(m);
+                            buf.push(op);
+                            buf.push(modrm);
+                            buf.extend_from_slice(&[0x24, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+                            let ins = Decoder::new(bits, &buf, DecoderOptions::NONE).decode();
+                            if !ins.is_invalid() {
+                                seen.entry(ins.code() as u32).or_insert(ins);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        seen
+    }
+
+    /// Whether a `Code` belongs to an extension none of the modelled CPUs (up to a
+    /// Pentium M: MMX, SSE, SSE2) has, so it is #UD by design, not a missing row.
+    fn beyond_models(code: Code) -> Option<&'static str> {
+        use CpuidFeature as F;
+        let known = [
+            F::INTEL8086,
+            F::INTEL8086_ONLY,
+            F::INTEL186,
+            F::INTEL286,
+            F::INTEL286_ONLY,
+            F::INTEL386,
+            F::INTEL386_ONLY,
+            F::INTEL386_A0_ONLY,
+            F::INTEL486,
+            F::INTEL486_A_ONLY,
+            F::CPUID,
+            F::FPU,
+            F::FPU287,
+            F::FPU287XL_ONLY,
+            F::FPU387,
+            F::FPU387SL_ONLY,
+            F::CMOV,
+            F::CX8,
+            F::MSR,
+            F::TSC,
+            F::SEP,
+            F::FXSR,
+            F::MMX,
+            F::SSE,
+            F::SSE2,
+            F::MULTIBYTENOP,
+            F::PAUSE,
+            F::CLFSH,
+            // ENDBR32 (and RDSSPD) are NOPs on CPUs without CET.
+            F::CET_IBT,
+        ];
+        let feats = code.cpuid_features();
+        if feats.iter().all(|f| known.contains(f)) {
+            None
+        } else {
+            Some("an extension no modelled CPU has (CPUID says so: #UD)")
+        }
+    }
+
+    /// Codes of the modelled extensions that are deliberately #UD, with the reason.
+    const UD_BY_DESIGN: &[(Code, &str)] = &[];
+
+    /// Acceptance: every iced `Code` the modelled CPUs can decode has a row — a
+    /// specialised handler or a generic one — or is listed as #UD with a reason.
+    #[test]
+    fn every_supported_code_has_a_row() {
+        let mut missing = Vec::new();
+        let mut rows = 0;
+        for (_, ins) in every_code() {
+            let code = ins.code();
+            let e = translate(&ins);
+            if e.op != Op::Unimpl {
+                rows += 1;
+                continue;
+            }
+            if beyond_models(code).is_some() || UD_BY_DESIGN.iter().any(|&(c, _)| c == code) {
+                continue;
+            }
+            missing.push(format!("{code:?} {:?}", code.cpuid_features()));
+        }
+        // iced has about 1,300 codes in these maps for 16/32-bit mode up to SSE2.
+        assert!(rows > 1000, "only {rows} codes found: the walk is broken");
+        assert!(
+            missing.is_empty(),
+            "codes without a row:\n{}",
+            missing.join("\n")
+        );
+    }
 }

@@ -3,6 +3,13 @@
 //! system instructions live in `string.rs` and `system.rs`; interrupt delivery and
 //! segment loads in `interrupt.rs`.
 
+mod arith;
+mod control;
+mod data;
+mod shift;
+mod stack;
+pub(crate) mod table;
+
 use crate::alu::{self, mask, sext};
 use crate::decode::{Entry, Loc, Op, NO_REG};
 use crate::interrupt::Kind;
@@ -12,6 +19,14 @@ use crate::{Bus, Cpu, Exc, Res, Stop, BR, DE, OFV, UD};
 impl Cpu {
     /// Runs until `budget` instructions have retired or something stops the CPU.
     pub fn run<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Stop {
+        let stop = self.run_loop(bus, budget);
+        // Outside `run` EFLAGS is exact: the machine, debugger and state saves read and
+        // write `eflags` directly (flags.rs).
+        self.materialise_flags();
+        stop
+    }
+
+    fn run_loop<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Stop {
         let end = self.icount.saturating_add(budget);
         self.end = end;
         while self.icount < end {
@@ -286,24 +301,6 @@ impl Cpu {
         }
     }
 
-    /// Evaluates condition code `c` (the low nibble of Jcc/SETcc/CMOVcc).
-    #[inline(always)]
-    pub(crate) fn cond(&self, c: u8) -> bool {
-        let f = self.eflags;
-        let sf_ne_of = ((f & SF != 0) as u8) != ((f & OF != 0) as u8);
-        let r = match c >> 1 {
-            0 => f & OF != 0,
-            1 => f & CF != 0,
-            2 => f & ZF != 0,
-            3 => f & (CF | ZF) != 0,
-            4 => f & SF != 0,
-            5 => f & PF != 0,
-            6 => sf_ne_of,
-            _ => f & ZF != 0 || sf_ne_of,
-        };
-        r ^ (c & 1 != 0)
-    }
-
     #[inline]
     pub(crate) fn sp_mask(&self) -> u32 {
         if self.seg[SS].big() {
@@ -369,6 +366,12 @@ impl Cpu {
     /// Executes one entry. `self.eip` already points at the next instruction.
     #[inline(always)]
     pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
+        table::run(self, bus, e)
+    }
+
+    /// The operand-generic interpreter: every entry without a specialised handler.
+    #[inline(always)]
+    pub(crate) fn exec_generic<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {
         let size = e.size as u32;
         match e.op {
             Op::MovRR => {

@@ -136,6 +136,8 @@ impl Cpu {
         err: Option<u32>,
         kind: Kind,
     ) -> Res<()> {
+        // The handler sees (and the frame saves) the real flags.
+        self.materialise_flags();
         self.halted = false;
         if !self.protected() {
             return self.interrupt_real(bus, v);

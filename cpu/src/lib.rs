@@ -12,6 +12,7 @@ mod block;
 mod debug;
 pub mod decode;
 mod exec;
+mod flags;
 pub mod fpu;
 mod interrupt;
 mod mem;
@@ -233,6 +234,8 @@ pub struct Cpu {
     pub(crate) debug_armed: bool,
     pub(crate) watching: bool,
     unimpl_seen: HashSet<u32>,
+    /// The lazily recorded flags of the last ALU operation (see `flags.rs`).
+    pub(crate) lazy: flags::Lazy,
 }
 
 impl Default for Cpu {
@@ -254,6 +257,7 @@ impl Cpu {
             regs: [0; 8],
             eip: 0,
             eflags: 2,
+            lazy: flags::Lazy::default(),
             seg: [Segment::default(); 6],
             ldtr: Segment::default(),
             tr: Segment::default(),
@@ -306,6 +310,7 @@ impl Cpu {
         // EDX holds the processor signature after reset (SDM Vol. 3A §9.1.4).
         self.regs[EDX] = self.model.info().signature;
         self.eflags = 2;
+        self.lazy = flags::Lazy::default();
         self.eip = 0xFFF0;
         let data = ATTR_P | ATTR_S | ATTR_RW | ATTR_ACCESSED;
         for s in self.seg.iter_mut() {
@@ -459,7 +464,7 @@ impl Cpu {
     /// The 16 bits of FLAGS / 32 bits of EFLAGS as software reads them.
     #[inline]
     pub fn flags(&self) -> u32 {
-        self.eflags
+        self.flags_now()
     }
 
     /// Logs an unimplemented opcode once per opcode, visibly.

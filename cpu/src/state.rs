@@ -68,7 +68,7 @@ impl Cpu {
             model: self.model,
             regs: self.regs,
             eip: self.eip,
-            eflags: self.eflags,
+            eflags: self.flags_now(),
             seg: self.seg,
             ldtr: self.ldtr,
             tr: self.tr,
@@ -108,6 +108,7 @@ impl Cpu {
         self.regs = s.regs;
         self.eip = s.eip;
         self.eflags = s.eflags;
+        self.lazy = crate::flags::Lazy::default();
         self.seg = s.seg;
         self.ldtr = s.ldtr;
         self.tr = s.tr;

@@ -2520,3 +2520,83 @@ fn hint_nops_and_endbr32_run_as_nops() {
     });
     assert_eq!(c.regs[EAX], 3);
 }
+
+// ---------------------------------------------------------------------------------------
+// Lazy flags (flags.rs): exact wherever they are observed
+// ---------------------------------------------------------------------------------------
+
+/// A fault right after a lazily-flagged ALU instruction pushes that instruction's flags,
+/// whichever path the faulting instruction takes (specialised, ADC's eager one, or the
+/// generic interpreter). ES:FFFF holds only one byte of a word: #GP (SDM Vol. 3A §20.1.1).
+#[test]
+fn a_fault_pushes_the_flags_of_the_previous_alu_instruction() {
+    // 7FFFh + 1 = 8000h: OF (positive + positive gave negative), SF, AF (carry out of
+    // bit 3), PF (low byte 00h has even parity); CF = ZF = 0.
+    let add = OF | SF | AF | PF;
+    // 0 − 1 = FFh in AL: CF (borrow), SF, AF (borrow into bit 4), PF (eight ones).
+    let cmp = CF | SF | AF | PF;
+    // STC; FFFFh + 1 = 0: CF kept by INC, ZF, AF, PF.
+    let inc = CF | ZF | AF | PF;
+    type Fault = fn(&mut Asm) -> R;
+    let faults: [Fault; 4] = [
+        |a| a.add(word_ptr(di).es(), ax),
+        |a| a.adc(word_ptr(di).es(), ax),
+        |a| a.neg(word_ptr(di).es()),
+        |a| a.mov(ax, word_ptr(di).es()),
+    ];
+    for fault in faults {
+        for (setup, want) in [(0, add), (1, cmp), (2, inc)] {
+            let (_, bus) = expect_fault16(13, none, |a, l| {
+                a.mov(di, 0xFFFFu32)?;
+                match setup {
+                    0 => {
+                        a.mov(ax, 0x7FFFu32)?;
+                        a.add(ax, 1)?;
+                    }
+                    1 => {
+                        a.mov(al, 0u32)?;
+                        a.cmp(al, 1)?;
+                    }
+                    _ => {
+                        a.stc()?;
+                        a.mov(ax, 0xFFFFu32)?;
+                        a.inc(ax)?;
+                    }
+                }
+                a.set_label(l)?;
+                fault(a)
+            });
+            let pushed = bus.r16(RDATA + 0xFFFC) as u32;
+            assert_eq!(
+                pushed & STATUS,
+                want,
+                "setup {setup}: pushed FLAGS {pushed:#06x}"
+            );
+        }
+    }
+}
+
+/// `run` returning in the middle of a block (the budget ends right after an ALU
+/// instruction) leaves exact EFLAGS for the machine to read; the next `run` picks up
+/// from them, also after the machine changed them.
+#[test]
+fn eflags_are_exact_between_runs() {
+    let (mut cpu, mut bus, _) = prepare(32, |a| {
+        a.mov(eax, 0x7FFF_FFFFu32)?;
+        a.add(eax, 1)?;
+        a.setc(bl)?;
+        a.seto(bh)?;
+        Ok(Vec::new())
+    });
+    cpu.run(&mut bus, 2);
+    // 7FFFFFFFh + 1: OF, SF, AF, PF (low byte 00h), no CF.
+    assert_eq!(cpu.eflags & STATUS, OF | SF | AF | PF);
+    // The machine sets CF (as a BIOS service would) and clears OF before resuming.
+    cpu.eflags = (cpu.eflags | CF) & !OF;
+    cpu.run(&mut bus, LIMIT);
+    assert_eq!(
+        cpu.regs[EBX] & 0xFFFF,
+        0x0001,
+        "SETC saw CF = 1, SETO saw OF = 0"
+    );
+}

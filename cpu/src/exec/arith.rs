@@ -1,0 +1,240 @@
+//! Specialised integer arithmetic and logic (SDM Vol. 2 "ADD", "OR", "ADC", "SBB",
+//! "AND", "SUB", "XOR", "CMP", "TEST", "INC", "DEC"): one handler per kind × operand
+//! form × size, generated from the generic bodies below. The result and flag rules are
+//! those of `alu.rs`, recorded lazily (`flags.rs`) except for ADC and SBB; flags are
+//! committed only after the last access that can fault, so a faulting instruction
+//! leaves them as they were.
+
+use super::table::Sz;
+use crate::alu;
+use crate::decode::Entry;
+use crate::flags::{self, Lazy};
+use crate::regs::CF;
+use crate::{Bus, Cpu, Res};
+
+/// How an ALU kind's flags are committed (after the last access that can fault).
+pub(crate) enum Flags {
+    /// A lazy record (`flags.rs`).
+    Lazy(Lazy),
+    /// The complete new EFLAGS.
+    Eager(u32),
+}
+
+impl Cpu {
+    #[inline(always)]
+    fn commit(&mut self, f: Flags) {
+        match f {
+            Flags::Lazy(l) => self.lazy = l,
+            Flags::Eager(f) => self.set_flags(f),
+        }
+    }
+}
+
+/// The lazy-record size bits of `S`.
+#[inline(always)]
+fn size_bits<S: Sz>() -> u8 {
+    match S::N {
+        1 => flags::B8,
+        2 => flags::B16,
+        _ => flags::B32,
+    }
+}
+
+#[inline(always)]
+fn lazy<S: Sz>(op: u8, a: u32, b: u32, r: u32) -> Flags {
+    Flags::Lazy(Lazy {
+        kind: op | size_bits::<S>(),
+        cf: 0,
+        a,
+        b,
+        r,
+    })
+}
+
+/// One two-operand ALU kind: its result and flags from (a, b), both masked to the
+/// operand size.
+pub(crate) trait AluKind {
+    /// Whether the result is written back (CMP and TEST only set flags).
+    const WRITES: bool;
+    fn calc<S: Sz>(c: &Cpu, a: u32, b: u32) -> (u32, Flags);
+}
+
+macro_rules! kind {
+    ($name:ident, $writes:expr, |$c:ident, $a:ident, $b:ident| $body:expr) => {
+        pub(crate) struct $name;
+        impl AluKind for $name {
+            const WRITES: bool = $writes;
+            #[inline(always)]
+            fn calc<S: Sz>($c: &Cpu, $a: u32, $b: u32) -> (u32, Flags) {
+                $body
+            }
+        }
+    };
+}
+
+#[inline(always)]
+fn add<S: Sz>(a: u32, b: u32) -> (u32, Flags) {
+    let r = a.wrapping_add(b) & S::MASK;
+    (r, lazy::<S>(flags::ADD, a, b, r))
+}
+
+#[inline(always)]
+fn sub<S: Sz>(a: u32, b: u32) -> (u32, Flags) {
+    let r = a.wrapping_sub(b) & S::MASK;
+    (r, lazy::<S>(flags::SUB, a, b, r))
+}
+
+#[inline(always)]
+fn logic<S: Sz>(r: u32) -> (u32, Flags) {
+    (r, lazy::<S>(flags::LOGIC, 0, 0, r))
+}
+
+/// ADC/SBB need CF in, so they compute the flags eagerly from the exact ones.
+#[inline(always)]
+fn with_carry<S: Sz>(c: &Cpu, a: u32, b: u32, add: bool) -> (u32, Flags) {
+    let f = c.flags_now();
+    let (r, f) = if add {
+        alu::add(a, b, f & CF, S::N, f)
+    } else {
+        alu::sub(a, b, f & CF, S::N, f)
+    };
+    (r, Flags::Eager(f))
+}
+
+kind!(Add, true, |_c, a, b| add::<S>(a, b));
+kind!(Or, true, |_c, a, b| logic::<S>(a | b));
+kind!(Adc, true, |c, a, b| with_carry::<S>(c, a, b, true));
+kind!(Sbb, true, |c, a, b| with_carry::<S>(c, a, b, false));
+kind!(And, true, |_c, a, b| logic::<S>(a & b));
+kind!(Sub, true, |_c, a, b| sub::<S>(a, b));
+kind!(Xor, true, |_c, a, b| logic::<S>(a ^ b));
+kind!(Cmp, false, |_c, a, b| sub::<S>(a, b));
+kind!(Test, false, |_c, a, b| logic::<S>(a & b));
+
+/// `op r, r`
+#[inline(always)]
+pub(crate) fn alu_rr<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let a = S::get(c, e.r0);
+    let b = S::get(c, e.r1);
+    let (r, f) = K::calc::<S>(c, a, b);
+    if K::WRITES {
+        S::set(c, e.r0, r);
+    }
+    c.commit(f);
+    Ok(())
+}
+
+/// `op r, imm` (the immediate is already sign-extended to the operand size)
+#[inline(always)]
+pub(crate) fn alu_ri<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let a = S::get(c, e.r0);
+    let (r, f) = K::calc::<S>(c, a, e.imm & S::MASK);
+    if K::WRITES {
+        S::set(c, e.r0, r);
+    }
+    c.commit(f);
+    Ok(())
+}
+
+/// `op r, m`
+#[inline(always)]
+pub(crate) fn alu_rm<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let b = c.rd(bus, e.seg as usize, off, S::N)? & S::MASK;
+    let a = S::get(c, e.r0);
+    let (r, f) = K::calc::<S>(c, a, b);
+    if K::WRITES {
+        S::set(c, e.r0, r);
+    }
+    c.commit(f);
+    Ok(())
+}
+
+/// `op m, r`
+#[inline(always)]
+pub(crate) fn alu_mr<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let seg = e.seg as usize;
+    let a = c.rd(bus, seg, off, S::N)? & S::MASK;
+    let b = S::get(c, e.r1);
+    let (r, f) = K::calc::<S>(c, a, b);
+    if K::WRITES {
+        c.wr(bus, seg, off, S::N, r)?;
+    }
+    c.commit(f);
+    Ok(())
+}
+
+/// `op m, imm`
+#[inline(always)]
+pub(crate) fn alu_mi<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let seg = e.seg as usize;
+    let a = c.rd(bus, seg, off, S::N)? & S::MASK;
+    let (r, f) = K::calc::<S>(c, a, e.imm & S::MASK);
+    if K::WRITES {
+        c.wr(bus, seg, off, S::N, r)?;
+    }
+    c.commit(f);
+    Ok(())
+}
+
+/// INC (`op` = ADD) or DEC (`op` = SUB) of `a`: CF is kept (SDM Vol. 2A "INC").
+#[inline(always)]
+fn inc_dec<S: Sz>(c: &Cpu, op: u8, a: u32) -> (u32, Flags) {
+    let r = if op == flags::ADD {
+        a.wrapping_add(1)
+    } else {
+        a.wrapping_sub(1)
+    } & S::MASK;
+    let l = Lazy {
+        kind: op | flags::KEEP_CF | size_bits::<S>(),
+        cf: c.cf_now() as u8,
+        a,
+        b: 1,
+        r,
+    };
+    (r, Flags::Lazy(l))
+}
+
+/// `inc r`
+#[inline(always)]
+pub(crate) fn inc_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let (r, f) = inc_dec::<S>(c, flags::ADD, S::get(c, e.r0));
+    S::set(c, e.r0, r);
+    c.commit(f);
+    Ok(())
+}
+
+/// `dec r`
+#[inline(always)]
+pub(crate) fn dec_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let (r, f) = inc_dec::<S>(c, flags::SUB, S::get(c, e.r0));
+    S::set(c, e.r0, r);
+    c.commit(f);
+    Ok(())
+}
+
+/// `inc m`
+#[inline(always)]
+pub(crate) fn inc_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let seg = e.seg as usize;
+    let a = c.rd(bus, seg, off, S::N)? & S::MASK;
+    let (r, f) = inc_dec::<S>(c, flags::ADD, a);
+    c.wr(bus, seg, off, S::N, r)?;
+    c.commit(f);
+    Ok(())
+}
+
+/// `dec m`
+#[inline(always)]
+pub(crate) fn dec_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let seg = e.seg as usize;
+    let a = c.rd(bus, seg, off, S::N)? & S::MASK;
+    let (r, f) = inc_dec::<S>(c, flags::SUB, a);
+    c.wr(bus, seg, off, S::N, r)?;
+    c.commit(f);
+    Ok(())
+}

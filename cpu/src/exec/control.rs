@@ -1,0 +1,52 @@
+//! Specialised near control transfers (SDM Vol. 2 "Jcc", "JMP", "CALL", "RET"): `S` is
+//! the operand size, which truncates the new EIP to 16 bits for 16-bit forms.
+
+use super::table::Sz;
+use crate::decode::Entry;
+use crate::regs::ESP;
+use crate::{Bus, Cpu, Res};
+
+#[inline(always)]
+fn branch<S: Sz>(c: &mut Cpu, e: &Entry) {
+    // The displacement is relative to the next instruction, which EIP already holds.
+    c.eip = c.eip.wrapping_add(e.imm) & if S::N == 2 { 0xFFFF } else { !0 };
+}
+
+/// `jcc rel` for condition `C` (the low nibble of the opcode).
+#[inline(always)]
+pub(crate) fn jcc<B: Bus, const C: u8, S: Sz>(c: &mut Cpu, _: &mut B, _e: &Entry) -> Res<()> {
+    if c.cond(C) {
+        branch::<S>(c, _e);
+        // Blocks run on past conditional branches; a taken one leaves.
+        c.smc = true;
+    }
+    Ok(())
+}
+
+/// `jmp rel`
+#[inline(always)]
+pub(crate) fn jmp_rel<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    branch::<S>(c, e);
+    Ok(())
+}
+
+/// `call rel`
+#[inline(always)]
+pub(crate) fn call_rel<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let ret = c.eip;
+    c.push(bus, ret, S::N)?;
+    branch::<S>(c, e);
+    Ok(())
+}
+
+/// `ret` / `ret imm16`
+#[inline(always)]
+pub(crate) fn ret_near<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let t = c.peek(bus, 0, S::N)?;
+    c.check_cs_limit(t)?;
+    c.pop(bus, S::N)?;
+    let sp = c.regs[ESP].wrapping_add(e.imm & 0xFFFF);
+    c.set_sp(sp);
+    c.eip = t;
+    Ok(())
+}
