@@ -43,6 +43,11 @@ impl Cpu {
     pub(crate) fn linear(&self, seg: usize, off: u32, size: u32, write: bool) -> Res<u32> {
         let s = &self.seg[seg];
         let need = if write { ACC_WRITE } else { ACC_READ };
+        // Flat: the offset is the linear address, and only a wrap past 4 GB is
+        // beyond the limit.
+        if s.acc & (need | ACC_FLAT) == need | ACC_FLAT && off <= u32::MAX - size.wrapping_sub(1) {
+            return Ok(off);
+        }
         let end = off as u64 + size as u64 - 1;
         if s.acc & (need | ACC_EXPAND_DOWN) == need && end <= s.limit as u64 {
             return Ok(s.base.wrapping_add(off));
@@ -373,6 +378,8 @@ impl Cpu {
             return;
         }
         let Some(h) = host else {
+            e.read |= NO_HOST;
+            e.write |= NO_HOST;
             return;
         };
         e.host = h;
@@ -514,18 +521,23 @@ fn host_load(ram: &[u8], o: usize, size: u32) -> Option<u32> {
 }
 
 /// A little-endian store of `size` bytes at `o` of host RAM; false past its end.
+/// (Each width is its own fixed-size store: a slice copy of a run-time length would
+/// become a call to `memcpy`.)
 #[inline(always)]
 fn host_store(ram: &mut [u8], o: usize, size: u32, v: u32) -> bool {
-    let n = match size {
-        1 => 1,
-        2 => 2,
-        _ => 4,
-    };
-    match ram.get_mut(o..o + n) {
-        Some(d) => {
-            d.copy_from_slice(&v.to_le_bytes()[..n]);
-            true
-        }
-        None => false,
+    match size {
+        1 => match ram.get_mut(o) {
+            Some(b) => *b = v as u8,
+            None => return false,
+        },
+        2 => match ram.get_mut(o..o + 2) {
+            Some(d) => d.copy_from_slice(&(v as u16).to_le_bytes()),
+            None => return false,
+        },
+        _ => match ram.get_mut(o..o + 4) {
+            Some(d) => d.copy_from_slice(&v.to_le_bytes()),
+            None => return false,
+        },
     }
+    true
 }
