@@ -24,6 +24,7 @@
 //!   The hit path reads RAM with a bounds-checked `get`, so even a stale host offset
 //!   can never reach outside guest RAM.
 
+use crate::regs::{CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE};
 use crate::Cpu;
 
 /// Entries per privilege class.
@@ -59,6 +60,9 @@ pub(crate) struct Tlb {
     pub(crate) entries: Box<[TlbEntry; 2 * TLB_SIZE]>,
     /// The bus's memory-map generation the host offsets were resolved under.
     pub(crate) bus_gen: u64,
+    /// The paging controls (CR0.PG/WP, CR4.PAE/PSE/PGE) at the last run start: code
+    /// outside the CPU may set them directly between runs (loaders, test harnesses).
+    pub(crate) mode: u32,
 }
 
 impl Tlb {
@@ -66,6 +70,7 @@ impl Tlb {
         Tlb {
             entries: Box::new([EMPTY; 2 * TLB_SIZE]),
             bus_gen: 0,
+            mode: 0,
         }
     }
 
@@ -116,8 +121,8 @@ impl Cpu {
     }
 
     /// Flushes the TLB if the bus's memory map changed since its host offsets were
-    /// resolved (A20, PAM, BARs, a reset of the machine): called at the start of every
-    /// run. The bus stops the CPU right after any instruction that changes the map
+    /// resolved (A20, PAM, BARs, a reset of the machine), or if the paging controls
+    /// changed without the CPU seeing it: called at the start of every run. The bus stops the CPU right after any instruction that changes the map
     /// (see `Bus::mem_generation`), so no stale host offset is used in between.
     /// Also refreshes the segments' flat bits, which code outside the CPU may have
     /// made stale by editing a segment's public base or limit between runs.
@@ -127,8 +132,10 @@ impl Cpu {
             s.update_flat();
         }
         let g = bus.mem_generation();
-        if g != self.tlb.bus_gen {
+        let mode = self.cr0 & (CR0_PG | CR0_WP) | self.cr4 & (CR4_PAE | CR4_PSE | CR4_PGE);
+        if g != self.tlb.bus_gen || mode != self.tlb.mode {
             self.tlb.bus_gen = g;
+            self.tlb.mode = mode;
             self.tlb.flush(false);
         }
     }
@@ -422,6 +429,21 @@ mod tests {
             cpu.translate(&mut bus, 0x11234, Access::Write, false),
             Ok(0x6234)
         );
+    }
+
+    #[test]
+    fn paging_turned_on_from_outside_is_seen_at_the_next_run() {
+        let (mut cpu, mut bus) = paged();
+        map(&mut bus, 0x10000, 0x5000 | P | RW);
+        bus.ram[0x5000] = 0x11;
+        bus.ram[0x10000] = 0x22;
+        // A harness turns paging off and on by writing CR0 itself.
+        cpu.cr0 &= !CR0_PG;
+        cpu.run(&mut bus, 0);
+        assert_eq!(cpu.rd_sys(&mut bus, 0x10000, 1), Ok(0x22), "identity");
+        cpu.cr0 |= CR0_PG;
+        cpu.run(&mut bus, 0);
+        assert_eq!(cpu.rd_sys(&mut bus, 0x10000, 1), Ok(0x11), "paged");
     }
 
     #[test]
