@@ -1,7 +1,8 @@
 //! Memory access: segmentation (limit and access-rights checks against the hidden
 //! descriptor cache, SDM Vol. 3A §5.3), paging (two-level 4 KB, 4 MB PSE and PAE walks
 //! with accessed/dirty bits and #PF error codes, §4.3–4.4) and the self-modifying-code
-//! check on every write to a page that holds cached code.
+//! check on every write to a page that holds cached code. Accesses first try the data
+//! TLB's host path (`tlb.rs`); everything it does not cover takes the slow path here.
 
 use crate::regs::*;
 pub(crate) use crate::tlb::TLB_SIZE;
@@ -101,7 +102,7 @@ impl Cpu {
 
     /// Page walk on a TLB miss: checks permissions, sets accessed/dirty bits and fills
     /// the TLB entry of `lin` for the privilege class `user` (translation only: the
-    /// host offset is resolved by `fill`).
+    /// host offset is resolved by `fill_host`).
     #[cold]
     fn walk<B: Bus>(&mut self, bus: &mut B, lin: u32, acc: Access, user: bool) -> Res<u32> {
         let write = acc == Access::Write;
