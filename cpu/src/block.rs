@@ -294,6 +294,7 @@ impl Cpu {
         let len: u32 = entries.iter().map(|e| e.len as u32).sum();
         let b: Rc<[Entry]> = entries.into();
         if cacheable {
+            self.tlb_drop_page(phys >> 12);
             self.cache.insert(key, phys, len, b.clone());
         }
         Ok(b)

@@ -53,6 +53,8 @@ impl Cpu {
     pub fn set_debug_watchpoints(&mut self, ranges: &[(u32, u32)]) {
         self.debug.watchpoints = ranges.iter().filter(|r| r.1 > 0).copied().collect();
         self.watching = !self.debug.watchpoints.is_empty();
+        // Writes that hit the TLB skip the watchpoint check: refill with it.
+        self.tlb.flush(false);
     }
 
     /// Call before resuming from a debugger stop: a breakpoint at the current CS:EIP

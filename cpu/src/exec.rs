@@ -29,6 +29,7 @@ impl Cpu {
     fn run_loop<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Stop {
         let end = self.icount.saturating_add(budget);
         self.end = end;
+        self.tlb_sync(bus);
         while self.icount < end {
             let shadowed = std::mem::take(&mut self.shadow);
             if !shadowed && self.eflags & IF != 0 && bus.irq_pending() {

@@ -24,6 +24,7 @@ pub mod state;
 mod string;
 mod system;
 mod task;
+mod tlb;
 
 pub use debug::DebugStop;
 pub use model::{CpuModel, ModelInfo};
@@ -64,6 +65,15 @@ pub trait Bus {
     /// The memory [`Bus::ram_offset`] indexes.
     fn ram(&mut self) -> &mut [u8] {
         &mut []
+    }
+    /// A number that changes whenever the answers of [`Bus::ram_offset`] may have
+    /// changed (the A20 gate, the chipset's memory map, a machine reset or snapshot
+    /// load). The CPU's TLB caches those answers and compares this at the start of
+    /// every [`Cpu::run`]; a bus whose map changes during a run must also make
+    /// [`Bus::take_stop`] return `true` after that port write, so the CPU stops right
+    /// after the instruction and the next run sees the new number.
+    fn mem_generation(&mut self) -> u64 {
+        0
     }
     /// Called before every port access with the number of instructions retired so far
     /// (including the one doing the access), so devices can see exact virtual time.
@@ -227,7 +237,7 @@ pub struct Cpu {
     /// The page walk met a reserved bit (for the #PF error code).
     pub(crate) rsvd_fault: bool,
     pub(crate) cache: block::BlockCache,
-    pub(crate) tlb: mem::Tlb,
+    pub(crate) tlb: tlb::Tlb,
     /// The host debugger's breakpoints and watchpoints (see `debug.rs`), and whether
     /// any breakpoint / watchpoint is set: the only parts the hot paths look at.
     pub(crate) debug: debug::DebugHooks,
@@ -290,7 +300,7 @@ impl Cpu {
             pdpte: [0; 4],
             rsvd_fault: false,
             cache: block::BlockCache::new(),
-            tlb: mem::Tlb::new(),
+            tlb: tlb::Tlb::new(),
             debug: Default::default(),
             debug_armed: false,
             watching: false,

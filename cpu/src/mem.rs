@@ -1,9 +1,12 @@
 //! Memory access: segmentation (limit and access-rights checks against the hidden
 //! descriptor cache, SDM Vol. 3A §5.3), paging (two-level 4 KB, 4 MB PSE and PAE walks
 //! with accessed/dirty bits and #PF error codes, §4.3–4.4) and the self-modifying-code
-//! check on every write to a page that holds cached code.
+//! check on every write to a page that holds cached code. Accesses first try the data
+//! TLB's host path (`tlb.rs`); everything it does not cover takes the slow path here.
 
 use crate::regs::*;
+pub(crate) use crate::tlb::TLB_SIZE;
+use crate::tlb::{Tlb, TlbEntry, GLOBAL, INVALID, NO_HOST};
 use crate::{Bus, Cpu, Exc, Res, PFV, SSF};
 
 /// Kind of memory access, for permission checks and #PF error codes.
@@ -26,53 +29,6 @@ const PAE_RSVD: u64 = 0xFFFF_FFF0_0000_0000;
 /// Reserved bits of a PAE PDPTE besides 63:36: 1, 2, 5–8.
 const PDPTE_RSVD: u64 = PAE_RSVD | 0x1E6;
 
-/// A direct-mapped software TLB: one entry per 4 KB linear page, with the permissions the
-/// walk found so a hit needs one compare and one permission test.
-pub(crate) const TLB_SIZE: usize = 1024;
-const TLB_VALID: u32 = 1;
-const P_USER_READ: u8 = 1;
-const P_USER_WRITE: u8 = 2;
-const P_SUP_WRITE: u8 = 4;
-/// The page's dirty bit is already set, so writes need no walk.
-const P_DIRTY: u8 = 8;
-const P_GLOBAL: u8 = 16;
-
-#[derive(Clone, Copy, Default)]
-pub(crate) struct TlbEntry {
-    tag: u32,
-    phys: u32,
-    perm: u8,
-}
-
-pub(crate) struct Tlb {
-    entries: Vec<TlbEntry>,
-}
-
-impl Tlb {
-    pub fn new() -> Self {
-        Tlb {
-            entries: vec![TlbEntry::default(); TLB_SIZE],
-        }
-    }
-
-    /// Drops every translation (or every non-global one).
-    pub fn flush(&mut self, keep_global: bool) {
-        for e in self.entries.iter_mut() {
-            if !(keep_global && e.perm & P_GLOBAL != 0) {
-                e.tag = 0;
-            }
-        }
-    }
-
-    /// INVLPG: drops the translation of one linear page, global or not.
-    pub fn invalidate(&mut self, lin: u32) {
-        let e = &mut self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
-        if e.tag & !0xFFF == lin & !0xFFF {
-            e.tag = 0;
-        }
-    }
-}
-
 impl Cpu {
     #[cold]
     fn seg_fault(seg: usize) -> Exc {
@@ -88,6 +44,11 @@ impl Cpu {
     pub(crate) fn linear(&self, seg: usize, off: u32, size: u32, write: bool) -> Res<u32> {
         let s = &self.seg[seg];
         let need = if write { ACC_WRITE } else { ACC_READ };
+        // Flat: the offset is the linear address, and only a wrap past 4 GB is
+        // beyond the limit.
+        if s.acc & (need | ACC_FLAT) == need | ACC_FLAT && off <= u32::MAX - size.wrapping_sub(1) {
+            return Ok(off);
+        }
         let end = off as u64 + size as u64 - 1;
         if s.acc & (need | ACC_EXPAND_DOWN) == need && end <= s.limit as u64 {
             return Ok(s.base.wrapping_add(off));
@@ -127,23 +88,21 @@ impl Cpu {
         if self.cr0 & CR0_PG == 0 {
             return Ok(lin);
         }
-        let e = self.tlb.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
-        if e.tag == (lin & !0xFFF) | TLB_VALID {
-            let ok = match acc {
-                Access::Read | Access::Fetch => !user || e.perm & P_USER_READ != 0,
-                Access::Write => {
-                    e.perm & P_DIRTY != 0
-                        && e.perm & if user { P_USER_WRITE } else { P_SUP_WRITE } != 0
-                }
-            };
-            if ok {
-                return Ok(e.phys | (lin & 0xFFF));
-            }
+        let e = &self.tlb.entries[Tlb::index(lin, user)];
+        let tag = if acc == Access::Write {
+            e.write
+        } else {
+            e.read
+        };
+        if tag & !NO_HOST == lin & !0xFFF {
+            return Ok(e.phys & !0xFFF | (lin & 0xFFF));
         }
         self.walk(bus, lin, acc, user)
     }
 
-    /// Page walk (no TLB yet: every paged access walks; correctness first).
+    /// Page walk on a TLB miss: checks permissions, sets accessed/dirty bits and fills
+    /// the TLB entry of `lin` for the privilege class `user` (translation only: the
+    /// host offset is resolved by `fill_host`).
     #[cold]
     fn walk<B: Bus>(&mut self, bus: &mut B, lin: u32, acc: Access, user: bool) -> Res<u32> {
         let write = acc == Access::Write;
@@ -232,26 +191,25 @@ impl Cpu {
             return fault(self, true);
         }
         let last = entries[n - 1].1;
-        let mut perm = 0;
-        if all & PTE_US != 0 {
-            perm |= P_USER_READ;
-            if all & PTE_RW != 0 {
-                perm |= P_USER_WRITE;
-            }
-        }
-        if all & PTE_RW != 0 || !wp {
-            perm |= P_SUP_WRITE;
-        }
-        if write || last & PTE_D != 0 {
-            perm |= P_DIRTY;
-        }
-        if last & PTE_G != 0 && self.cr4 & CR4_PGE != 0 {
-            perm |= P_GLOBAL;
-        }
-        self.tlb.entries[(lin >> 12) as usize & (TLB_SIZE - 1)] = TlbEntry {
-            tag: (lin & !0xFFF) | TLB_VALID,
-            phys: phys & !0xFFF,
-            perm,
+        // Every successful walk allows reads at this privilege (a user walk faulted
+        // above without U/S). Writes need R/W (supervisor: or CR0.WP = 0) and a dirty
+        // bit that is set already or is being set by this walk.
+        let writable = if user {
+            all & PTE_RW != 0
+        } else {
+            all & PTE_RW != 0 || !wp
+        };
+        let page = lin & !0xFFF;
+        let global = last & PTE_G != 0 && self.cr4 & CR4_PGE != 0;
+        self.tlb.entries[Tlb::index(lin, user)] = TlbEntry {
+            read: page | NO_HOST,
+            write: if writable && (write || last & PTE_D != 0) {
+                page | NO_HOST
+            } else {
+                INVALID
+            },
+            phys: phys & !0xFFF | if global { GLOBAL } else { 0 },
+            host: 0,
         };
         // Accessed bits on every level; dirty on the last on writes.
         for (i, &(addr, val)) in entries[..n].iter().enumerate() {
@@ -290,7 +248,8 @@ impl Cpu {
         }
     }
 
-    /// Reads `size` (1, 2, 4) bytes at linear `lin` with the given privilege.
+    /// Reads `size` (1, 2, 4) bytes at linear `lin` with the given privilege. The hit
+    /// path: one TLB tag compare, a page-crossing test and a load from host RAM.
     #[inline(always)]
     pub(crate) fn read_lin<B: Bus>(
         &mut self,
@@ -299,20 +258,27 @@ impl Cpu {
         size: u32,
         user: bool,
     ) -> Res<u32> {
-        if self.cr0 & CR0_PG == 0 {
-            return Ok(match size {
-                1 => bus.read8(lin) as u32,
-                2 => bus.read16(lin) as u32,
-                _ => bus.read32(lin),
-            });
+        let e = &self.tlb.entries[Tlb::index(lin, user)];
+        if e.read == lin & !0xFFF && (lin & 0xFFF) + size <= 0x1000 {
+            let o = e.host as usize + (lin & 0xFFF) as usize;
+            if let Some(v) = host_load(bus.ram(), o, size) {
+                return Ok(v);
+            }
         }
-        self.read_paged(bus, lin, size, user)
+        self.read_slow(bus, lin, size, user)
     }
 
-    /// The paged half of `read_lin`, kept out of line so the unpaged path inlines.
+    /// A read that missed the TLB's host path: page-crossing, not plain RAM, not yet
+    /// translated, or faulting.
     #[inline(never)]
-    fn read_paged<B: Bus>(&mut self, bus: &mut B, lin: u32, size: u32, user: bool) -> Res<u32> {
+    fn read_slow<B: Bus>(&mut self, bus: &mut B, lin: u32, size: u32, user: bool) -> Res<u32> {
         if (lin & 0xFFF) + size > 0x1000 {
+            if self.cr0 & CR0_PG == 0 {
+                return Ok(match size {
+                    2 => bus.read16(lin) as u32,
+                    _ => bus.read32(lin),
+                });
+            }
             let mut v = 0;
             for i in 0..size {
                 let p = self.translate(bus, lin.wrapping_add(i), Access::Read, user)?;
@@ -321,6 +287,7 @@ impl Cpu {
             return Ok(v);
         }
         let p = self.translate(bus, lin, Access::Read, user)?;
+        self.fill_host(bus, lin, p, user);
         Ok(match size {
             1 => bus.read8(p) as u32,
             2 => bus.read16(p) as u32,
@@ -328,6 +295,9 @@ impl Cpu {
         })
     }
 
+    /// Writes `size` (1, 2, 4) bytes at linear `lin` with the given privilege. The hit
+    /// path needs a write tag, which exists only for dirty, writable RAM pages without
+    /// cached code while no watchpoint is set, so it skips nothing the slow path does.
     #[inline(always)]
     pub(crate) fn write_lin<B: Bus>(
         &mut self,
@@ -337,19 +307,20 @@ impl Cpu {
         v: u32,
         user: bool,
     ) -> Res<()> {
-        if self.cr0 & CR0_PG == 0 {
-            self.phys_write(bus, lin, size, v);
-            if self.watching {
-                self.debug_watch_write(lin, size);
+        let e = &self.tlb.entries[Tlb::index(lin, user)];
+        if e.write == lin & !0xFFF && (lin & 0xFFF) + size <= 0x1000 {
+            let o = e.host as usize + (lin & 0xFFF) as usize;
+            if host_store(bus.ram(), o, size, v) {
+                return Ok(());
             }
-            return Ok(());
         }
-        self.write_paged(bus, lin, size, v, user)
+        self.write_slow(bus, lin, size, v, user)
     }
 
-    /// The paged half of `write_lin`, kept out of line so the unpaged path inlines.
+    /// A write that missed the TLB's host path (see `read_slow`), with the
+    /// self-modifying-code check and the debugger's watchpoints.
     #[inline(never)]
-    fn write_paged<B: Bus>(
+    fn write_slow<B: Bus>(
         &mut self,
         bus: &mut B,
         lin: u32,
@@ -358,22 +329,67 @@ impl Cpu {
         user: bool,
     ) -> Res<()> {
         if (lin & 0xFFF) + size > 0x1000 {
-            // Translate every byte first so a fault leaves memory untouched.
-            let mut ph = [0u32; 4];
-            for i in 0..size {
-                ph[i as usize] = self.translate(bus, lin.wrapping_add(i), Access::Write, user)?;
-            }
-            for i in 0..size {
-                self.phys_write(bus, ph[i as usize], 1, v >> (8 * i));
+            if self.cr0 & CR0_PG == 0 {
+                self.phys_write(bus, lin, size, v);
+            } else {
+                // Translate every byte first so a fault leaves memory untouched.
+                let mut ph = [0u32; 4];
+                for i in 0..size {
+                    ph[i as usize] =
+                        self.translate(bus, lin.wrapping_add(i), Access::Write, user)?;
+                }
+                for i in 0..size {
+                    self.phys_write(bus, ph[i as usize], 1, v >> (8 * i));
+                }
             }
         } else {
             let p = self.translate(bus, lin, Access::Write, user)?;
             self.phys_write(bus, p, size, v);
+            self.fill_host(bus, lin, p, user);
         }
         if self.watching {
             self.debug_watch_write(lin, size);
         }
         Ok(())
+    }
+
+    /// After a slow access to `lin` (translated to `phys`, inside one page): enters the
+    /// identity translation in unpaged mode, and the page's host offset if the bus says
+    /// it is plain RAM, which turns on the hit path for the tags the entry has.
+    fn fill_host<B: Bus>(&mut self, bus: &mut B, lin: u32, phys: u32, user: bool) {
+        let page = lin & !0xFFF;
+        let pphys = phys & !0xFFF;
+        let paged = self.cr0 & CR0_PG != 0;
+        let host = bus
+            .ram_offset(pphys, 0x1000)
+            .and_then(|h| u32::try_from(h).ok());
+        let code = self.cache.is_code(pphys >> 12);
+        let watching = self.watching;
+        let e = &mut self.tlb.entries[Tlb::index(lin, user)];
+        if !paged && (e.read & !NO_HOST != page || e.phys & !0xFFF != page) {
+            *e = TlbEntry {
+                read: page | NO_HOST,
+                write: page | NO_HOST,
+                phys: page,
+                host: 0,
+            };
+        }
+        // The walk just filled the entry (paged); check anyway that it is this page's.
+        if e.phys & !0xFFF != pphys {
+            return;
+        }
+        let Some(h) = host else {
+            e.read |= NO_HOST;
+            e.write |= NO_HOST;
+            return;
+        };
+        e.host = h;
+        if e.read & !NO_HOST == page {
+            e.read = page;
+        }
+        if e.write & !NO_HOST == page && !code && !watching {
+            e.write = page;
+        }
     }
 
     /// Checks that a write of `size` bytes at linear `lin` would succeed (for multi-part
@@ -493,4 +509,36 @@ impl Cpu {
 
 fn read64<B: Bus>(bus: &mut B, addr: u32) -> u64 {
     bus.read32(addr) as u64 | (bus.read32(addr.wrapping_add(4)) as u64) << 32
+}
+
+/// A little-endian load of `size` bytes at `o` of host RAM, or `None` past its end.
+#[inline(always)]
+fn host_load(ram: &[u8], o: usize, size: u32) -> Option<u32> {
+    Some(match size {
+        1 => *ram.get(o)? as u32,
+        2 => u16::from_le_bytes(ram.get(o..o + 2)?.try_into().ok()?) as u32,
+        _ => u32::from_le_bytes(ram.get(o..o + 4)?.try_into().ok()?),
+    })
+}
+
+/// A little-endian store of `size` bytes at `o` of host RAM; false past its end.
+/// (Each width is its own fixed-size store: a slice copy of a run-time length would
+/// become a call to `memcpy`.)
+#[inline(always)]
+fn host_store(ram: &mut [u8], o: usize, size: u32, v: u32) -> bool {
+    match size {
+        1 => match ram.get_mut(o) {
+            Some(b) => *b = v as u8,
+            None => return false,
+        },
+        2 => match ram.get_mut(o..o + 2) {
+            Some(d) => d.copy_from_slice(&(v as u16).to_le_bytes()),
+            None => return false,
+        },
+        _ => match ram.get_mut(o..o + 4) {
+            Some(d) => d.copy_from_slice(&v.to_le_bytes()),
+            None => return false,
+        },
+    }
+    true
 }

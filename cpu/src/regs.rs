@@ -113,6 +113,12 @@ pub struct Segment {
 pub const ACC_READ: u8 = 1;
 pub const ACC_WRITE: u8 = 2;
 pub const ACC_EXPAND_DOWN: u8 = 4;
+/// Derived: a usable segment with base 0, limit FFFFFFFFh and not expand-down, whose
+/// offsets are linear addresses (the "flat" fast path skips the base add and the
+/// limit compare; only a wrap past 4 GB still needs a check). Recomputed by every
+/// descriptor load ([`Segment::update_acc`], [`Segment::load_real`]) and, for code that
+/// edits the public fields directly, at the start of every `Cpu::run`.
+pub const ACC_FLAT: u8 = 8;
 
 impl Segment {
     pub fn new(selector: u16, base: u32, limit: u32, attr: u16) -> Self {
@@ -134,6 +140,17 @@ impl Segment {
         self.base = (selector as u32) << 4;
         // Real-mode accesses never fault on access rights, only on the limit.
         self.acc = ACC_READ | ACC_WRITE | (self.acc & ACC_EXPAND_DOWN);
+        self.update_flat();
+    }
+
+    /// Sets or clears [`ACC_FLAT`] from the base, limit and access rights.
+    #[inline]
+    pub fn update_flat(&mut self) {
+        let flat = self.base == 0
+            && self.limit == u32::MAX
+            && self.acc & (ACC_READ | ACC_WRITE) != 0
+            && self.acc & ACC_EXPAND_DOWN == 0;
+        self.acc = (self.acc & !ACC_FLAT) | if flat { ACC_FLAT } else { 0 };
     }
 
     pub fn update_acc(&mut self) {
@@ -155,6 +172,7 @@ impl Segment {
             }
         }
         self.acc = acc;
+        self.update_flat();
     }
 
     /// The D/B bit: 32-bit default operand size for code, 32-bit stack pointer for SS.

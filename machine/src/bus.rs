@@ -395,6 +395,16 @@ impl PcBus {
         }
     }
 
+    /// Sets the A20 gate from a port write; a change stops the CPU after the
+    /// instruction so its TLB drops host offsets resolved through the old gate
+    /// (`Bus::mem_generation`).
+    fn port_a20(&mut self, on: bool) {
+        if on != self.a20 {
+            self.a20 = on;
+            self.trap = true;
+        }
+    }
+
     pub(crate) fn log_port_once(&mut self, port: u16, what: &str) {
         if self.logged_ports.insert(port) {
             log::info!(target: "ports", "unimplemented I/O port {port:#06x} ({what}); reads return all ones");
@@ -599,6 +609,11 @@ impl Bus for PcBus {
         &mut self.ram
     }
 
+    /// `ram_offset` depends on the memory map and the A20 gate, nothing else.
+    fn mem_generation(&mut self) -> u64 {
+        self.memmap.generation() << 1 | self.a20 as u64
+    }
+
     fn sync(&mut self, icount: u64) {
         self.now = self.clock.time_of(icount);
         self.tick_devices();
@@ -718,7 +733,7 @@ impl Bus for PcBus {
             }
             Dev::Port92 => {
                 // System control port A: bit 1 is A20, bit 0 a fast reset pulse.
-                self.a20 = value & 2 != 0;
+                self.port_a20(value & 2 != 0);
                 self.port92 = value as u8 & !1;
                 if value & 1 != 0 {
                     self.reset_requested = true;
@@ -740,7 +755,7 @@ impl Bus for PcBus {
             }
             Dev::Kbd => {
                 self.kbd.write(port, value as u8, &mut self.pic);
-                self.a20 = self.kbd.a20();
+                self.port_a20(self.kbd.a20());
                 if std::mem::take(&mut self.kbd.reset_requested) {
                     self.reset_requested = true;
                     self.trap = true;
@@ -793,7 +808,13 @@ impl Bus for PcBus {
             Dev::Pci => {
                 self.pci.io_write(port, size, value);
                 if self.pci.take_changed() {
+                    let gen = self.memmap.generation();
                     self.pci_changed();
+                    // A PAM or BAR change: the CPU's TLB must see it before the next
+                    // instruction (`Bus::mem_generation`).
+                    if self.memmap.generation() != gen {
+                        self.trap = true;
+                    }
                 }
             }
             Dev::Bmide => {

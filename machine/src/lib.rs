@@ -265,6 +265,46 @@ mod tests {
     }
 
     #[test]
+    fn a20_changes_reach_the_cpu_before_its_next_access() {
+        // Real mode at F000:0000 (a far jump from the reset vector). ES = FFFFh, so
+        // ES:1010h is linear 101000h: RAM at 1 MB with A20 on, 1000h with A20 off
+        // (address bit 20 forced to 0). Each access right after an OUT to port 92h
+        // must see the new gate even though the page was just used through the old.
+        let code: &[u8] = &[
+            0xB8, 0xFF, 0xFF, // mov ax,0FFFFh
+            0x8E, 0xC0, // mov es,ax
+            0x26, 0xC6, 0x06, 0x10, 0x10, 0x11, // mov byte [es:1010h],11h
+            0x26, 0xA0, 0x10, 0x10, // mov al,[es:1010h]
+            0xB0, 0x00, 0xE6, 0x92, // mov al,0; out 92h,al (A20 off)
+            0x26, 0x8A, 0x1E, 0x10, 0x10, // mov bl,[es:1010h]
+            0x26, 0xC6, 0x06, 0x11, 0x10, 0x33, // mov byte [es:1011h],33h
+            0xB0, 0x02, 0xE6, 0x92, // mov al,2; out 92h,al (A20 on)
+            0x26, 0x8A, 0x3E, 0x10, 0x10, // mov bh,[es:1010h]
+            0xF4, // hlt
+        ];
+        let mut rom = vec![0xF4u8; 64 << 10];
+        rom[..code.len()].copy_from_slice(code);
+        rom[0xFFF0..0xFFF5].copy_from_slice(&[0xEA, 0x00, 0x00, 0x00, 0xF0]);
+        let mut pc = Pc::new(Config {
+            memory_mb: 2,
+            bios: Some(rom),
+            no_reboot: true,
+            ..Config::default()
+        })
+        .unwrap();
+        pc.bus.write8(0x1000, 0x22);
+        assert_eq!(pc.run(100), Some(Exit::Halted));
+        assert_eq!(
+            pc.cpu.regs[cpu::EBX] & 0xFFFF,
+            0x1122,
+            "BH with A20 on, BL off"
+        );
+        assert_eq!(pc.bus.ram[0x1001], 0x33);
+        assert_eq!(pc.bus.ram[0x10_1001], 0);
+        assert_eq!(pc.bus.ram[0x10_1000], 0x11);
+    }
+
+    #[test]
     fn bad_bios_size_is_an_error() {
         assert!(Pc::new(Config {
             memory_mb: 1,

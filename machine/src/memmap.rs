@@ -86,7 +86,6 @@ impl MemMap {
     }
 
     /// Changes of the map so far (a cache of resolved pages is valid for one value).
-    #[allow(dead_code)]
     pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
