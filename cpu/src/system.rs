@@ -159,13 +159,23 @@ impl Cpu {
         Ok(())
     }
 
-    fn wrmsr(&mut self) -> Res<()> {
+    fn wrmsr<B: Bus>(&mut self, bus: &mut B) -> Res<()> {
         self.require_cpl0()?;
         self.check_msr()?;
         let v = (self.regs[EDX] as u64) << 32 | self.regs[EAX] as u64;
         match self.regs[ECX] {
             0x10 => self.tsc_offset = v.wrapping_sub(self.icount),
-            0x1B => self.apic_base = v,
+            // Bits 7:0, 9, 10 and 63:36 are reserved (SDM Vol. 3A §10.4.4); BSP (bit
+            // 8) is read-only. Models without an APIC have no such MSR.
+            0x1B => {
+                if self.model.info().features & crate::model::FEAT_APIC == 0
+                    || v & 0xFFFF_FFF0_0000_06FF != 0
+                {
+                    return Err(Exc::gp(0));
+                }
+                self.apic_base = (v & !0x100) | (self.apic_base & 0x100);
+                bus.apic_base_written(self.apic_base);
+            }
             0x174 => self.sysenter_cs = v as u32,
             0x175 => self.sysenter_esp = v as u32,
             0x176 => self.sysenter_eip = v as u32,
@@ -419,7 +429,7 @@ impl Cpu {
                 self.regs[EDX] = (v >> 32) as u32;
             }
             Op::Rdmsr => self.rdmsr()?,
-            Op::Wrmsr => self.wrmsr()?,
+            Op::Wrmsr => self.wrmsr(bus)?,
             Op::MovCr => self.mov_cr(bus, e)?,
             Op::MovDr => self.mov_dr(e)?,
             Op::Clts => {

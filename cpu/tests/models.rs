@@ -96,10 +96,10 @@ fn cpuid_matches_the_real_parts() {
     );
 }
 
-/// Flags of the P6-era parts that this CPU does not implement: APIC, MCA, PAT, PSE36,
-/// DS, ACPI, TM, PBE (besides VME, DE, MCE).
+/// Flags of the P6-era parts that this CPU does not implement: MCA, PAT, PSE36, DS,
+/// ACPI, TM, PBE (besides VME, DE, MCE). The APIC (bit 9) is the machine's.
 const UNIMPLEMENTED_P6: u32 =
-    UNIMPLEMENTED | 1 << 9 | 1 << 14 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 22 | 1 << 29 | 1 << 31;
+    UNIMPLEMENTED | 1 << 14 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 22 | 1 << 29 | 1 << 31;
 
 #[test]
 fn cpuid_of_the_sse_models_matches_the_real_parts() {

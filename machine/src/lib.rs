@@ -22,9 +22,11 @@ mod bus;
 mod cdrom;
 mod clock;
 mod disk;
+pub mod interrupts;
 pub mod keymap;
 mod memmap;
 mod pc;
+mod power;
 mod screen;
 pub mod snapshot;
 

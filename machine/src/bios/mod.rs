@@ -10,8 +10,10 @@
 //! PC/AT BIOS interface (Phoenix/IBM technical references; Ralf Brown's interrupt list
 //! for register conventions).
 
+mod acpi;
 mod eltorito;
 mod keyboard;
+mod mptable;
 mod pci;
 mod system;
 
@@ -31,6 +33,12 @@ const STUBS: u16 = 0xE100;
 const INT8: u16 = 0xE600;
 const DPT: u16 = 0xEFC7;
 const VIDEO_PARAMS: u16 = 0xF0A4;
+/// ROM offsets of the MP floating pointer and configuration table, and of the ACPI
+/// tables (RSDP first); both 16-byte aligned in F0000h–FFFFFh where the specifications'
+/// scans look (see `mptable` and `acpi`).
+const MP_ROM: u16 = 0x6000;
+const ACPI_ROM: u16 = 0x6400;
+const TABLES_END: u16 = 0x7000;
 
 /// Builds the 64 KB BIOS image.
 pub fn rom() -> Vec<u8> {
@@ -74,6 +82,14 @@ pub fn rom() -> Vec<u8> {
     keyboard::install_rom(&mut r);
     system::install_rom(&mut r);
     pci::install_rom(&mut r);
+    for (at, t) in [
+        (MP_ROM, mptable::tables(0xF_0000 + MP_ROM as u32)),
+        (ACPI_ROM, acpi::tables(0xF_0000 + ACPI_ROM as u32)),
+    ] {
+        let end = at as usize + t.len();
+        debug_assert!(end <= TABLES_END as usize && r[at as usize..end].iter().all(|&b| b == 0xFF));
+        r[at as usize..end].copy_from_slice(&t);
+    }
     r[0xFFF5..0xFFFD].copy_from_slice(b"11/25/26");
     r[0xFFFE] = 0xFC; // model byte: PC/AT
     let _ = VIDEO_PARAMS;
