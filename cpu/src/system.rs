@@ -93,6 +93,11 @@ impl Cpu {
                 if !self.fpu_present {
                     f &= !FEAT_NEED_FPU;
                 }
+                // A local APIC disabled in IA32_APIC_BASE (bit 11) is not reported
+                // (SDM Vol. 3A §10.4.3).
+                if self.apic_base & 1 << 11 == 0 {
+                    f &= !crate::model::FEAT_APIC;
+                }
                 (m.signature, m.leaf1_ebx, 0, f)
             }
             2 if m.max_leaf >= 2 => (m.leaf2[0], m.leaf2[1], m.leaf2[2], m.leaf2[3]),
