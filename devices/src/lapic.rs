@@ -236,8 +236,13 @@ impl LocalApic {
     }
 
     /// The vector the CPU would take now: the highest requested one whose priority
-    /// class is above the processor priority (§10.8.3).
+    /// class is above the processor priority (§10.8.3). A software-disabled APIC holds
+    /// its requests (§10.4.7.2) and delivers none, as QEMU's does, so a BIOS running
+    /// after a reset is not interrupted by an I/O APIC the previous OS left programmed.
     pub fn deliverable(&self) -> Option<u8> {
+        if !self.software_enabled() {
+            return None;
+        }
         let v = highest(&self.irr)?;
         (v >> 4 > self.ppr() >> 4).then_some(v)
     }
@@ -678,8 +683,14 @@ mod tests {
         assert_eq!(a.read(0x80, 0), 0x90);
         assert_eq!(a.mmio_read(0x31, 1, 0), 0x00);
         assert_eq!(a.mmio_read(0x32, 1, 0), 0x05, "version byte 2: max LVT 5");
-        // Software disable masks every LVT entry.
+        // Software disable masks every LVT entry and holds requests undelivered.
         a.write(0xF0, 0xFF, 0);
         assert_eq!(a.read(0x320, 0) & MASKED, MASKED);
+        assert_eq!(a.deliverable(), None);
+        assert_eq!(
+            a.read(0x200 + 0x30, 0),
+            1,
+            "60h still requested (IRR bit 0 of 60h-7Fh)"
+        );
     }
 }
