@@ -19,3 +19,24 @@ impl PcBus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cpu::Bus;
+
+    #[test]
+    fn s5_powers_off_and_the_fadt_reset_register_resets() {
+        let mut bus = PcBus::new(2, vec![0xF4; 64 << 10], 0, 1_000_000);
+        // SLP_TYP 1 (not modelled) then 5 with SLP_EN (bit 13): 0x2400, 0x3400.
+        bus.io_write(0x604, 2, 0x2400);
+        bus.acpi_sleep();
+        assert_eq!(bus.exit, None);
+        bus.io_write(0x604, 2, 0x3400);
+        bus.acpi_sleep();
+        assert_eq!(bus.exit, Some(Exit::PowerOff));
+        // The FADT's RESET_REG: I/O port CF9h, RESET_VALUE 06h.
+        bus.io_write(0xCF9, 1, 0x06);
+        assert!(bus.reset_requested);
+    }
+}
