@@ -6,8 +6,11 @@
 //! (§5.2.10), the MADT (§5.2.12: the local APIC, the I/O APIC, the interrupt source
 //! overrides IRQ 0 → GSI 2 and IRQ 9 level/active high, LINT1 as NMI), and a DSDT in
 //! AML (chapter 20) built here by a tiny encoder: `\_S5` (sleep type 5, as PM1_CNT
-//! decodes it) and `\_SB.PCI0` (PNP0A03) with a `_PRT` routing the PCI devices' INTx#
-//! to GSIs 16–19 as the MP table does.
+//! decodes it). There is no `\_SB.PCI0` in it: a PCI root bridge in ACPI needs a `_CRS`
+//! with its bus range and I/O and memory windows, without which Linux cannot claim the
+//! IDE's legacy ports; so Linux scans PCI itself and PCI interrupts follow the `$PIR`
+//! table and the MP table. [`pci0_aml`] builds the device with its `_PRT` for when a
+//! `_CRS` joins it.
 //!
 //! All tables live in the ROM (reserved in the E820 map), at [`ACPI_ROM`] onwards.
 
@@ -40,6 +43,7 @@ fn table(sig: &[u8; 4], revision: u8, body: &[u8]) -> Vec<u8> {
 }
 
 /// AML encoding (ACPI 6.x chapter 20), just what the DSDT needs.
+#[allow(dead_code)]
 pub(super) mod aml {
     /// PkgLength (§20.2.4): the length of what follows the opcode including the
     /// PkgLength bytes themselves; one byte up to 63, else a lead byte holding the count
@@ -135,10 +139,10 @@ pub(super) mod aml {
     }
 }
 
-/// The DSDT's AML: `\_S5` and `\_SB.PCI0`.
+/// The DSDT's AML: `\_S5`.
 pub(super) fn dsdt_aml() -> Vec<u8> {
     use aml::*;
-    let s5 = name(
+    name(
         "_S5_",
         package(vec![
             int(SLP_TYP_S5 as u32),
@@ -146,7 +150,14 @@ pub(super) fn dsdt_aml() -> Vec<u8> {
             int(0),
             int(0),
         ]),
-    );
+    )
+}
+
+/// `\_SB.PCI0` (PNP0A03) with a `_PRT` routing PCI INTx# to GSIs 16–19 as the MP table
+/// does; not in the DSDT until it has a `_CRS` (see the module comment).
+#[allow(dead_code)]
+pub(super) fn pci0_aml() -> Vec<u8> {
+    use aml::*;
     // _PRT entries (§6.2.13): {address (device << 16 | FFFFh), pin, source 0, GSI}.
     let mut prt = Vec::new();
     for dev in 1..6u32 {
@@ -169,9 +180,7 @@ pub(super) fn dsdt_aml() -> Vec<u8> {
         ]
         .concat(),
     );
-    let mut aml = s5;
-    aml.extend(scope(b"\\_SB_", pci0));
-    aml
+    scope(b"\\_SB_", pci0)
 }
 
 /// A Generic Address Structure (§5.2.3.2) for `bits` bits of I/O space at `port`.
@@ -362,6 +371,9 @@ mod tests {
         // EISAID("PNP0A03"): P = 10h, N = 0Eh, P = 10h -> 0 10000 01110 10000 = 41D0h,
         // then 0A03h; stored as bytes 41 D0 0A 03, the DWord 030AD041h.
         assert_eq!(aml::eisa_id("PNP0A03"), 0x030A_D041);
+        assert_eq!(aml.len(), 14, "the DSDT holds just \\_S5");
+        // Scope(\\_SB_) opens with ScopeOp 10h and a two-byte PkgLength (> 63 bytes).
+        assert_eq!(pci0_aml()[0], 0x10);
         // PkgLength: 63 bytes in one byte (3Fh); 64 needs two: lead 40h | (66 & 0Fh)
         // = 42h, then 66 >> 4 = 04h (66 = 64 + 2 PkgLength bytes).
         assert_eq!(aml::pkg_length(62), [0x3F]);
