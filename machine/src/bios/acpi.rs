@@ -140,6 +140,7 @@ pub(super) mod aml {
 }
 
 /// The DSDT's AML: `\_S5`.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(super) fn dsdt_aml() -> Vec<u8> {
     use aml::*;
     name(
@@ -261,6 +262,7 @@ fn madt() -> Vec<u8> {
 
 /// All ACPI tables laid out from physical address `at` (16-byte aligned): the RSDP
 /// first, then RSDT, FADT, FACS (64-byte aligned), MADT and DSDT.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(super) fn tables(at: u32) -> Vec<u8> {
     let align = |v: &mut Vec<u8>, a: usize| v.resize(v.len().next_multiple_of(a), 0);
     // Lay out with placeholder addresses first to learn the offsets; the sizes do not
