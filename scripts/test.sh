@@ -105,6 +105,9 @@ if [ -z "$linux_skip" ]; then
   # SSE2 in the Linux guest (issue 16, acceptance 2): /proc/cpuinfo lists mmx fxsr sse
   # sse2 and a static gcc -m32 -msse2 program prints the checksum the host computed.
   bash scripts/sse2-test.sh "$kdir"
+  # The local APIC, I/O APIC and MP table (issue 15, acceptance 4, ACPI part pending):
+  # I/O APIC routing in /proc/interrupts and `apic` in cpuinfo.
+  bash scripts/apic-test.sh "$kdir"
 else
   echo "=================================================================="
   echo "SKIPPED: the Linux boot checks: $linux_skip"

@@ -27,7 +27,7 @@ mod task;
 mod tlb;
 
 pub use debug::DebugStop;
-pub use model::{CpuModel, ModelInfo};
+pub use model::{CpuModel, ModelInfo, FEAT_APIC};
 pub use regs::*;
 
 use std::collections::HashSet;
@@ -95,6 +95,10 @@ pub trait Bus {
     fn irq_ack(&mut self) -> Option<u8> {
         None
     }
+    /// WRMSR to IA32_APIC_BASE (1Bh) on a model with a local APIC: the platform, which
+    /// models the APIC, follows its base and global enable (bit 11). The CPU keeps the
+    /// value for RDMSR.
+    fn apic_base_written(&mut self, _value: u64) {}
 }
 
 /// Why [`Cpu::run`] returned.

@@ -6,8 +6,8 @@
 //! Signatures and feature flags follow Intel AP-485 "Intel Processor Identification and
 //! the CPUID Instruction" (241618; processor signature and feature-flag tables) and SDM
 //! Vol. 2A "CPUID" (Table 3-8 / 3-11, feature flags in EDX). Each model reports the real
-//! part's EDX restricted to what this CPU implements: VME, DE, MCE, APIC, MCA, PAT,
-//! PSE36, PSN, DS, ACPI, TM and PBE stay clear on every model, and leaf 1 ECX (the
+//! part's EDX restricted to what this CPU implements: VME, DE, MCE, MCA, PAT, PSE36,
+//! PSN, DS, ACPI, TM and PBE stay clear on every model, and leaf 1 ECX (the
 //! Pentium M's EST and TM2) is 0. Everything else of the real parts (signature, brand
 //! index, CLFLUSH line size, cache descriptors, brand string) is reported as is.
 
@@ -20,6 +20,7 @@ pub const FEAT_TSC: u32 = 1 << 4;
 pub const FEAT_MSR: u32 = 1 << 5;
 pub const FEAT_PAE: u32 = 1 << 6;
 pub const FEAT_CX8: u32 = 1 << 8;
+pub const FEAT_APIC: u32 = 1 << 9;
 pub const FEAT_SEP: u32 = 1 << 11;
 pub const FEAT_MTRR: u32 = 1 << 12;
 pub const FEAT_PGE: u32 = 1 << 13;
@@ -155,6 +156,7 @@ impl CpuModel {
                     | FEAT_MSR
                     | FEAT_PAE
                     | FEAT_CX8
+                    | FEAT_APIC
                     | FEAT_SEP
                     | FEAT_MTRR
                     | FEAT_PGE
@@ -173,7 +175,7 @@ impl CpuModel {
             // 00000686 / EBX 00000002 (brand index 2, "Pentium III") / ECX 0 / EDX
             // 0383FBFF, leaf 2 03020101 0 0 0C040882 (82h: 256 KB 8-way L2). No brand
             // string and no DAZ (SDM Vol. 1 §11.6.3: MXCSR_MASK then reads 0, meaning
-            // FFBFh). Of EDX, VME DE MCE APIC MCA PAT PSE36 are not implemented here.
+            // FFBFh). Of EDX, VME DE MCE MCA PAT PSE36 are not implemented here.
             CpuModel::Pentium3 => &ModelInfo {
                 name: "pentium3",
                 about: "Pentium III (Coppermine)",
@@ -185,6 +187,7 @@ impl CpuModel {
                     | FEAT_MSR
                     | FEAT_PAE
                     | FEAT_CX8
+                    | FEAT_APIC
                     | FEAT_SEP
                     | FEAT_MTRR
                     | FEAT_PGE
@@ -215,6 +218,7 @@ impl CpuModel {
                     | FEAT_TSC
                     | FEAT_MSR
                     | FEAT_CX8
+                    | FEAT_APIC
                     | FEAT_SEP
                     | FEAT_MTRR
                     | FEAT_PGE
@@ -245,13 +249,14 @@ impl CpuModel {
 
     /// The leaf 1 EDX flags in Linux's /proc/cpuinfo spelling.
     pub fn flag_names(self) -> Vec<&'static str> {
-        const NAMES: [(u32, &str); 15] = [
+        const NAMES: [(u32, &str); 16] = [
             (FEAT_FPU, "fpu"),
             (FEAT_PSE, "pse"),
             (FEAT_TSC, "tsc"),
             (FEAT_MSR, "msr"),
             (FEAT_PAE, "pae"),
             (FEAT_CX8, "cx8"),
+            (FEAT_APIC, "apic"),
             (FEAT_SEP, "sep"),
             (FEAT_MTRR, "mtrr"),
             (FEAT_PGE, "pge"),

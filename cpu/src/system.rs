@@ -93,6 +93,11 @@ impl Cpu {
                 if !self.fpu_present {
                     f &= !FEAT_NEED_FPU;
                 }
+                // A local APIC disabled in IA32_APIC_BASE (bit 11) is not reported
+                // (SDM Vol. 3A §10.4.3).
+                if self.apic_base & 1 << 11 == 0 {
+                    f &= !crate::model::FEAT_APIC;
+                }
                 (m.signature, m.leaf1_ebx, 0, f)
             }
             2 if m.max_leaf >= 2 => (m.leaf2[0], m.leaf2[1], m.leaf2[2], m.leaf2[3]),
@@ -159,13 +164,23 @@ impl Cpu {
         Ok(())
     }
 
-    fn wrmsr(&mut self) -> Res<()> {
+    fn wrmsr<B: Bus>(&mut self, bus: &mut B) -> Res<()> {
         self.require_cpl0()?;
         self.check_msr()?;
         let v = (self.regs[EDX] as u64) << 32 | self.regs[EAX] as u64;
         match self.regs[ECX] {
             0x10 => self.tsc_offset = v.wrapping_sub(self.icount),
-            0x1B => self.apic_base = v,
+            // Bits 7:0, 9, 10 and 63:36 are reserved (SDM Vol. 3A §10.4.4); BSP (bit
+            // 8) is read-only. Models without an APIC have no such MSR.
+            0x1B => {
+                if self.model.info().features & crate::model::FEAT_APIC == 0
+                    || v & 0xFFFF_FFF0_0000_06FF != 0
+                {
+                    return Err(Exc::gp(0));
+                }
+                self.apic_base = (v & !0x100) | (self.apic_base & 0x100);
+                bus.apic_base_written(self.apic_base);
+            }
             0x174 => self.sysenter_cs = v as u32,
             0x175 => self.sysenter_esp = v as u32,
             0x176 => self.sysenter_eip = v as u32,
@@ -419,7 +434,7 @@ impl Cpu {
                 self.regs[EDX] = (v >> 32) as u32;
             }
             Op::Rdmsr => self.rdmsr()?,
-            Op::Wrmsr => self.wrmsr()?,
+            Op::Wrmsr => self.wrmsr(bus)?,
             Op::MovCr => self.mov_cr(bus, e)?,
             Op::MovDr => self.mov_dr(e)?,
             Op::Clts => {

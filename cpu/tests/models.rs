@@ -96,10 +96,10 @@ fn cpuid_matches_the_real_parts() {
     );
 }
 
-/// Flags of the P6-era parts that this CPU does not implement: APIC, MCA, PAT, PSE36,
-/// DS, ACPI, TM, PBE (besides VME, DE, MCE).
+/// Flags of the P6-era parts that this CPU does not implement: MCA, PAT, PSE36, DS,
+/// ACPI, TM, PBE (besides VME, DE, MCE). The APIC (bit 9) is the machine's.
 const UNIMPLEMENTED_P6: u32 =
-    UNIMPLEMENTED | 1 << 9 | 1 << 14 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 22 | 1 << 29 | 1 << 31;
+    UNIMPLEMENTED | 1 << 14 | 1 << 16 | 1 << 17 | 1 << 21 | 1 << 22 | 1 << 29 | 1 << 31;
 
 #[test]
 fn cpuid_of_the_sse_models_matches_the_real_parts() {
@@ -116,12 +116,19 @@ fn cpuid_of_the_sse_models_matches_the_real_parts() {
     );
     // Pentium M Banias as x86info recorded it (LKML 2003, "cpufreq on Pentium M"): leaf
     // 0 EAX 2, leaf 1 00000695 00000816 00000180 A7E9F9BF (ECX's EST and TM2 are not
-    // implemented), leaf 2 02B3B001 0 0 2C043087, extended leaves to 80000004h.
+    // implemented), leaf 2 02B3B001 0 0 2C043087, extended leaves to 80000004h. That
+    // laptop's BIOS had disabled the local APIC, which clears EDX bit 9 (SDM Vol. 3A
+    // §10.4.3); here it is enabled, as at reset.
     let m = CpuModel::PentiumM;
     assert_eq!(cpuid(m, 0)[0], 2);
     assert_eq!(
         cpuid(m, 1),
-        [0x0695, 0x0816, 0, 0xA7E9_F9BF & !UNIMPLEMENTED_P6]
+        [
+            0x0695,
+            0x0816,
+            0,
+            (0xA7E9_F9BF | 1 << 9) & !UNIMPLEMENTED_P6
+        ]
     );
     assert_eq!(cpuid(m, 2), [0x02B3_B001, 0, 0, 0x2C04_3087]);
     assert_eq!(cpuid(m, 0x8000_0000)[0], 0x8000_0004);
@@ -332,4 +339,22 @@ fn p6_msrs_do_not_exist_before_the_p6() {
         assert_eq!(rdmsr(m, 0x10), tsc, "{m:?} RDMSR 10h");
         assert_eq!(rdmsr(m, 0x174), sep, "{m:?} RDMSR 174h");
     }
+}
+
+#[test]
+fn clearing_the_apic_global_enable_hides_the_apic_flag() {
+    // SDM Vol. 3A §10.4.3: with IA32_APIC_BASE bit 11 clear the CPUID APIC flag (leaf 1
+    // EDX bit 9) reads 0; the BSP flag (bit 8) is read-only.
+    let (mut cpu, mut bus) = setup(CpuModel::PentiumM, |a| {
+        a.mov(ecx, 0x1Bu32).unwrap();
+        a.mov(eax, 0xFEE0_0000u32).unwrap();
+        a.xor(edx, edx).unwrap();
+        a.wrmsr().unwrap();
+        a.mov(eax, 1u32).unwrap();
+        a.cpuid().unwrap();
+    });
+    run(&mut cpu, &mut bus, 100);
+    assert_eq!(cpu.regs[ESI] & 0xFFFF, 0, "no fault");
+    assert_eq!(cpu.regs[EDX] & 1 << 9, 0);
+    assert_eq!(cpu.apic_base, 0xFEE0_0100);
 }

@@ -2,6 +2,7 @@
 //! knows about the CPU or about each other. The machine hands every call the current
 //! virtual time and an [`Irq`] sink, and asks each device when it next needs time.
 
+pub mod acpi;
 pub mod atapi;
 pub mod block;
 pub mod bmide;
@@ -13,6 +14,8 @@ pub mod fw_cfg;
 pub mod i440fx;
 pub mod i8042;
 pub mod ide;
+pub mod ioapic;
+pub mod lapic;
 pub mod pci;
 pub mod pic;
 pub mod piix3;

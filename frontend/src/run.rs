@@ -1537,6 +1537,10 @@ impl Session {
                 errln!("x86: ended by the debugger (kill)");
                 EXIT_OK
             }
+            Outcome::Machine(Exit::PowerOff) => {
+                errln!("x86: guest powered off (ACPI S5)");
+                EXIT_OK
+            }
             Outcome::Machine(Exit::Halted) => {
                 errln!("x86: guest halted at {cs_eip} with nothing to wake it; last POST code {last_post}");
                 EXIT_OK

@@ -3,6 +3,7 @@
 //! dispatched through a table built once, plus the debug and test ports (0xE9, 0x80,
 //! 0xF4, 0x8900) and the output buffers the frontend drains.
 
+use crate::interrupts::Interrupts;
 use crate::{
     bios,
     clock::Clock,
@@ -19,7 +20,6 @@ use devices::{
     i8042::I8042,
     ide::IdeChannel,
     pci::{devfn, PciBus},
-    pic::Pic,
     piix3,
     pit::Pit,
     rtc::Rtc,
@@ -120,7 +120,9 @@ pub struct PcBus {
     /// A BIOS stub asked for a host-side service (see `bios.rs`).
     pub(crate) trap: bool,
     pub(crate) bios_call: bool,
-    pub pic: Pic,
+    /// The interrupt controllers: the 8259 pair (`pic.i8259`), the I/O APIC and the
+    /// local APIC, wired as `interrupts` describes.
+    pub pic: Interrupts,
     /// Devices reached through the [`Device`] interface, in registration order.
     pub(crate) table: Vec<Box<dyn Device>>,
     pub vga: Vga,
@@ -246,7 +248,7 @@ impl PcBus {
             com: [Uart::new(4), Uart::new(3)],
             trap: false,
             bios_call: false,
-            pic: Pic::new(),
+            pic: Interrupts::new(true),
             table: Vec::new(),
             vga: Vga::new(),
             fdc: Fdc::new(),
@@ -266,6 +268,7 @@ impl PcBus {
         bus.register(Box::new(Rtc::new(rtc_epoch)));
         bus.register(Box::new(Dma::new()));
         bus.register(Box::new(devices::fw_cfg::FwCfg::new()));
+        bus.register(Box::new(devices::acpi::AcpiPm::new()));
         bus
     }
 
@@ -329,7 +332,7 @@ impl PcBus {
         self.bmide = Bmide::new();
         self.reset_control = 0;
         self.pci_changed();
-        self.pic = Pic::new();
+        self.pic.reset();
         for d in self.table.iter_mut() {
             d.reset();
         }
@@ -477,6 +480,7 @@ impl PcBus {
         for c in self.com.iter_mut() {
             c.tick(now, &mut self.pic);
         }
+        self.pic.tick(now);
     }
 
     pub(crate) fn next_event(&self) -> Option<Nanos> {
@@ -488,6 +492,7 @@ impl PcBus {
             self.fdc.next_event(now),
             self.com[0].next_event(now),
             self.com[1].next_event(now),
+            self.pic.next_event(),
         ]
         .into_iter()
         .flatten()
@@ -518,7 +523,8 @@ impl Bus for PcBus {
                 }
                 None => 0xFF,
             },
-            Region::OpenBus => 0xFF,
+            // The APICs answer above RAM where nothing else decodes.
+            Region::OpenBus => self.pic.mmio_read(a, 1, self.now).unwrap_or(0xFF) as u8,
         }
     }
 
@@ -548,7 +554,10 @@ impl Bus for PcBus {
                     d.mmio_write(a, 1, value as u32, &mut ctx);
                 }
             }
-            Region::Rom(_) | Region::OptionRom(_) | Region::OpenBus => {}
+            Region::OpenBus => {
+                self.pic.mmio_write(a, 1, value as u32, self.now);
+            }
+            Region::Rom(_) | Region::OptionRom(_) => {}
         }
     }
 
@@ -847,11 +856,15 @@ impl Bus for PcBus {
     }
 
     fn irq_pending(&mut self) -> bool {
-        self.pic.intr()
+        self.pic.pending()
     }
 
     fn irq_ack(&mut self) -> Option<u8> {
-        Some(self.pic.ack())
+        self.pic.ack()
+    }
+
+    fn apic_base_written(&mut self, value: u64) {
+        self.pic.set_apic_base(value);
     }
 }
 

@@ -23,9 +23,11 @@ mod cdrom;
 mod clock;
 mod disk;
 mod firmware;
+pub mod interrupts;
 pub mod keymap;
 mod memmap;
 mod pc;
+mod power;
 mod screen;
 pub mod snapshot;
 

@@ -43,6 +43,8 @@ pub enum Exit {
     Shutdown,
     /// HLT with interrupts disabled: nothing can wake the CPU.
     Halted,
+    /// The guest entered ACPI sleep state S5 (soft off) through PM1_CNT.
+    PowerOff,
     /// Triple fault, with rebooting disabled.
     TripleFault,
     /// The BIOS found no disk with a boot signature (55AAh) to start.
@@ -127,7 +129,8 @@ impl Pc {
                 cfg.memory_mb
             ));
         }
-        let bus = PcBus::new(cfg.memory_mb, bios, cfg.rtc_epoch, cfg.ips);
+        let mut bus = PcBus::new(cfg.memory_mb, bios, cfg.rtc_epoch, cfg.ips);
+        bus.pic = crate::interrupts::Interrupts::new(cfg.cpu.info().features & cpu::FEAT_APIC != 0);
         let mut cpu = Cpu::with_model(cfg.cpu);
         // Every model offered has its x87 on chip (the 486DX, unlike the 486SX).
         cpu.fpu_present = true;
@@ -335,12 +338,14 @@ impl Pc {
                 self.bus.ferr = true;
                 self.bus.pic.set_irq(13, true);
             }
+            self.bus.acpi_sleep();
             if let Some(e) = self.bus.exit {
                 return Some(e);
             }
             let output_full = std::mem::take(&mut self.bus.output_full);
             if std::mem::take(&mut self.bus.reset_requested) {
                 self.cpu.reset();
+                self.bus.pic.cpu_reset();
                 continue;
             }
             if std::mem::take(&mut self.bus.bios_call)
@@ -379,6 +384,7 @@ impl Pc {
                     }
                     log::warn!(target: "machine", "triple fault: resetting the CPU");
                     self.cpu.reset();
+                    self.bus.pic.cpu_reset();
                 }
             }
             if output_full {

@@ -388,7 +388,7 @@ impl Pc {
             if s & 0x01 == 0 {
                 return true;
             }
-            let pic = &self.bus.pic.master;
+            let pic = &self.bus.pic.i8259.master;
             let irq1_live =
                 self.bus.kbd.command_byte & 0x01 != 0 && (pic.imr | pic.isr) & 0x03 == 0;
             if s & 0x20 == 0 && irq1_live {
