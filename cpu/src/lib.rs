@@ -18,6 +18,7 @@ mod mem;
 pub mod mmx;
 mod model;
 pub mod regs;
+mod run;
 pub mod sse;
 pub mod state;
 mod string;
