@@ -2,7 +2,8 @@
 //! falls back to one instruction at a time while single-stepping, RF, debug-register
 //! breakpoints or an interrupt shadow need a check between instructions.
 
-use crate::decode::Op;
+use crate::block::Chain;
+use crate::decode::{Entry, Op};
 use crate::interrupt::Kind;
 use crate::regs::*;
 use crate::{Bus, Cpu, Exc, Stop};
@@ -12,60 +13,59 @@ impl Cpu {
     pub fn run<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Stop {
         let end = self.icount.saturating_add(budget);
         self.end = end;
+        // The block just run, when the next one may come through its chain link.
+        let mut prev: Option<Chain> = None;
         while self.icount < end {
-            let shadowed = std::mem::take(&mut self.shadow);
-            if !shadowed && self.eflags & IF != 0 && bus.irq_pending() {
-                if let Some(v) = bus.irq_ack() {
-                    self.halted = false;
-                    // A fault while delivering an external interrupt is delivered as an
-                    // exception (the interrupt itself is benign).
-                    if let Err(x) = self.interrupt(bus, v, None, Kind::Hardware) {
-                        if self.exception(bus, x).is_err() {
-                            return Stop::Shutdown;
+            if prev.is_some() {
+                // Straight on from a block that chains: it ended in none of the
+                // instructions that set an interrupt shadow, halt, or change TF, RF or
+                // DR7, so of the checks below only the interrupt one can fire.
+                if self.eflags & IF != 0 && bus.irq_pending() {
+                    if let Some(v) = bus.irq_ack() {
+                        prev = None;
+                        if let Err(x) = self.interrupt(bus, v, None, Kind::Hardware) {
+                            if self.exception(bus, x).is_err() {
+                                return Stop::Shutdown;
+                            }
                         }
                     }
                 }
-            }
-            if self.halted {
-                return Stop::Halt;
-            }
-            // One instruction at a time while something must be checked between
-            // instructions: an interrupt shadow, single-stepping, RF, or enabled
-            // debug-register breakpoints.
-            // The host debugger's breakpoints (`debug_armed`) are checked here too.
-            if shadowed
-                || self.eflags & (TF | RF) != 0
-                || self.dr[7] & 0xFF != 0
-                || self.debug_armed
-            {
-                let stop = if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 {
-                    self.step_checked(bus)
-                } else {
-                    self.run_block_debug(bus, end)
-                };
-                if let Some(stop) = stop {
-                    return stop;
+            } else if let Some(stop) = self.between_blocks(bus, end) {
+                match stop {
+                    Some(stop) => return stop,
+                    None => continue,
                 }
-                continue;
             }
-            let block = match self.block(bus) {
-                Ok(b) => b,
+            let chain = match self.next_block(bus, prev) {
+                Ok(c) => c,
                 Err(x) => {
                     // A faulting fetch counts as a step, so a guest caught in a storm of
                     // exceptions still spends its budget (and virtual time) instead of
                     // looping inside `run`.
                     self.icount += 1;
+                    prev = None;
                     if self.exception(bus, x).is_err() {
                         return Stop::Shutdown;
                     }
                     continue;
                 }
             };
+            let block = &self.cache.blocks[chain.id as usize];
+            let chains_out = block.chain;
+            let entries: *const [Entry] = &*block.entries;
+            // SAFETY: `entries` points into the heap allocation of the block's boxed
+            // slice, not into the arena vector, so the arena growing does not move it.
+            // That allocation is freed only when `BlockCache::insert` replaces the slot's
+            // block (flushing and dropping blocks only mark slots free), and `insert` runs
+            // only from `build_block`, which only the block lookup calls — never an
+            // instruction handler, so never while this loop runs. The entries are never
+            // written in place either: the slice is immutable for as long as it is read.
+            let entries = unsafe { &*entries };
             // The hot loop: no per-instruction bookkeeping beyond EIP, the flags a
             // fault must restore, and the self-modifying-code flag.
-            let n = block.len().min((end - self.icount) as usize);
+            let n = entries.len().min((end - self.icount) as usize);
             let mut fault = None;
-            for e in &block[..n] {
+            for e in &entries[..n] {
                 let ip = self.eip;
                 let saved_flags = self.eflags;
                 self.eip = ip.wrapping_add(e.len as u32);
@@ -83,11 +83,13 @@ impl Cpu {
                 }
             }
             if let Some(x) = fault {
+                prev = None;
                 if self.exception(bus, x).is_err() {
                     return Stop::Shutdown;
                 }
                 continue;
             }
+            prev = chains_out.then_some(chain);
             if self.halted {
                 return Stop::Halt;
             }
@@ -96,6 +98,43 @@ impl Cpu {
             }
         }
         Stop::Budget
+    }
+
+    /// The checks before a block that does not follow a chaining one: a pending
+    /// interrupt (unless shadowed), HLT, and the one-instruction-at-a-time paths.
+    /// `None`: run the next block; `Some(None)`: it ran already (start the loop over);
+    /// `Some(Some(stop))`: return `stop`.
+    #[inline]
+    fn between_blocks<B: Bus>(&mut self, bus: &mut B, end: u64) -> Option<Option<Stop>> {
+        let shadowed = std::mem::take(&mut self.shadow);
+        if !shadowed && self.eflags & IF != 0 && bus.irq_pending() {
+            if let Some(v) = bus.irq_ack() {
+                self.halted = false;
+                // A fault while delivering an external interrupt is delivered as an
+                // exception (the interrupt itself is benign).
+                if let Err(x) = self.interrupt(bus, v, None, Kind::Hardware) {
+                    if self.exception(bus, x).is_err() {
+                        return Some(Some(Stop::Shutdown));
+                    }
+                }
+            }
+        }
+        if self.halted {
+            return Some(Some(Stop::Halt));
+        }
+        // One instruction at a time while something must be checked between
+        // instructions: an interrupt shadow, single-stepping, RF, or enabled
+        // debug-register breakpoints.
+        // The host debugger's breakpoints (`debug_armed`) are checked here too.
+        if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 || self.debug_armed {
+            let stop = if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 {
+                self.step_checked(bus)
+            } else {
+                self.run_block_debug(bus, end)
+            };
+            return Some(stop);
+        }
+        None
     }
 
     /// What a host stop means: a debugger watchpoint, or the bus's request.
@@ -118,13 +157,16 @@ impl Cpu {
         if self.debug_break_here() {
             return Some(Stop::Debug);
         }
-        let block = match self.block(bus) {
-            Ok(b) => b,
+        let id = match self.block(bus) {
+            Ok(id) => id,
             Err(x) => {
                 self.icount += 1;
                 return self.exception(bus, x).err().map(|_| Stop::Shutdown);
             }
         };
+        // A copy of the entries: this path is cold, and a copy needs no argument about
+        // the arena.
+        let block = self.cache.blocks[id as usize].entries.clone();
         let n = block.len().min((end - self.icount) as usize);
         for (i, e) in block[..n].iter().enumerate() {
             if i > 0 && self.debug_break_here() {
@@ -170,14 +212,14 @@ impl Cpu {
                     .map(|_| Stop::Shutdown);
             }
         }
-        let block = match self.block(bus) {
-            Ok(b) => b,
+        let id = match self.block(bus) {
+            Ok(id) => id,
             Err(x) => {
                 self.icount += 1;
                 return self.exception(bus, x).err().map(|_| Stop::Shutdown);
             }
         };
-        let e = &block[0];
+        let e = &{ self.cache.blocks[id as usize].entries[0] };
         let ip = self.eip;
         let tf = self.eflags & TF != 0;
         let saved_flags = self.eflags;
