@@ -6,7 +6,7 @@
 
 mod common;
 use common::*;
-use cpu::{Cpu, Stop};
+use cpu::Stop;
 use iced_x86::code_asm::*;
 
 const PD: u32 = 0x3000;
@@ -55,7 +55,7 @@ fn remap_run(remap: impl Fn(&mut CodeAssembler) + Copy) -> u32 {
     bus.load(PHYS_B, &routine(0xB, remap));
     for (pd, pt) in [(PD, PT), (SECOND_PD, SECOND_PT)] {
         bus.load(pd, &(pt | 3).to_le_bytes());
-        bus.load(pd + 4, &(pt + 0x1000 | 3).to_le_bytes());
+        bus.load(pd + 4, &((pt + 0x1000) | 3).to_le_bytes());
         for p in 0..0x400u32 {
             bus.load(pt + 4 * p, &((p << 12) | 3).to_le_bytes());
         }
@@ -183,5 +183,4 @@ fn single_steps_count_one_instruction_each() {
     }
     // MOV, five LOOPs, then HLT (which retires and halts): 7 instructions.
     assert_eq!(cpu.icount, 7);
-    let _ = Cpu::new();
 }
