@@ -9,15 +9,91 @@
 //! drops the page's blocks. DOS keeps variables between its routines (FreeDOS's kernel
 //! writes a few bytes just before code it runs at the prompt), and dropping the page
 //! on every such write would rebuild its blocks all the time.
+//!
+//! Blocks live in an arena and are named by index ([`BlockId`]), so entering one costs
+//! no reference count. Each block also remembers the blocks that followed it last (its
+//! taken and fall-through successors, as key and index); the run loop follows such a
+//! link without translating EIP or probing the lookup tables when the next block starts
+//! in the same linear page as the current chain (see [`Chain`] for why that is exact).
+//! A link is only a hint: it is followed only if the arena slot it names still holds a
+//! block with the expected key, so dropping blocks never has to find the links to them.
 
 use crate::decode::{self, Entry, Op};
 use crate::regs::*;
 use crate::{Bus, Cpu, Exc, Res};
 use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
 use std::collections::HashMap;
-use std::rc::Rc;
 
 pub const MAX_BLOCK: usize = 64;
+
+/// A block's index in the arena.
+pub(crate) type BlockId = u32;
+/// The arena slot of a block that is never cached (an instruction that crosses a page
+/// boundary), rebuilt every time it runs.
+const SCRATCH: BlockId = 0;
+/// The key of a free (or scratch) arena slot: no physical address | D bit equals it.
+const DEAD: u64 = u64::MAX;
+/// Live blocks past which the whole cache is dropped (a guest that keeps generating
+/// code must not grow it without bound).
+const MAX_BLOCKS: usize = 1 << 16;
+
+/// One cached block.
+pub(crate) struct Block {
+    /// Physical address of the first byte | CS.D << 32, or `DEAD`.
+    key: u64,
+    /// The pre-decoded instructions. Replaced only by `BlockCache::insert` (see the
+    /// SAFETY note in run.rs), never changed in place.
+    pub entries: Box<[Entry]>,
+    /// Whether the run loop may follow a link out of this block: its instructions
+    /// change neither CS, CPL, the paging registers nor the TLB (see `chains_out`).
+    pub chain: bool,
+    /// The keys and slots of the last two blocks that followed this one.
+    next: [(u64, BlockId); 2],
+}
+
+impl Block {
+    fn empty() -> Self {
+        Block {
+            key: DEAD,
+            entries: Box::default(),
+            chain: false,
+            next: [(DEAD, SCRATCH); 2],
+        }
+    }
+}
+
+/// Where the run loop is: the block it just ran, and the linear page and the physical
+/// page (as a block key without the page offset) that the last full lookup found for
+/// that block's page. Following a link needs the next EIP's linear address to be in the
+/// same linear page: then its physical address is that page's plus the offset, exactly
+/// what a translation would return, because nothing since that lookup can have changed
+/// the mapping or the CS state a lookup depends on: only instructions that end their
+/// block change CS, CPL, CR0/CR3/CR4 or the TLB (MOV CR, INVLPG, far transfers,
+/// interrupts, task switches, SYSENTER...), a block ending in one does not chain, and
+/// interrupts, exceptions and the debug paths start over with a full lookup. (A guest
+/// that rewrites the page-table entry of the page it is running in without INVLPG may
+/// see the old mapping for a while, as it may on real hardware, SDM Vol. 3A §4.10.4.3.)
+#[derive(Clone, Copy)]
+pub(crate) struct Chain {
+    pub id: BlockId,
+    lin_page: u32,
+    key_page: u64,
+}
+
+/// Whether a block whose last instruction is `e` may chain to its successor: `e` is a
+/// near control transfer, a repeated string instruction (it ends its block only to be
+/// interruptible) or any instruction that does not end blocks (the block stopped at its
+/// size or page limit). Everything else that ends a block may change CS, CPL, paging or
+/// the interrupt flag.
+fn chains_out(e: &Entry) -> bool {
+    use Op::*;
+    !decode::ends_block(e)
+        || matches!(
+            e.op,
+            Jmp | JmpInd | Jcc | Call | CallInd | Ret | Loop | Jcxz
+        )
+        || (e.rep != 0 && matches!(e.op, Movs | Cmps | Stos | Lods | Scas | Ins | Outs))
+}
 
 /// A multiplicative hasher for the cache's integer keys: SipHash's flood resistance
 /// buys nothing here and costs a lot on the write path into code pages.
@@ -50,10 +126,16 @@ type Map<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<KeyHasher>>;
 const L1_BITS: u32 = 12;
 
 pub(crate) struct BlockCache {
-    l1: Vec<(u64, Option<Rc<[Entry]>>)>,
-    map: Map<u64, Rc<[Entry]>>,
-    /// Keys of blocks starting in each physical page.
-    pages: Map<u32, Vec<u64>>,
+    /// The arena; slot 0 is `SCRATCH`.
+    pub blocks: Vec<Block>,
+    /// Free arena slots (their key is `DEAD`).
+    free: Vec<BlockId>,
+    /// Live blocks.
+    live: usize,
+    l1: Vec<(u64, BlockId)>,
+    map: Map<u64, BlockId>,
+    /// The blocks starting in each physical page.
+    pages: Map<u32, Vec<BlockId>>,
     /// One bit per 4 KB physical page: does it hold cached code?
     code: Vec<u64>,
     /// Per code page, one bit per byte of cached code.
@@ -68,7 +150,10 @@ pub(crate) struct BlockCache {
 impl BlockCache {
     pub fn new() -> Self {
         BlockCache {
-            l1: vec![(u64::MAX, None); 1 << L1_BITS],
+            blocks: vec![Block::empty()],
+            free: Vec::new(),
+            live: 0,
+            l1: vec![(DEAD, SCRATCH); 1 << L1_BITS],
             map: Map::default(),
             pages: Map::default(),
             code: vec![0; (1 << 20) / 64],
@@ -83,9 +168,17 @@ impl BlockCache {
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - L1_BITS)) as usize
     }
 
+    /// Drops every block. The slots go to the free list with their entries still
+    /// allocated: entries are freed only by `insert` (see the SAFETY note in run.rs).
     pub fn flush(&mut self) {
-        self.l1.iter_mut().for_each(|e| *e = (u64::MAX, None));
+        self.l1.iter_mut().for_each(|e| *e = (DEAD, SCRATCH));
         self.map.clear();
+        self.free.clear();
+        for (id, b) in self.blocks.iter_mut().enumerate().skip(1) {
+            b.key = DEAD;
+            self.free.push(id as BlockId);
+        }
+        self.live = 0;
         for &page in self.pages.keys() {
             self.code_slot[page as usize & 0xF_FFFF] = 0;
         }
@@ -155,39 +248,87 @@ impl BlockCache {
         }
         let p = page as usize & 0xF_FFFF;
         self.code[p >> 6] &= !(1 << (p & 63));
-        if let Some(keys) = self.pages.remove(&page) {
-            for k in keys {
+        if let Some(ids) = self.pages.remove(&page) {
+            for id in ids {
+                let k = std::mem::replace(&mut self.blocks[id as usize].key, DEAD);
                 self.map.remove(&k);
                 let slot = &mut self.l1[Self::slot(k)];
                 if slot.0 == k {
-                    *slot = (u64::MAX, None);
+                    *slot = (DEAD, SCRATCH);
                 }
+                self.free.push(id);
+                self.live -= 1;
             }
         }
     }
 
     #[inline]
-    pub fn get(&mut self, key: u64) -> Option<Rc<[Entry]>> {
-        let slot = &self.l1[Self::slot(key)];
+    fn get(&mut self, key: u64) -> Option<BlockId> {
+        let slot = self.l1[Self::slot(key)];
         if slot.0 == key {
-            return slot.1.clone();
+            return Some(slot.1);
         }
         self.get_slow(key)
     }
 
     #[cold]
-    fn get_slow(&mut self, key: u64) -> Option<Rc<[Entry]>> {
-        let b = self.map.get(&key)?.clone();
-        self.l1[Self::slot(key)] = (key, Some(b.clone()));
-        Some(b)
+    fn get_slow(&mut self, key: u64) -> Option<BlockId> {
+        let id = *self.map.get(&key)?;
+        self.l1[Self::slot(key)] = (key, id);
+        Some(id)
     }
 
-    /// Caches block `b`, whose `len` bytes of code start at physical `phys` and stay
-    /// inside its page.
-    fn insert(&mut self, key: u64, phys: u32, len: u32, b: Rc<[Entry]>) {
-        if self.map.len() > 1 << 16 {
+    /// The block `from` last saw followed by the block with `key`, if that is still
+    /// cached.
+    #[inline(always)]
+    fn linked(&self, from: BlockId, key: u64) -> Option<BlockId> {
+        let next = &self.blocks.get(from as usize)?.next;
+        let id = if next[0].0 == key {
+            next[0].1
+        } else if next[1].0 == key {
+            next[1].1
+        } else {
+            return None;
+        };
+        (self.blocks.get(id as usize)?.key == key).then_some(id)
+    }
+
+    /// Records that block `to` (with `key`) followed block `from`, keeping the last two.
+    fn link(&mut self, from: BlockId, key: u64, to: BlockId) {
+        if let Some(b) = self.blocks.get_mut(from as usize) {
+            b.next[1] = b.next[0];
+            b.next[0] = (key, to);
+        }
+    }
+
+    /// Caches a block of `entries`, whose `len` bytes of code start at physical `phys`
+    /// and stay inside its page; `None` puts it in the scratch slot, uncached. The only
+    /// place that frees a block's entries (see the SAFETY note in run.rs).
+    fn insert(&mut self, key: Option<u64>, phys: u32, len: u32, entries: Vec<Entry>) -> BlockId {
+        let block = Block {
+            key: key.unwrap_or(DEAD),
+            chain: key.is_some() && entries.last().is_some_and(chains_out),
+            entries: entries.into_boxed_slice(),
+            next: [(DEAD, SCRATCH); 2],
+        };
+        let Some(key) = key else {
+            self.blocks[SCRATCH as usize] = block;
+            return SCRATCH;
+        };
+        if self.live >= MAX_BLOCKS {
             self.flush();
         }
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.blocks[id as usize] = block;
+                id
+            }
+            None => {
+                self.blocks.push(block);
+                (self.blocks.len() - 1) as BlockId
+            }
+        };
+        self.live += 1;
         let page = phys >> 12;
         let p = page as usize & 0xF_FFFF;
         if self.code_slot[p] == 0 {
@@ -204,33 +345,65 @@ impl BlockCache {
             off += n;
             left -= n;
         }
-        self.map.insert(key, b);
-        self.pages.entry(page).or_default().push(key);
+        self.map.insert(key, id);
+        self.pages.entry(page).or_default().push(id);
         self.mark(page);
+        id
     }
 }
 
 impl Cpu {
     /// The block starting at CS:EIP, from the cache or freshly decoded.
     #[inline]
-    pub(crate) fn block<B: Bus>(&mut self, bus: &mut B) -> Res<Rc<[Entry]>> {
-        let cs = self.seg[CS];
+    pub(crate) fn block<B: Bus>(&mut self, bus: &mut B) -> Res<BlockId> {
+        self.next_block(bus, None).map(|c| c.id)
+    }
+
+    /// The block starting at CS:EIP and the chain it continues. After a block that may
+    /// chain (`prev`), a successor in the same linear page comes from its link when it
+    /// has one; anything else is a full lookup (CS limit, translation, lookup tables),
+    /// whose result is linked from `prev` for next time.
+    #[inline(always)]
+    pub(crate) fn next_block<B: Bus>(&mut self, bus: &mut B, prev: Option<Chain>) -> Res<Chain> {
+        let cs = &self.seg[CS];
         let off = self.eip;
         if (off as u64) > cs.limit as u64 {
             return Err(Exc::gp(0));
         }
         let lin = cs.base.wrapping_add(off);
+        let Some(p) = prev.filter(|p| lin & !0xFFF == p.lin_page) else {
+            return self.lookup(bus, lin);
+        };
+        let key = p.key_page | (lin & 0xFFF) as u64;
+        if let Some(id) = self.cache.linked(p.id, key) {
+            return Ok(Chain { id, ..p });
+        }
+        let c = self.lookup(bus, lin)?;
+        if c.key_page == p.key_page {
+            self.cache.link(p.id, key, c.id);
+        }
+        Ok(c)
+    }
+
+    /// A full lookup of the block at linear address `lin` (CS:EIP, within the limit).
+    #[inline]
+    fn lookup<B: Bus>(&mut self, bus: &mut B, lin: u32) -> Res<Chain> {
         let user = self.cpl == 3;
         let phys = self.translate(bus, lin, crate::mem::Access::Fetch, user)?;
-        let key = phys as u64 | (cs.big() as u64) << 32;
-        if let Some(b) = self.cache.get(key) {
-            return Ok(b);
-        }
-        self.build_block(bus, phys, key)
+        let key = phys as u64 | (self.seg[CS].big() as u64) << 32;
+        let id = match self.cache.get(key) {
+            Some(id) => id,
+            None => self.build_block(bus, phys, key)?,
+        };
+        Ok(Chain {
+            id,
+            lin_page: lin & !0xFFF,
+            key_page: key & !0xFFF,
+        })
     }
 
     #[cold]
-    fn build_block<B: Bus>(&mut self, bus: &mut B, phys: u32, key: u64) -> Res<Rc<[Entry]>> {
+    fn build_block<B: Bus>(&mut self, bus: &mut B, phys: u32, key: u64) -> Res<BlockId> {
         let bitness = if self.seg[CS].big() { 32 } else { 16 };
         let mut entries = Vec::with_capacity(16);
         let mut eip = self.eip;
@@ -292,11 +465,11 @@ impl Cpu {
             }
         }
         let len: u32 = entries.iter().map(|e| e.len as u32).sum();
-        let b: Rc<[Entry]> = entries.into();
         if cacheable {
             self.tlb_drop_page(phys >> 12);
-            self.cache.insert(key, phys, len, b.clone());
         }
-        Ok(b)
+        Ok(self
+            .cache
+            .insert(cacheable.then_some(key), phys, len, entries))
     }
 }

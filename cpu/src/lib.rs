@@ -19,6 +19,7 @@ mod mem;
 pub mod mmx;
 mod model;
 pub mod regs;
+mod run;
 pub mod sse;
 pub mod state;
 mod string;

@@ -1,0 +1,278 @@
+//! The run loop: executes cached blocks, checks for interrupts between blocks, and
+//! falls back to one instruction at a time while single-stepping, RF, debug-register
+//! breakpoints or an interrupt shadow need a check between instructions.
+
+use crate::block::Chain;
+use crate::decode::{Entry, Op};
+use crate::interrupt::Kind;
+use crate::regs::*;
+use crate::{Bus, Cpu, Exc, Stop};
+
+impl Cpu {
+    /// Runs until `budget` instructions have retired or something stops the CPU.
+    pub fn run<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Stop {
+        let stop = self.run_loop(bus, budget);
+        // Outside `run` EFLAGS is exact: the machine, debugger and state saves read and
+        // write `eflags` directly (flags.rs).
+        self.materialise_flags();
+        stop
+    }
+
+    fn run_loop<B: Bus>(&mut self, bus: &mut B, budget: u64) -> Stop {
+        let end = self.icount.saturating_add(budget);
+        self.end = end;
+        self.tlb_sync(bus);
+        // The block just run, when the next one may come through its chain link.
+        let mut prev: Option<Chain> = None;
+        while self.icount < end {
+            if prev.is_some() {
+                // Straight on from a block that chains: it ended in none of the
+                // instructions that set an interrupt shadow, halt, or change TF, RF or
+                // DR7, so of the checks below only the interrupt one can fire.
+                if self.eflags & IF != 0 && bus.irq_pending() {
+                    if let Some(v) = bus.irq_ack() {
+                        prev = None;
+                        if let Err(x) = self.interrupt(bus, v, None, Kind::Hardware) {
+                            if self.exception(bus, x).is_err() {
+                                return Stop::Shutdown;
+                            }
+                        }
+                    }
+                }
+            } else if let Some(stop) = self.between_blocks(bus, end) {
+                match stop {
+                    Some(stop) => return stop,
+                    None => continue,
+                }
+            }
+            let chain = match self.next_block(bus, prev) {
+                Ok(c) => c,
+                Err(x) => {
+                    // A faulting fetch counts as a step, so a guest caught in a storm of
+                    // exceptions still spends its budget (and virtual time) instead of
+                    // looping inside `run`.
+                    self.icount += 1;
+                    prev = None;
+                    if self.exception(bus, x).is_err() {
+                        return Stop::Shutdown;
+                    }
+                    continue;
+                }
+            };
+            let block = &self.cache.blocks[chain.id as usize];
+            let chains_out = block.chain;
+            let entries: *const [Entry] = &*block.entries;
+            // SAFETY: `entries` points into the heap allocation of the block's boxed
+            // slice, not into the arena vector, so the arena growing does not move it.
+            // That allocation is freed only when `BlockCache::insert` replaces the slot's
+            // block (flushing and dropping blocks only mark slots free), and `insert` runs
+            // only from `build_block`, which only the block lookup calls — never an
+            // instruction handler, so never while this loop runs. The entries are never
+            // written in place either: the slice is immutable for as long as it is read.
+            let entries = unsafe { &*entries };
+            // The hot loop: no per-instruction bookkeeping beyond EIP, the flags a
+            // fault must restore, and the self-modifying-code flag.
+            let n = entries.len().min((end - self.icount) as usize);
+            let mut fault = None;
+            for e in &entries[..n] {
+                let ip = self.eip;
+                let saved_flags = self.eflags;
+                self.eip = ip.wrapping_add(e.len as u32);
+                // Counted before it runs, so port accesses see the exact virtual time.
+                self.icount += 1;
+                if let Err(x) = self.exec(bus, e) {
+                    self.eflags = saved_flags;
+                    self.eip = ip;
+                    fault = Some(x);
+                    break;
+                }
+                if self.smc {
+                    self.smc = false;
+                    break;
+                }
+            }
+            if let Some(x) = fault {
+                prev = None;
+                if self.exception(bus, x).is_err() {
+                    return Stop::Shutdown;
+                }
+                continue;
+            }
+            prev = chains_out.then_some(chain);
+            if self.halted {
+                return Stop::Halt;
+            }
+            if std::mem::take(&mut self.host_stop) {
+                return self.host_stop_reason();
+            }
+        }
+        Stop::Budget
+    }
+
+    /// The checks before a block that does not follow a chaining one: a pending
+    /// interrupt (unless shadowed), HLT, and the one-instruction-at-a-time paths.
+    /// `None`: run the next block; `Some(None)`: it ran already (start the loop over);
+    /// `Some(Some(stop))`: return `stop`.
+    #[inline]
+    fn between_blocks<B: Bus>(&mut self, bus: &mut B, end: u64) -> Option<Option<Stop>> {
+        let shadowed = std::mem::take(&mut self.shadow);
+        if !shadowed && self.eflags & IF != 0 && bus.irq_pending() {
+            if let Some(v) = bus.irq_ack() {
+                self.halted = false;
+                // A fault while delivering an external interrupt is delivered as an
+                // exception (the interrupt itself is benign).
+                if let Err(x) = self.interrupt(bus, v, None, Kind::Hardware) {
+                    if self.exception(bus, x).is_err() {
+                        return Some(Some(Stop::Shutdown));
+                    }
+                }
+            }
+        }
+        if self.halted {
+            return Some(Some(Stop::Halt));
+        }
+        // One instruction at a time while something must be checked between
+        // instructions: an interrupt shadow, single-stepping, RF, or enabled
+        // debug-register breakpoints.
+        // The host debugger's breakpoints (`debug_armed`) are checked here too.
+        if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 || self.debug_armed {
+            let stop = if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 {
+                self.step_checked(bus)
+            } else {
+                self.run_block_debug(bus, end)
+            };
+            return Some(stop);
+        }
+        None
+    }
+
+    /// What a host stop means: a debugger watchpoint, or the bus's request.
+    #[cold]
+    fn host_stop_reason(&self) -> Stop {
+        if self.debug.hit.is_some() {
+            Stop::Debug
+        } else {
+            Stop::Breakpoint
+        }
+    }
+
+    /// One block while debugger breakpoints are set: the hot loop plus a breakpoint
+    /// check before every instruction, on the linear address the instruction is
+    /// fetched from now — so a breakpoint inside a cached block (or reached through
+    /// another mapping of the same physical code) is hit all the same.
+    #[cold]
+    #[inline(never)]
+    fn run_block_debug<B: Bus>(&mut self, bus: &mut B, end: u64) -> Option<Stop> {
+        if self.debug_break_here() {
+            return Some(Stop::Debug);
+        }
+        let id = match self.block(bus) {
+            Ok(id) => id,
+            Err(x) => {
+                self.icount += 1;
+                return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+            }
+        };
+        // A copy of the entries: this path is cold, and a copy needs no argument about
+        // the arena.
+        let block = self.cache.blocks[id as usize].entries.clone();
+        let n = block.len().min((end - self.icount) as usize);
+        for (i, e) in block[..n].iter().enumerate() {
+            if i > 0 && self.debug_break_here() {
+                return Some(Stop::Debug);
+            }
+            let ip = self.eip;
+            let saved_flags = self.eflags;
+            self.eip = ip.wrapping_add(e.len as u32);
+            self.icount += 1;
+            if let Err(x) = self.exec(bus, e) {
+                self.eflags = saved_flags;
+                self.eip = ip;
+                return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+            }
+            if self.smc {
+                self.smc = false;
+                break;
+            }
+        }
+        if self.halted {
+            return Some(Stop::Halt);
+        }
+        if std::mem::take(&mut self.host_stop) {
+            return Some(self.host_stop_reason());
+        }
+        None
+    }
+
+    /// Executes one instruction with the between-instruction checks: execution
+    /// breakpoints (unless RF), RF clearing, and the TF single-step trap.
+    #[cold]
+    fn step_checked<B: Bus>(&mut self, bus: &mut B) -> Option<Stop> {
+        if self.debug_armed && self.debug_break_here() {
+            return Some(Stop::Debug);
+        }
+        if self.eflags & RF == 0 && self.dr[7] & 0xFF != 0 {
+            if let Some(hit) = self.exec_breakpoint() {
+                self.dr[6] |= hit;
+                self.icount += 1;
+                return self
+                    .exception(bus, Exc::new(crate::DB))
+                    .err()
+                    .map(|_| Stop::Shutdown);
+            }
+        }
+        let id = match self.block(bus) {
+            Ok(id) => id,
+            Err(x) => {
+                self.icount += 1;
+                return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+            }
+        };
+        let e = &{ self.cache.blocks[id as usize].entries[0] };
+        let ip = self.eip;
+        let tf = self.eflags & TF != 0;
+        let saved_flags = self.eflags;
+        self.eip = ip.wrapping_add(e.len as u32);
+        self.icount += 1;
+        self.smc = false;
+        if let Err(x) = self.exec(bus, e) {
+            self.eflags = saved_flags;
+            self.eip = ip;
+            return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+        }
+        // RF suppresses instruction breakpoints for exactly one instruction.
+        self.eflags &= !RF;
+        if tf && !matches!(e.op, Op::Int | Op::Int3 | Op::Into | Op::Int1) {
+            // Single-step trap after the instruction (SDM Vol. 3A §17.3.1.4).
+            self.dr[6] |= 1 << 14;
+            if self.exception(bus, Exc::new(crate::DB)).is_err() {
+                return Some(Stop::Shutdown);
+            }
+        }
+        self.smc = false;
+        if std::mem::take(&mut self.host_stop) {
+            return Some(self.host_stop_reason());
+        }
+        self.halted.then_some(Stop::Halt)
+    }
+
+    /// The DR6 bits of the enabled execution breakpoints (DR7 R/W = 00) at CS:EIP.
+    fn exec_breakpoint(&self) -> Option<u32> {
+        let dr7 = self.dr[7];
+        let lin = self.seg[CS].base.wrapping_add(self.eip);
+        let mut hit = 0;
+        for i in 0..4 {
+            let enabled = (dr7 >> (2 * i)) & 3 != 0;
+            let rw = (dr7 >> (16 + 4 * i)) & 3;
+            if enabled && rw == 0 && self.dr[i] == lin {
+                hit |= 1 << i;
+            }
+        }
+        (hit != 0).then_some(hit)
+    }
+
+    /// Executes exactly one instruction (or delivers one pending interrupt).
+    pub fn step<B: Bus>(&mut self, bus: &mut B) -> Stop {
+        self.run(bus, 1)
+    }
+}
