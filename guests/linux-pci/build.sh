@@ -102,7 +102,7 @@ dd if="$OUT/p2.img" of="$IMG" conv=notrunc bs=512 seek=$P2_START 2>/dev/null
 rm -f "$OUT/p1.img" "$OUT/p2.img"
 # The same disk booting Linux with `pci=bios`: configuration space through the BIOS32
 # "$PCI" service instead of mechanism #1.
-sed 's/console=ttyS0/console=ttyS0 pci=bios/' "$HERE/syslinux.cfg" > "$OUT/syslinux-pcibios.cfg"
+sed 's/console=ttyS0/console=ttyS0 pci=bios acpi=off/' "$HERE/syslinux.cfg" > "$OUT/syslinux-pcibios.cfg"
 cp "$IMG" "$OUT/linux-pci-disk-pcibios.img"
 mcopy -o -i "$OUT/linux-pci-disk-pcibios.img@@$((P2_START * 512))" "$OUT/syslinux-pcibios.cfg" ::syslinux.cfg
 echo "$IMG"

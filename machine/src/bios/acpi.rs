@@ -5,12 +5,11 @@
 //! in ACPI mode; the reset register at I/O port CF9h with value 06h), the FACS
 //! (§5.2.10), the MADT (§5.2.12: the local APIC, the I/O APIC, the interrupt source
 //! overrides IRQ 0 → GSI 2 and IRQ 9 level/active high, LINT1 as NMI), and a DSDT in
-//! AML (chapter 20) built here by a tiny encoder: `\_S5` (sleep type 5, as PM1_CNT
-//! decodes it). There is no `\_SB.PCI0` in it: a PCI root bridge in ACPI needs a `_CRS`
-//! with its bus range and I/O and memory windows, without which Linux cannot claim the
-//! IDE's legacy ports; so Linux scans PCI itself and PCI interrupts follow the `$PIR`
-//! table and the MP table. [`pci0_aml`] builds the device with its `_PRT` for when a
-//! `_CRS` joins it.
+//! AML (chapter 20) built here by a tiny encoder: `\_SB.PCI0` (PNP0A03) with a `_PRT`
+//! routing the PCI devices' INTx# to GSIs 16–19 as the MP table does and a `_CRS` with
+//! the bus range and the I/O and memory windows the host bridge decodes (without it
+//! Linux cannot claim the IDE's legacy ports or the BARs), and `\_S5` (sleep type 5, as
+//! PM1_CNT decodes it).
 //!
 //! All tables live in the ROM (reserved in the E820 map), at [`ACPI_ROM`] onwards.
 
@@ -43,7 +42,6 @@ fn table(sig: &[u8; 4], revision: u8, body: &[u8]) -> Vec<u8> {
 }
 
 /// AML encoding (ACPI 6.x chapter 20), just what the DSDT needs.
-#[allow(dead_code)]
 pub(super) mod aml {
     /// PkgLength (§20.2.4): the length of what follows the opcode including the
     /// PkgLength bytes themselves; one byte up to 63, else a lead byte holding the count
@@ -109,6 +107,16 @@ pub(super) mod aml {
         v
     }
 
+    /// Buffer(){bytes}: BufferOp 11h, PkgLength, BufferSize, the bytes.
+    pub fn buffer(bytes: &[u8]) -> Vec<u8> {
+        let mut body = int(bytes.len() as u32);
+        body.extend_from_slice(bytes);
+        let mut v = vec![0x11];
+        v.extend(pkg_length(body.len()));
+        v.extend(body);
+        v
+    }
+
     /// Scope(path){…}: ScopeOp 10h; `path` is an encoded NameString.
     pub fn scope(path: &[u8], body: Vec<u8>) -> Vec<u8> {
         let mut v = vec![0x10];
@@ -139,11 +147,10 @@ pub(super) mod aml {
     }
 }
 
-/// The DSDT's AML: `\_S5`.
-#[cfg_attr(not(test), allow(dead_code))]
+/// The DSDT's AML: `\_S5` and `\_SB.PCI0`.
 pub(super) fn dsdt_aml() -> Vec<u8> {
     use aml::*;
-    name(
+    let mut aml = name(
         "_S5_",
         package(vec![
             int(SLP_TYP_S5 as u32),
@@ -151,12 +158,13 @@ pub(super) fn dsdt_aml() -> Vec<u8> {
             int(0),
             int(0),
         ]),
-    )
+    );
+    aml.extend(pci0_aml());
+    aml
 }
 
 /// `\_SB.PCI0` (PNP0A03) with a `_PRT` routing PCI INTx# to GSIs 16–19 as the MP table
-/// does; not in the DSDT until it has a `_CRS` (see the module comment).
-#[allow(dead_code)]
+/// does, and the `_CRS` of the windows it decodes.
 pub(super) fn pci0_aml() -> Vec<u8> {
     use aml::*;
     // _PRT entries (§6.2.13): {address (device << 16 | FFFFh), pin, source 0, GSI}.
@@ -178,10 +186,49 @@ pub(super) fn pci0_aml() -> Vec<u8> {
             name("_ADR", int(0)),
             name("_UID", int(0)),
             name("_PRT", package(prt)),
+            name("_CRS", buffer(&pci0_crs())),
         ]
         .concat(),
     );
     scope(b"\\_SB_", pci0)
+}
+
+/// PCI0's `_CRS` resource template (ACPI §6.4): what the host bridge decodes, so the OS
+/// can claim the devices' BARs and the legacy ports behind it — bus numbers 0–FFh, the
+/// configuration ports CF8h–CFFh, I/O 0–CF7h and D00h–FFFFh, the VGA window
+/// A0000h–BFFFFh and the PCI memory hole E0000000h–FEBFFFFFh (below the I/O APIC), as
+/// QEMU's i440FX DSDT describes them.
+pub(super) fn pci0_crs() -> Vec<u8> {
+    // Word/DWord Address Space Descriptors (§6.4.3.5.2/3): general flags 0Ch = min and
+    // max fixed, producer; granularity, min, max, translation offset, length.
+    let word = |kind: u8, specific: u8, min: u16, max: u16| {
+        let mut d = vec![0x88, 0x0D, 0x00, kind, 0x0C, specific];
+        for v in [0, min, max, 0, max - min + 1] {
+            d.extend_from_slice(&v.to_le_bytes());
+        }
+        d
+    };
+    let dword = |min: u32, max: u32| {
+        // Type-specific 03h: read/write, cacheable.
+        let mut d = vec![0x87, 0x17, 0x00, 0x00, 0x0C, 0x03];
+        for v in [0, min, max, 0, max - min + 1] {
+            d.extend_from_slice(&v.to_le_bytes());
+        }
+        d
+    };
+    let mut r = Vec::new();
+    // WordBusNumber 0–FFh: resource type 2. `max - min + 1` = 100h fits the word.
+    r.extend(word(2, 0, 0, 0xFF));
+    // IO(Decode16, CF8h, CF8h, 1, 8): small descriptor 47h (§6.4.2.5).
+    r.extend([0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08]);
+    // WordIO, resource type 1, type-specific 03h: ISA and non-ISA ranges.
+    r.extend(word(1, 3, 0x0000, 0x0CF7));
+    r.extend(word(1, 3, 0x0D00, 0xFFFF));
+    r.extend(dword(0x000A_0000, 0x000B_FFFF));
+    r.extend(dword(0xE000_0000, 0xFEBF_FFFF));
+    // End tag (§6.4.2.9) with checksum 0 ("treat as correct").
+    r.extend([0x79, 0x00]);
+    r
 }
 
 /// A Generic Address Structure (§5.2.3.2) for `bits` bits of I/O space at `port`.
@@ -262,7 +309,6 @@ fn madt() -> Vec<u8> {
 
 /// All ACPI tables laid out from physical address `at` (16-byte aligned): the RSDP
 /// first, then RSDT, FADT, FACS (64-byte aligned), MADT and DSDT.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(super) fn tables(at: u32) -> Vec<u8> {
     let align = |v: &mut Vec<u8>, a: usize| v.resize(v.len().next_multiple_of(a), 0);
     // Lay out with placeholder addresses first to learn the offsets; the sizes do not
@@ -373,12 +419,48 @@ mod tests {
         // EISAID("PNP0A03"): P = 10h, N = 0Eh, P = 10h -> 0 10000 01110 10000 = 41D0h,
         // then 0A03h; stored as bytes 41 D0 0A 03, the DWord 030AD041h.
         assert_eq!(aml::eisa_id("PNP0A03"), 0x030A_D041);
-        assert_eq!(aml.len(), 14, "the DSDT holds just \\_S5");
-        // Scope(\\_SB_) opens with ScopeOp 10h and a two-byte PkgLength (> 63 bytes).
-        assert_eq!(pci0_aml()[0], 0x10);
+        // Then Scope(\\_SB_): ScopeOp 10h and a two-byte PkgLength (> 63 bytes).
+        assert_eq!(aml[14], 0x10);
+        assert_eq!(&aml[14..], &pci0_aml()[..]);
         // PkgLength: 63 bytes in one byte (3Fh); 64 needs two: lead 40h | (66 & 0Fh)
         // = 42h, then 66 >> 4 = 04h (66 = 64 + 2 PkgLength bytes).
         assert_eq!(aml::pkg_length(62), [0x3F]);
         assert_eq!(aml::pkg_length(64), [0x42, 0x04]);
+    }
+
+    #[test]
+    fn pci0_crs_describes_the_host_bridge_windows() {
+        let crs = pci0_crs();
+        // WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, FFh, 0,
+        // 100h) by ACPI §6.4.3.5.3: tag 88h, length 000Dh, type 2, flags 0Ch, type
+        // flags 0, then granularity 0, min 0, max FFh, translation 0, length 100h.
+        assert_eq!(
+            &crs[..16],
+            &[0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00, 0, 0, 0, 0, 0xFF, 0, 0, 0, 0x00, 0x01]
+        );
+        // IO(Decode16, 0CF8h, 0CF8h, 1, 8) (§6.4.2.5).
+        assert_eq!(
+            &crs[16..24],
+            &[0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08]
+        );
+        // The second WordIO: min 0D00h, max FFFFh, length F300h.
+        assert_eq!(
+            &crs[40 + 8..40 + 16],
+            &[0x00, 0x0D, 0xFF, 0xFF, 0, 0, 0x00, 0xF3]
+        );
+        // DWordMemory for E0000000h–FEBFFFFFh: length 1EC00000h.
+        let m = &crs[crs.len() - 2 - 26..crs.len() - 2];
+        assert_eq!(&m[..6], &[0x87, 0x17, 0x00, 0x00, 0x0C, 0x03]);
+        assert_eq!(u32_at(m, 10), 0xE000_0000);
+        assert_eq!(u32_at(m, 14), 0xFEBF_FFFF);
+        assert_eq!(u32_at(m, 22), 0x1EC0_0000);
+        assert_eq!(&crs[crs.len() - 2..], &[0x79, 0x00], "end tag");
+        // 16 + 8 + 2 × 16 + 2 × 26 + 2 bytes.
+        assert_eq!(crs.len(), 110);
+        // The DSDT carries it as Name(_CRS, Buffer(){…}): 08 "_CRS" 11 PkgLength ...
+        let dsdt = dsdt_aml();
+        assert!(dsdt
+            .windows(6)
+            .any(|w| w == [0x08, b'_', b'C', b'R', b'S', 0x11]));
     }
 }

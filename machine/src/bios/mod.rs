@@ -42,7 +42,6 @@ const VIDEO_PARAMS: u16 = 0xF0A4;
 /// tables (RSDP first); both 16-byte aligned in F0000h–FFFFFh where the specifications'
 /// scans look (see `mptable` and `acpi`).
 const MP_ROM: u16 = 0x6000;
-#[allow(dead_code)] // the ACPI tables wait for a PCI0 _CRS (see rom())
 const ACPI_ROM: u16 = 0x6400;
 const TABLES_END: u16 = 0x7000;
 
@@ -93,13 +92,14 @@ pub fn rom() -> Vec<u8> {
     keyboard::install_rom(&mut r);
     system::install_rom(&mut r);
     pci::install_rom(&mut r);
-    // The ACPI tables (`acpi::tables`, for ACPI_ROM) are not installed yet: with ACPI
-    // Linux takes PCI from the DSDT, whose PCI0 needs a `_CRS` first (without one it
-    // cannot claim the IDE's legacy ports). Linux uses the MP table instead.
-    let t = mptable::tables(0xF_0000 + MP_ROM as u32);
-    let end = MP_ROM as usize + t.len();
-    debug_assert!(end <= TABLES_END as usize && r[MP_ROM as usize..end].iter().all(|&b| b == 0xFF));
-    r[MP_ROM as usize..end].copy_from_slice(&t);
+    for (at, t) in [
+        (MP_ROM, mptable::tables(0xF_0000 + MP_ROM as u32)),
+        (ACPI_ROM, acpi::tables(0xF_0000 + ACPI_ROM as u32)),
+    ] {
+        let end = at as usize + t.len();
+        debug_assert!(end <= TABLES_END as usize && r[at as usize..end].iter().all(|&b| b == 0xFF));
+        r[at as usize..end].copy_from_slice(&t);
+    }
     r[0xFFF5..0xFFFD].copy_from_slice(b"11/25/26");
     r[0xFFFE] = 0xFC; // model byte: PC/AT
     let _ = VIDEO_PARAMS;
