@@ -132,39 +132,14 @@ impl LocalApic {
     /// The APIC of processor `id` with `max_lvt` + 1 LVT entries (4 on the P6, 5 with the
     /// thermal sensor entry of the Pentium M).
     pub fn new(id: u8, max_lvt: u8) -> LocalApic {
-        let mut a = LocalApic {
-            id,
-            max_lvt: max_lvt.min(5),
-            tpr: 0,
-            ldr: 0,
-            dfr: 0xFFFF_FFFF,
-            svr: 0xFF,
-            isr: [0; 8],
-            tmr: [0; 8],
-            irr: [0; 8],
-            esr: 0,
-            esr_pending: 0,
-            lvt: [MASKED; 6],
-            icr_lo: 0,
-            icr_hi: 0,
-            initial: 0,
-            divide: 0,
-            start: 0,
-            deadline: None,
-            extint: false,
-            latch: [0; 4],
-            logged: 0,
-        };
+        let mut a = LocalApic::cleared(id, max_lvt.min(5));
         a.reset();
         a
     }
 
-    /// Power-on and INIT state (§10.4.7.1), with LINT0 in ExtINT mode, unmasked, as the
-    /// BIOS of a PC leaves the bootstrap processor (the MP specification's virtual wire
-    /// mode, which QEMU also sets at reset) so that the 8259 reaches the CPU.
-    pub fn reset(&mut self) {
-        let (id, max_lvt) = (self.id, self.max_lvt);
-        *self = LocalApic {
+    /// Every register at its cleared value.
+    fn cleared(id: u8, max_lvt: u8) -> LocalApic {
+        LocalApic {
             id,
             max_lvt,
             tpr: 0,
@@ -186,7 +161,14 @@ impl LocalApic {
             extint: false,
             latch: [0; 4],
             logged: 0,
-        };
+        }
+    }
+
+    /// Power-on and INIT state (§10.4.7.1), with LINT0 in ExtINT mode, unmasked, as the
+    /// BIOS of a PC leaves the bootstrap processor (the MP specification's virtual wire
+    /// mode, which QEMU also sets at reset) so that the 8259 reaches the CPU.
+    pub fn reset(&mut self) {
+        *self = LocalApic::cleared(self.id, self.max_lvt);
         self.lvt[LVT_LINT0] = (DM_EXTINT as u32) << 8;
     }
 
