@@ -218,22 +218,23 @@ pub(crate) fn dec_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()>
 /// `inc m`
 #[inline(always)]
 pub(crate) fn inc_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
-    let off = c.ea(e);
-    let seg = e.seg as usize;
-    let a = c.rd(bus, seg, off, S::N)? & S::MASK;
-    let (r, f) = inc_dec::<S>(c, flags::ADD, a);
-    c.wr(bus, seg, off, S::N, r)?;
-    c.commit(f);
-    Ok(())
+    inc_dec_m::<B, S>(c, bus, e, flags::ADD)
 }
 
 /// `dec m`
 #[inline(always)]
 pub(crate) fn dec_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    inc_dec_m::<B, S>(c, bus, e, flags::SUB)
+}
+
+/// INC/DEC on memory: read, add or subtract one, write back, then commit the flags (after
+/// the write, so a faulting write leaves them as they were).
+#[inline(always)]
+fn inc_dec_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry, kind: u8) -> Res<()> {
     let off = c.ea(e);
     let seg = e.seg as usize;
     let a = c.rd(bus, seg, off, S::N)? & S::MASK;
-    let (r, f) = inc_dec::<S>(c, flags::SUB, a);
+    let (r, f) = inc_dec::<S>(c, kind, a);
     c.wr(bus, seg, off, S::N, r)?;
     c.commit(f);
     Ok(())
