@@ -425,6 +425,7 @@ impl Cpu {
             // An extension the model lacks is an invalid opcode, not a gap in this CPU.
             if e.op != Op::Unimpl && e.op != Op::Invalid && !self.model.allows(&ins) {
                 e.op = Op::Ud;
+                e.h = crate::exec::table::H::Generic;
             }
             if e.op == Op::Unimpl || e.op == Op::Invalid {
                 if entries.is_empty() {

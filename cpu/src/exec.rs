@@ -4,6 +4,7 @@
 //! segment loads in `interrupt.rs`.
 
 mod arith;
+mod cond;
 mod control;
 mod data;
 mod shift;

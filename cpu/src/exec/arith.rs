@@ -9,7 +9,7 @@ use super::table::Sz;
 use crate::alu;
 use crate::decode::Entry;
 use crate::flags::{self, Lazy};
-use crate::regs::CF;
+use crate::regs::{CF, OF, STATUS};
 use crate::{Bus, Cpu, Res};
 
 /// How an ALU kind's flags are committed (after the last access that can fault).
@@ -89,14 +89,16 @@ fn logic<S: Sz>(r: u32) -> (u32, Flags) {
     (r, lazy::<S>(flags::LOGIC, 0, 0, r))
 }
 
-/// ADC/SBB need CF in, so they compute the flags eagerly from the exact ones.
+/// ADC/SBB need CF in, so they compute the flags eagerly. They define all six status
+/// bits, so only CF is taken from the record; `alu` keeps the other EFLAGS bits, which
+/// `eflags` always holds exactly (flags.rs).
 #[inline(always)]
 fn with_carry<S: Sz>(c: &Cpu, a: u32, b: u32, add: bool) -> (u32, Flags) {
-    let f = c.flags_now();
+    let (cf, f) = (c.cf_now(), c.eflags);
     let (r, f) = if add {
-        alu::add(a, b, f & CF, S::N, f)
+        alu::add(a, b, cf, S::N, f)
     } else {
-        alu::sub(a, b, f & CF, S::N, f)
+        alu::sub(a, b, cf, S::N, f)
     };
     (r, Flags::Eager(f))
 }
@@ -237,5 +239,102 @@ fn inc_dec_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry, kind: u8) -> Re
     let (r, f) = inc_dec::<S>(c, kind, a);
     c.wr(bus, seg, off, S::N, r)?;
     c.commit(f);
+    Ok(())
+}
+
+/// NEG is 0 − a (SDM Vol. 2B "NEG": CF = a ≠ 0, the other flags by the result), which
+/// is exactly SUB's record with a zero minuend.
+#[inline(always)]
+fn neg<S: Sz>(a: u32) -> (u32, Flags) {
+    sub::<S>(0, a)
+}
+
+/// `neg r`
+#[inline(always)]
+pub(crate) fn neg_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let (r, f) = neg::<S>(S::get(c, e.r0));
+    S::set(c, e.r0, r);
+    c.commit(f);
+    Ok(())
+}
+
+/// `neg m`
+#[inline(always)]
+pub(crate) fn neg_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let seg = e.seg as usize;
+    let a = c.rd(bus, seg, off, S::N)? & S::MASK;
+    let (r, f) = neg::<S>(a);
+    c.wr(bus, seg, off, S::N, r)?;
+    c.commit(f);
+    Ok(())
+}
+
+/// `not r` (no flags change)
+#[inline(always)]
+pub(crate) fn not_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let r = !S::get(c, e.r0) & S::MASK;
+    S::set(c, e.r0, r);
+    Ok(())
+}
+
+/// `not m`
+#[inline(always)]
+pub(crate) fn not_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let seg = e.seg as usize;
+    let a = c.rd(bus, seg, off, S::N)?;
+    c.wr(bus, seg, off, S::N, !a & S::MASK)
+}
+
+/// The truncated signed product and its flags (SDM Vol. 2A "IMUL": CF = OF = the
+/// product does not fit the destination; SF, ZF and PF from the truncated result as a
+/// P6 sets them, AF cleared: the policy of `alu.rs`). All six status bits are new, so
+/// the record is simply dropped.
+#[inline(always)]
+fn imul<S: Sz>(c: &mut Cpu, a: u32, b: u32) -> u32 {
+    let p = S::sext(a) as i32 as i64 * S::sext(b) as i32 as i64;
+    let r = p as u32 & S::MASK;
+    let mut f = (c.eflags & !STATUS) | alu::szp(r, S::N);
+    if S::sext(r) as i32 as i64 != p {
+        f |= CF | OF;
+    }
+    c.set_flags(f);
+    r
+}
+
+/// `imul r, r`
+#[inline(always)]
+pub(crate) fn imul_rr<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let r = imul::<S>(c, S::get(c, e.r0), S::get(c, e.r1));
+    S::set(c, e.r0, r);
+    Ok(())
+}
+
+/// `imul r, m`
+#[inline(always)]
+pub(crate) fn imul_rm<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let b = c.rd(bus, e.seg as usize, off, S::N)?;
+    let r = imul::<S>(c, S::get(c, e.r0), b);
+    S::set(c, e.r0, r);
+    Ok(())
+}
+
+/// `imul r, r, imm` (the immediate is already sign-extended)
+#[inline(always)]
+pub(crate) fn imul_rri<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let r = imul::<S>(c, S::get(c, e.r1), e.imm);
+    S::set(c, e.r0, r);
+    Ok(())
+}
+
+/// `imul r, m, imm`
+#[inline(always)]
+pub(crate) fn imul_rmi<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let a = c.rd(bus, e.seg as usize, off, S::N)?;
+    let r = imul::<S>(c, a, e.imm);
+    S::set(c, e.r0, r);
     Ok(())
 }

@@ -50,3 +50,45 @@ pub(crate) fn ret_near<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Re
     c.eip = t;
     Ok(())
 }
+
+/// `jmp r`
+#[inline(always)]
+pub(crate) fn jmp_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    let t = S::get(c, e.r0);
+    c.check_cs_limit(t)?;
+    c.eip = t;
+    Ok(())
+}
+
+/// `jmp m`
+#[inline(always)]
+pub(crate) fn jmp_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let t = c.rd(bus, e.seg as usize, off, S::N)?;
+    c.check_cs_limit(t)?;
+    c.eip = t;
+    Ok(())
+}
+
+/// `call r`
+#[inline(always)]
+pub(crate) fn call_r<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let t = S::get(c, e.r0);
+    c.check_cs_limit(t)?;
+    let ret = c.eip;
+    c.push(bus, ret, S::N)?;
+    c.eip = t;
+    Ok(())
+}
+
+/// `call m`
+#[inline(always)]
+pub(crate) fn call_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea(e);
+    let t = c.rd(bus, e.seg as usize, off, S::N)?;
+    c.check_cs_limit(t)?;
+    let ret = c.eip;
+    c.push(bus, ret, S::N)?;
+    c.eip = t;
+    Ok(())
+}

@@ -13,6 +13,7 @@
 //! `decode`'s coverage test walks every `Code` to prove the latter has a row).
 
 use super::arith::*;
+use super::cond::*;
 use super::control::*;
 use super::data::*;
 use super::shift::*;
@@ -110,7 +111,12 @@ const BRANCH: u16 = JCC + 32; // jmp rel, call rel, ret (imm) × (16, 32)
 const LEA: u16 = BRANCH + 6; // destination size (16, 32)
 const MOVX: u16 = LEA + 2; // movzx/movsx × source reg/mem × source 8/16 × destination 16/32
 const SHIFT: u16 = MOVX + 16; // ROL ROR RCL RCR SHL SHR SAL SAR of a register by imm × size
-const END: u16 = SHIFT + 8 * 3;
+const NEGNOT: u16 = SHIFT + 8 * 3; // neg r, neg m, not r, not m × size
+const IMUL: u16 = NEGNOT + 4 * 3; // imul r,r / r,m / r,r,imm / r,m,imm × (16, 32)
+const INDIRECT: u16 = IMUL + 4 * 2; // jmp r, jmp m, call r, call m × (16, 32)
+const SETCC: u16 = INDIRECT + 4 * 2; // 16 conditions × (r8, m8)
+const CMOV: u16 = SETCC + 16 * 2; // 16 conditions × (r32,r32  r32,m32)
+const END: u16 = CMOV + 16 * 2;
 
 /// The generic interpreter works on exact EFLAGS: the lazy record is written out
 /// first, and put back if the instruction faults (the run loop restores `eflags` to its
@@ -405,6 +411,98 @@ handlers! {
     SarRI8 = shift_ri[Kind<7>, S8],
     SarRI16 = shift_ri[Kind<7>, S16],
     SarRI32 = shift_ri[Kind<7>, S32],
+    NegR8 = neg_r[S8],
+    NegR16 = neg_r[S16],
+    NegR32 = neg_r[S32],
+    NegM8 = neg_m[S8],
+    NegM16 = neg_m[S16],
+    NegM32 = neg_m[S32],
+    NotR8 = not_r[S8],
+    NotR16 = not_r[S16],
+    NotR32 = not_r[S32],
+    NotM8 = not_m[S8],
+    NotM16 = not_m[S16],
+    NotM32 = not_m[S32],
+    ImulRR16 = imul_rr[S16],
+    ImulRR32 = imul_rr[S32],
+    ImulRM16 = imul_rm[S16],
+    ImulRM32 = imul_rm[S32],
+    ImulRRI16 = imul_rri[S16],
+    ImulRRI32 = imul_rri[S32],
+    ImulRMI16 = imul_rmi[S16],
+    ImulRMI32 = imul_rmi[S32],
+    JmpIndR16 = jmp_r[S16],
+    JmpIndR32 = jmp_r[S32],
+    JmpIndM16 = jmp_m[S16],
+    JmpIndM32 = jmp_m[S32],
+    CallIndR16 = call_r[S16],
+    CallIndR32 = call_r[S32],
+    CallIndM16 = call_m[S16],
+    CallIndM32 = call_m[S32],
+    SetOR = set_r[0],
+    SetOM = set_m[0],
+    SetNoR = set_r[1],
+    SetNoM = set_m[1],
+    SetBR = set_r[2],
+    SetBM = set_m[2],
+    SetAeR = set_r[3],
+    SetAeM = set_m[3],
+    SetER = set_r[4],
+    SetEM = set_m[4],
+    SetNeR = set_r[5],
+    SetNeM = set_m[5],
+    SetBeR = set_r[6],
+    SetBeM = set_m[6],
+    SetAR = set_r[7],
+    SetAM = set_m[7],
+    SetSR = set_r[8],
+    SetSM = set_m[8],
+    SetNsR = set_r[9],
+    SetNsM = set_m[9],
+    SetPR = set_r[10],
+    SetPM = set_m[10],
+    SetNpR = set_r[11],
+    SetNpM = set_m[11],
+    SetLR = set_r[12],
+    SetLM = set_m[12],
+    SetGeR = set_r[13],
+    SetGeM = set_m[13],
+    SetLeR = set_r[14],
+    SetLeM = set_m[14],
+    SetGR = set_r[15],
+    SetGM = set_m[15],
+    CmovORR32 = cmov_rr[0, S32],
+    CmovORM32 = cmov_rm[0, S32],
+    CmovNoRR32 = cmov_rr[1, S32],
+    CmovNoRM32 = cmov_rm[1, S32],
+    CmovBRR32 = cmov_rr[2, S32],
+    CmovBRM32 = cmov_rm[2, S32],
+    CmovAeRR32 = cmov_rr[3, S32],
+    CmovAeRM32 = cmov_rm[3, S32],
+    CmovERR32 = cmov_rr[4, S32],
+    CmovERM32 = cmov_rm[4, S32],
+    CmovNeRR32 = cmov_rr[5, S32],
+    CmovNeRM32 = cmov_rm[5, S32],
+    CmovBeRR32 = cmov_rr[6, S32],
+    CmovBeRM32 = cmov_rm[6, S32],
+    CmovARR32 = cmov_rr[7, S32],
+    CmovARM32 = cmov_rm[7, S32],
+    CmovSRR32 = cmov_rr[8, S32],
+    CmovSRM32 = cmov_rm[8, S32],
+    CmovNsRR32 = cmov_rr[9, S32],
+    CmovNsRM32 = cmov_rm[9, S32],
+    CmovPRR32 = cmov_rr[10, S32],
+    CmovPRM32 = cmov_rm[10, S32],
+    CmovNpRR32 = cmov_rr[11, S32],
+    CmovNpRM32 = cmov_rm[11, S32],
+    CmovLRR32 = cmov_rr[12, S32],
+    CmovLRM32 = cmov_rm[12, S32],
+    CmovGeRR32 = cmov_rr[13, S32],
+    CmovGeRM32 = cmov_rm[13, S32],
+    CmovLeRR32 = cmov_rr[14, S32],
+    CmovLeRM32 = cmov_rm[14, S32],
+    CmovGRR32 = cmov_rr[15, S32],
+    CmovGRM32 = cmov_rm[15, S32],
 }
 
 const _: () = assert!(H::ALL.len() == END as usize);
@@ -419,9 +517,9 @@ fn size_idx(size: u8) -> Option<u16> {
 }
 
 /// Chooses the row for a translated entry: a specialised handler when one exists for
-/// its operation, form and size, else `H::Generic`. Only instructions every CPU model
-/// has are specialised, because the block builder may turn an entry into `Op::Ud`
-/// after this (the model check) and `Ud` must reach the generic handler.
+/// its operation, form and size, else `H::Generic`. Instructions some CPU models lack
+/// (SETcc, CMOVcc, two-operand IMUL) are specialised too: the block builder, which
+/// turns those into `Op::Ud` for such a model, puts the entry back on `H::Generic`.
 pub(crate) fn select(e: &Entry) -> H {
     select_row(e).map_or(H::Generic, |i| H::ALL[i as usize])
 }
@@ -481,6 +579,42 @@ fn select_row(e: &Entry) -> Option<u16> {
             MOVX + op + src + ss + w?
         }
         Op::Shift if matches!(e.dst, Reg(_)) && e.src == Imm => SHIFT + 3 * e.sub as u16 + s?,
+        Op::Neg | Op::Not => {
+            let k = if e.op == Op::Neg { 0 } else { 6 };
+            match e.dst {
+                Reg(_) => NEGNOT + k + s?,
+                Mem => NEGNOT + k + 3 + s?,
+                _ => return None,
+            }
+        }
+        Op::Imul => {
+            let form = match (e.src, e.src2) {
+                (Reg(_), Loc::None) => 0,
+                (Mem, Loc::None) => 2,
+                (Reg(_), Imm) => 4,
+                (Mem, Imm) => 6,
+                _ => return None,
+            };
+            IMUL + form + w?
+        }
+        Op::JmpInd | Op::CallInd => {
+            let k = if e.op == Op::JmpInd { 0 } else { 4 };
+            match e.dst {
+                Reg(_) => INDIRECT + k + w?,
+                Mem => INDIRECT + k + 2 + w?,
+                _ => return None,
+            }
+        }
+        Op::Setcc => match e.dst {
+            Reg(_) => SETCC + 2 * (e.sub as u16 & 15),
+            Mem => SETCC + 2 * (e.sub as u16 & 15) + 1,
+            _ => return None,
+        },
+        Op::Cmovcc if e.size == 4 => match e.src {
+            Reg(_) => CMOV + 2 * (e.sub as u16 & 15),
+            Mem => CMOV + 2 * (e.sub as u16 & 15) + 1,
+            _ => return None,
+        },
         _ => return None,
     })
 }
@@ -550,10 +684,26 @@ mod tests {
             (32, &[0xC0, 0xF8, 3], "SarRI8"),
             (16, &[0xC1, 0xC0, 3], "RolRI16"),
             (32, &[0xD1, 0xE0], "ShlRI32"),
+            (32, &[0xF7, 0xD8], "NegR32"),
+            (16, &[0xF6, 0x1F], "NegM8"),
+            (32, &[0xF7, 0xD0], "NotR32"),
+            (32, &[0x66, 0xF7, 0x17], "NotM16"),
+            (32, &[0x0F, 0xAF, 0xC3], "ImulRR32"),
+            (16, &[0x0F, 0xAF, 0x07], "ImulRM16"),
+            (32, &[0x6B, 0xC3, 5], "ImulRRI32"),
+            (32, &[0x69, 0x03, 1, 0, 0, 0], "ImulRMI32"),
+            (32, &[0xFF, 0xE0], "JmpIndR32"),
+            (16, &[0xFF, 0x27], "JmpIndM16"),
+            (32, &[0xFF, 0xD3], "CallIndR32"),
+            (32, &[0xFF, 0x13], "CallIndM32"),
+            (32, &[0x0F, 0x94, 0xC0], "SetER"),
+            (32, &[0x0F, 0x9F, 0x03], "SetGM"),
+            (32, &[0x0F, 0x44, 0xC3], "CmovERR32"),
+            (32, &[0x0F, 0x42, 0x03], "CmovBRM32"),
             // Forms left to the generic interpreter.
             (32, &[0xD3, 0xE0], "Generic"),
-            (32, &[0xF7, 0xD8], "Generic"),
-            (32, &[0x0F, 0x44, 0xC3], "Generic"),
+            (16, &[0x0F, 0x44, 0xC3], "Generic"),
+            (32, &[0xF7, 0xE3], "Generic"),
         ];
         for &(bits, bytes, want) in cases {
             assert_eq!(row(bits, bytes), want, "{bytes:02x?} in {bits}-bit mode");
