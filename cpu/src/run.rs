@@ -70,18 +70,17 @@ impl Cpu {
             // instruction handler, so never while this loop runs. The entries are never
             // written in place either: the slice is immutable for as long as it is read.
             let entries = unsafe { &*entries };
-            // The hot loop: no per-instruction bookkeeping beyond EIP, the flags a
-            // fault must restore, and the self-modifying-code flag.
+            // The hot loop: no per-instruction bookkeeping beyond EIP, the count and
+            // the self-modifying-code flag.
             let n = entries.len().min((end - self.icount) as usize);
             let mut fault = None;
             for e in &entries[..n] {
                 let ip = self.eip;
-                let saved_flags = self.eflags;
                 self.eip = ip.wrapping_add(e.len as u32);
                 // Counted before it runs, so port accesses see the exact virtual time.
                 self.icount += 1;
                 if let Err(x) = self.exec(bus, e) {
-                    self.eflags = saved_flags;
+                    // Handlers leave EFLAGS as they were when they fail (table.rs).
                     self.eip = ip;
                     fault = Some(x);
                     break;

@@ -119,15 +119,16 @@ const CMOV: u16 = SETCC + 16 * 2; // 16 conditions × (r32,r32  r32,m32)
 const END: u16 = CMOV + 16 * 2;
 
 /// The generic interpreter works on exact EFLAGS: the lazy record is written out
-/// first, and put back if the instruction faults (the run loop restores `eflags` to its
-/// value before the instruction, which the record completes again).
+/// first, and both are put back if the instruction faults. (The specialised handlers
+/// change flags only after their last access that can fault, so they need no copy.)
 #[inline(always)]
 fn generic<B: Bus>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
-    let saved = c.lazy;
+    let (saved, saved_flags) = (c.lazy, c.eflags);
     c.materialise_flags();
     let r = c.exec_generic(bus, e);
     if r.is_err() {
         c.lazy = saved;
+        c.eflags = saved_flags;
     }
     r
 }
