@@ -13,7 +13,8 @@
 use crate::regs::*;
 use crate::Cpu;
 
-/// The last lazily recorded flag-producing operation.
+/// The last lazily recorded flag-producing operation. Only the fields its kind reads
+/// are meaningful: `a` and `b` not for `LOGIC`, `cf` only with `KEEP_CF`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Lazy {
     /// `NONE`, or an operation (`ADD`, `SUB`, `LOGIC`) | size (`B8`, `B16`, `B32`) |
@@ -31,7 +32,7 @@ pub(crate) const NONE: u8 = 0;
 pub(crate) const ADD: u8 = 1;
 pub(crate) const SUB: u8 = 2;
 pub(crate) const LOGIC: u8 = 3;
-const OP: u8 = 3;
+pub(crate) const OP: u8 = 3;
 pub(crate) const B8: u8 = 0;
 pub(crate) const B16: u8 = 4;
 pub(crate) const B32: u8 = 8;

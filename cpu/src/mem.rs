@@ -414,9 +414,43 @@ impl Cpu {
         Ok(())
     }
 
-    /// Segmented read of `size` bytes.
+    /// The linear address of `size` bytes at `off` in segment `seg` when the access
+    /// is plainly allowed (`need` rights, inside the limit, not expand-down); `None`
+    /// sends it to the complete checks. A flat segment needs no limit check here: the
+    /// callers take this path only for naturally aligned accesses, which cannot wrap
+    /// past 4 GB.
+    #[inline(always)]
+    fn linear_fast(&self, seg: usize, off: u32, size: u32, need: u8) -> Option<u32> {
+        let s = &self.seg[seg];
+        if s.acc & (need | ACC_FLAT) == need | ACC_FLAT {
+            return Some(off);
+        }
+        let end = off as u64 + size as u64 - 1;
+        (s.acc & (need | ACC_EXPAND_DOWN) == need && end <= s.limit as u64)
+            .then(|| s.base.wrapping_add(off))
+    }
+
+    /// Segmented read of `size` bytes. The fast path is a naturally aligned access
+    /// (so inside one page, and no #AC) through a TLB entry with a host offset: one
+    /// compare checks the page tag and the alignment together, because tags carry
+    /// their flag bits above the low two bits of an address.
     #[inline(always)]
     pub(crate) fn rd<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, size: u32) -> Res<u32> {
+        if let Some(lin) = self.linear_fast(seg, off, size, ACC_READ) {
+            let e = &self.tlb.entries[Tlb::index(lin, self.user())];
+            if lin & (!0xFFF | (size - 1)) == e.read {
+                let o = e.host as usize + (lin & 0xFFF) as usize;
+                if let Some(v) = host_load(bus.ram(), o, size) {
+                    return Ok(v);
+                }
+            }
+        }
+        self.rd_checked(bus, seg, off, size)
+    }
+
+    /// A read with every check: limits, #AC, accesses across pages, the slow TLB path.
+    #[inline(never)]
+    fn rd_checked<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, size: u32) -> Res<u32> {
         let lin = self.linear(seg, off, size, false)?;
         if lin & (size - 1) != 0 {
             self.check_alignment()?;
@@ -425,9 +459,31 @@ impl Cpu {
         self.read_lin(bus, lin, size, user)
     }
 
-    /// Segmented write of `size` bytes.
+    /// Segmented write of `size` bytes (the fast path as for [`Cpu::rd`]).
     #[inline(always)]
     pub(crate) fn wr<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        seg: usize,
+        off: u32,
+        size: u32,
+        v: u32,
+    ) -> Res<()> {
+        if let Some(lin) = self.linear_fast(seg, off, size, ACC_WRITE) {
+            let e = &self.tlb.entries[Tlb::index(lin, self.user())];
+            if lin & (!0xFFF | (size - 1)) == e.write {
+                let o = e.host as usize + (lin & 0xFFF) as usize;
+                if host_store(bus.ram(), o, size, v) {
+                    return Ok(());
+                }
+            }
+        }
+        self.wr_checked(bus, seg, off, size, v)
+    }
+
+    /// A write with every check (see [`Cpu::rd_checked`]).
+    #[inline(never)]
+    fn wr_checked<B: Bus>(
         &mut self,
         bus: &mut B,
         seg: usize,

@@ -29,10 +29,12 @@ use crate::Cpu;
 
 /// Entries per privilege class.
 pub(crate) const TLB_SIZE: usize = 1024;
-/// Tag bit: the entry is unusable for this kind of access.
-pub(crate) const INVALID: u32 = 1;
+/// Tag bit: the entry is unusable for this kind of access. (Tag bits stay clear of
+/// bits 0–1, so `Cpu::rd` can compare a tag with an address's page and its low bits
+/// in one go.)
+pub(crate) const INVALID: u32 = 4;
 /// Tag bit: the translation is valid but the access goes through the bus.
-pub(crate) const NO_HOST: u32 = 2;
+pub(crate) const NO_HOST: u32 = 8;
 /// `phys` bit: a global page (kept across CR3 loads while CR4.PGE is set).
 pub(crate) const GLOBAL: u32 = 1;
 

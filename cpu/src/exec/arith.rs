@@ -24,7 +24,20 @@ impl Cpu {
     #[inline(always)]
     fn commit(&mut self, f: Flags) {
         match f {
-            Flags::Lazy(l) => self.lazy = l,
+            // Field by field, and only the fields the kind reads (flags.rs): a logic
+            // result needs no operands and only INC/DEC keep a CF; `kind` is a constant
+            // in every handler, so the tests fold away.
+            Flags::Lazy(l) => {
+                self.lazy.kind = l.kind;
+                self.lazy.r = l.r;
+                if l.kind & flags::OP != flags::LOGIC {
+                    self.lazy.a = l.a;
+                    self.lazy.b = l.b;
+                }
+                if l.kind & flags::KEEP_CF != 0 {
+                    self.lazy.cf = l.cf;
+                }
+            }
             Flags::Eager(f) => self.set_flags(f),
         }
     }
