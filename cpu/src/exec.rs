@@ -139,6 +139,17 @@ impl Cpu {
         self.eip = if e.size == 2 { t & 0xFFFF } else { t };
     }
 
+    /// After an instruction that may have written memory or a port: `Err(LEAVE)` if
+    /// that set `smc` (the block must end after it; see table.rs).
+    #[inline(always)]
+    pub(crate) fn leave_if_smc(&mut self) -> Res<()> {
+        if self.smc {
+            self.smc = false;
+            return Err(crate::LEAVE);
+        }
+        Ok(())
+    }
+
     /// Executes one entry. `self.eip` already points at the next instruction.
     #[inline(always)]
     pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {

@@ -145,6 +145,14 @@ pub const ACV: u8 = 17;
 /// SIMD floating-point exception (#XM).
 pub const XM: u8 = 19;
 
+/// Not an exception: a handler's "completed, and the block ends here" (exec/table.rs).
+/// The run loop consumes it; it never reaches exception delivery.
+pub(crate) const LEAVE: Exc = Exc {
+    vector: 0xFF,
+    has_error: false,
+    code: 0xFFFF,
+};
+
 impl Exc {
     pub const fn new(vector: u8) -> Self {
         Exc {

@@ -6,7 +6,7 @@ use crate::block::Chain;
 use crate::decode::{Entry, Op};
 use crate::interrupt::Kind;
 use crate::regs::*;
-use crate::{Bus, Cpu, Exc, Stop};
+use crate::{Bus, Cpu, Exc, Stop, LEAVE};
 
 impl Cpu {
     /// Runs until `budget` instructions have retired or something stops the CPU.
@@ -80,13 +80,12 @@ impl Cpu {
                 // Counted before it runs, so port accesses see the exact virtual time.
                 self.icount += 1;
                 if let Err(x) = self.exec(bus, e) {
+                    if x == LEAVE {
+                        break;
+                    }
                     // Handlers leave EFLAGS as they were when they fail (table.rs).
                     self.eip = ip;
                     fault = Some(x);
-                    break;
-                }
-                if self.smc {
-                    self.smc = false;
                     break;
                 }
             }
@@ -184,14 +183,14 @@ impl Cpu {
             let saved_flags = self.eflags;
             self.eip = ip.wrapping_add(e.len as u32);
             self.icount += 1;
-            if let Err(x) = self.exec(bus, e) {
-                self.eflags = saved_flags;
-                self.eip = ip;
-                return self.exception(bus, x).err().map(|_| Stop::Shutdown);
-            }
-            if self.smc {
-                self.smc = false;
-                break;
+            match self.exec(bus, e) {
+                Err(LEAVE) => break,
+                Err(x) => {
+                    self.eflags = saved_flags;
+                    self.eip = ip;
+                    return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+                }
+                Ok(()) => {}
             }
         }
         if self.halted {
@@ -234,10 +233,13 @@ impl Cpu {
         self.eip = ip.wrapping_add(e.len as u32);
         self.icount += 1;
         self.smc = false;
-        if let Err(x) = self.exec(bus, e) {
-            self.eflags = saved_flags;
-            self.eip = ip;
-            return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+        match self.exec(bus, e) {
+            Err(LEAVE) | Ok(()) => {}
+            Err(x) => {
+                self.eflags = saved_flags;
+                self.eip = ip;
+                return self.exception(bus, x).err().map(|_| Stop::Shutdown);
+            }
         }
         // RF suppresses instruction breakpoints for exactly one instruction.
         self.eflags &= !RF;

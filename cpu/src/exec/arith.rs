@@ -177,7 +177,7 @@ pub(crate) fn alu_mr<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &En
         c.wr(bus, seg, off, S::N, r)?;
     }
     c.commit(f);
-    Ok(())
+    c.leave_if_smc()
 }
 
 /// `op m, imm`
@@ -191,7 +191,7 @@ pub(crate) fn alu_mi<B: Bus, K: AluKind, S: Sz>(c: &mut Cpu, bus: &mut B, e: &En
         c.wr(bus, seg, off, S::N, r)?;
     }
     c.commit(f);
-    Ok(())
+    c.leave_if_smc()
 }
 
 /// INC (`op` = ADD) or DEC (`op` = SUB) of `a`: CF is kept (SDM Vol. 2A "INC").
@@ -252,7 +252,7 @@ fn inc_dec_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry, kind: u8) -> Re
     let (r, f) = inc_dec::<S>(c, kind, a);
     c.wr(bus, seg, off, S::N, r)?;
     c.commit(f);
-    Ok(())
+    c.leave_if_smc()
 }
 
 /// NEG is 0 − a (SDM Vol. 2B "NEG": CF = a ≠ 0, the other flags by the result), which
@@ -280,7 +280,7 @@ pub(crate) fn neg_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<(
     let (r, f) = neg::<S>(a);
     c.wr(bus, seg, off, S::N, r)?;
     c.commit(f);
-    Ok(())
+    c.leave_if_smc()
 }
 
 /// `not r` (no flags change)
@@ -297,7 +297,8 @@ pub(crate) fn not_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<(
     let off = c.ea(e);
     let seg = e.seg as usize;
     let a = c.rd(bus, seg, off, S::N)?;
-    c.wr(bus, seg, off, S::N, !a & S::MASK)
+    c.wr(bus, seg, off, S::N, !a & S::MASK)?;
+    c.leave_if_smc()
 }
 
 /// The truncated signed product and its flags (SDM Vol. 2A "IMUL": CF = OF = the

@@ -18,7 +18,8 @@ pub(crate) fn set_r<B: Bus, const C: u8>(c: &mut Cpu, _: &mut B, e: &Entry) -> R
 pub(crate) fn set_m<B: Bus, const C: u8>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let v = c.cond(C) as u32;
     let off = c.ea(e);
-    c.wr(bus, e.seg as usize, off, 1, v)
+    c.wr(bus, e.seg as usize, off, 1, v)?;
+    c.leave_if_smc()
 }
 
 /// `cmovcc r, r`

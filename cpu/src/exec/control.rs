@@ -4,7 +4,7 @@
 use super::table::Sz;
 use crate::decode::Entry;
 use crate::regs::ESP;
-use crate::{Bus, Cpu, Res};
+use crate::{Bus, Cpu, Res, LEAVE};
 
 #[inline(always)]
 fn branch<S: Sz>(c: &mut Cpu, e: &Entry) {
@@ -18,7 +18,7 @@ pub(crate) fn jcc<B: Bus, const C: u8, S: Sz>(c: &mut Cpu, _: &mut B, _e: &Entry
     if c.cond(C) {
         branch::<S>(c, _e);
         // Blocks run on past conditional branches; a taken one leaves.
-        c.smc = true;
+        return Err(LEAVE);
     }
     Ok(())
 }
@@ -36,7 +36,7 @@ pub(crate) fn call_rel<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Re
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     branch::<S>(c, e);
-    Ok(())
+    c.leave_if_smc()
 }
 
 /// `ret` / `ret imm16`
@@ -78,7 +78,7 @@ pub(crate) fn call_r<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     c.eip = t;
-    Ok(())
+    c.leave_if_smc()
 }
 
 /// `call m`
@@ -90,5 +90,5 @@ pub(crate) fn call_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     c.eip = t;
-    Ok(())
+    c.leave_if_smc()
 }

@@ -34,14 +34,16 @@ pub(crate) fn mov_rm<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<
 pub(crate) fn mov_mr<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let v = S::get(c, e.r1);
     let off = c.ea(e);
-    c.wr(bus, e.seg as usize, off, S::N, v)
+    c.wr(bus, e.seg as usize, off, S::N, v)?;
+    c.leave_if_smc()
 }
 
 /// `mov m, imm`
 #[inline(always)]
 pub(crate) fn mov_mi<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let off = c.ea(e);
-    c.wr(bus, e.seg as usize, off, S::N, e.imm & S::MASK)
+    c.wr(bus, e.seg as usize, off, S::N, e.imm & S::MASK)?;
+    c.leave_if_smc()
 }
 
 /// `lea r, m` (the address is truncated to the destination size)

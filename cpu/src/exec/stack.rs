@@ -9,13 +9,15 @@ use crate::{Bus, Cpu, Res};
 #[inline(always)]
 pub(crate) fn push_r<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let v = S::get(c, e.r0);
-    c.push(bus, v, S::N)
+    c.push(bus, v, S::N)?;
+    c.leave_if_smc()
 }
 
 /// `push imm` (already sign-extended to the operand size)
 #[inline(always)]
 pub(crate) fn push_i<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
-    c.push(bus, e.imm, S::N)
+    c.push(bus, e.imm, S::N)?;
+    c.leave_if_smc()
 }
 
 /// `pop r`

@@ -23,7 +23,10 @@ use crate::{Bus, Cpu, Res};
 
 // Every handler is `fn(&mut Cpu, &mut B, &Entry) -> Res<()>`; `cpu.eip` already points
 // at the next instruction. On an error a handler leaves registers, memory and flags as
-// they were before it ran.
+// they were before it ran. `Err(LEAVE)` is no error: the instruction completed and the
+// block must end after it (a taken branch, or a write that hit cached code, a debugger
+// watchpoint or a port that asked to stop, flagged in `Cpu::smc`); only rows that can
+// write memory or ports check that flag, the others cannot raise it.
 
 /// Operand sizes as types, so handlers are generated once per size by the compiler.
 pub(crate) trait Sz {
@@ -129,8 +132,9 @@ fn generic<B: Bus>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     if r.is_err() {
         c.lazy = saved;
         c.eflags = saved_flags;
+        return r;
     }
-    r
+    c.leave_if_smc()
 }
 
 /// Declares the rows: the enum `H` naming each handler (stored in every entry), the
