@@ -97,7 +97,8 @@ impl Cpu {
                 continue;
             }
             prev = chains_out.then_some(chain);
-            if self.halted {
+            // Only HLT halts, and a block ending in it does not chain.
+            if !chains_out && self.halted {
                 return Stop::Halt;
             }
             if std::mem::take(&mut self.host_stop) {
