@@ -80,7 +80,7 @@ impl Cpu {
                 // Counted before it runs, so port accesses see the exact virtual time.
                 self.icount += 1;
                 if let Err(x) = self.exec(bus, e) {
-                    if x == LEAVE {
+                    if x.vector == LEAVE.vector {
                         break;
                     }
                     // Handlers leave EFLAGS as they were when they fail (table.rs).
