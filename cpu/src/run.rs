@@ -74,9 +74,12 @@ impl Cpu {
             // the self-modifying-code flag.
             let n = entries.len().min((end - self.icount) as usize);
             let mut fault = None;
+            // Only a block's last instruction, or one that leaves it, changes EIP other
+            // than by its length, so EIP is tracked here rather than reloaded.
+            let mut ip = self.eip;
             for e in &entries[..n] {
-                let ip = self.eip;
-                self.eip = ip.wrapping_add(e.len as u32);
+                let next = ip.wrapping_add(e.len as u32);
+                self.eip = next;
                 // Counted before it runs, so port accesses see the exact virtual time.
                 self.icount += 1;
                 if let Err(x) = self.exec(bus, e) {
@@ -88,6 +91,7 @@ impl Cpu {
                     fault = Some(x);
                     break;
                 }
+                ip = next;
             }
             if let Some(x) = fault {
                 prev = None;
