@@ -177,14 +177,21 @@ pub fn open(path: &Path, drive: Drive, snapshot: bool) -> Result<FileDisk, Strin
         Ok(m) if m.is_file() && m.len() == len => {}
         _ => return Err(format!("{what} {show} changed while it was being opened")),
     }
-    if read_only && !snapshot && drive != Drive::Cdrom {
+    // A read-only hard disk runs as with --snapshot, said once on stderr: the image
+    // stays exactly as it is (what its permissions ask for) and the guest still
+    // boots, as peers' benchmark scripts expect of a read-only image. (A hard disk
+    // has no write-protect a guest could see; a floppy has, and gets it.)
+    let snapshot = if read_only && !snapshot && drive != Drive::Cdrom {
         if let Drive::Hard(_) = drive {
-            return Err(format!(
-                "{what} {show} is read-only; add --snapshot to run with the guest's writes kept aside"
-            ));
+            log::warn!(target: "machine", "{show} is read-only: the guest's writes to it are kept in memory and dropped at exit, as with --snapshot");
+            true
+        } else {
+            log::warn!(target: "machine", "{show} is read-only: the floppy in {} is write-protected (--snapshot keeps writes in memory instead)", drive.flag());
+            false
         }
-        log::warn!(target: "machine", "{show} is read-only: the floppy in {} is write-protected (--snapshot keeps writes in memory instead)", drive.flag());
-    }
+    } else {
+        snapshot
+    };
     let locked = if snapshot || read_only {
         file.try_lock_shared()
     } else {
