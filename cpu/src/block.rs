@@ -1,7 +1,10 @@
 //! The basic-block cache. A block is the run of pre-decoded entries from one physical
 //! address up to an unconditional control transfer (conditional branches stay inside
 //! and leave the block only when taken), a block-ending instruction, the end of the page or
-//! `MAX_BLOCK` instructions. Blocks are keyed by physical address plus the CS D bit (the
+//! `MAX_BLOCK` instructions. A relative JMP or Jcc whose target starts an entry of the
+//! same block records that entry (`Entry::jt`): taken, the run loop goes on there
+//! after the checks a chained block gets, so a loop that fits in one block never
+//! leaves it. Blocks are keyed by physical address plus the CS D bit (the
 //! only mode bit that changes decoding), so they stay valid across segment bases and
 //! page-table changes; a per-page bitmap marks pages holding code so that a write there
 //! (checked on every write, one bit test) is looked at more closely: each code page
@@ -352,6 +355,35 @@ impl BlockCache {
     }
 }
 
+/// Sets `jt` of every relative JMP and Jcc whose target is the start of an entry of
+/// the same block (a loop whose body is the block, or a short forward branch), so the
+/// run loop can go on there without leaving the block. The target is taken as an
+/// offset from the block's start, which is what it is at any CS base: a branch's
+/// displacement is relative to the next instruction, in the same block.
+fn link_branches(entries: &mut [Entry]) {
+    let mut start = 0u32;
+    let starts: Vec<u32> = entries
+        .iter()
+        .map(|e| {
+            let s = start;
+            start += e.len as u32;
+            s
+        })
+        .collect();
+    let mut end = 0u32;
+    for (e, &s) in entries.iter_mut().zip(&starts) {
+        // A block is at most a page of code.
+        e.off = s as u16;
+        end += e.len as u32;
+        if matches!(e.op, Op::Jcc | Op::Jmp) && e.h != crate::exec::table::H::Generic {
+            let target = end.wrapping_add(e.imm);
+            if let Some(k) = starts.iter().position(|&s| s == target) {
+                e.jt = k as u8;
+            }
+        }
+    }
+}
+
 impl Cpu {
     /// The block starting at CS:EIP, from the cache or freshly decoded.
     #[inline]
@@ -465,6 +497,7 @@ impl Cpu {
                 break;
             }
         }
+        link_branches(&mut entries);
         let len: u32 = entries.iter().map(|e| e.len as u32).sum();
         if cacheable {
             self.tlb_drop_page(phys >> 12);

@@ -179,6 +179,8 @@ pub enum Op {
 }
 
 pub const NO_REG: u8 = 0xFF;
+/// `Entry::jt` of an entry whose branch target is no entry of its block.
+pub const NO_TARGET: u8 = 0xFF;
 
 /// One pre-decoded instruction (32 bytes).
 #[derive(Clone, Copy, Debug, Default)]
@@ -209,6 +211,11 @@ pub struct Entry {
     pub r1: u8,
     /// The handler row (`exec::table`), chosen by `translate`.
     pub h: crate::exec::table::H,
+    /// For a relative JMP or Jcc: the index of the entry of the same block its target
+    /// is the start of (set by the block builder), else `NO_TARGET`.
+    pub jt: u8,
+    /// The entry's offset from the start of its block (set by the block builder).
+    pub off: u16,
     pub disp: u32,
     pub imm: u32,
     pub imm2: u32,
@@ -814,6 +821,7 @@ pub fn translate(ins: &Instruction) -> Entry {
         e.r1 = r;
     }
     e.h = crate::exec::table::select(&e);
+    e.jt = NO_TARGET;
     e
 }
 

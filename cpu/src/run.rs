@@ -72,24 +72,39 @@ impl Cpu {
             let entries = unsafe { &*entries };
             // The hot loop: no per-instruction bookkeeping beyond EIP, the count and
             // the self-modifying-code flag.
-            let n = entries.len().min((end - self.icount) as usize);
             let mut fault = None;
             // Only a block's last instruction, or one that leaves it, changes EIP other
             // than by its length, so EIP is tracked here rather than reloaded.
             let mut ip = self.eip;
-            for e in &entries[..n] {
+            let start = ip;
+            let mut run = entries[..entries.len().min((end - self.icount) as usize)].iter();
+            while let Some(e) = run.next() {
                 let next = ip.wrapping_add(e.len as u32);
                 self.eip = next;
                 // Counted before it runs, so port accesses see the exact virtual time.
                 self.icount += 1;
                 if let Err(x) = self.exec(bus, e) {
-                    if x.vector == LEAVE.vector {
+                    if x.vector != LEAVE.vector {
+                        // Handlers leave EFLAGS as they were when they fail (table.rs).
+                        self.eip = ip;
+                        fault = Some(x);
                         break;
                     }
-                    // Handlers leave EFLAGS as they were when they fail (table.rs).
-                    self.eip = ip;
-                    fault = Some(x);
-                    break;
+                    // A branch taken to an entry of this same block goes on there, after
+                    // the checks a chained block would get: budget and interrupts. (The
+                    // EIP test makes sure of the target whatever the CS base.)
+                    let t = e.jt as usize;
+                    let Some(te) = entries.get(t) else { break };
+                    if self.eip != start.wrapping_add(te.off as u32)
+                        || self.icount >= end
+                        || (self.eflags & IF != 0 && bus.irq_pending())
+                    {
+                        break;
+                    }
+                    ip = self.eip;
+                    // `t` is an entry and at least one instruction of budget is left.
+                    run = entries[t..entries.len().min(t + (end - self.icount) as usize)].iter();
+                    continue;
                 }
                 ip = next;
             }

@@ -116,6 +116,50 @@ fn rewritten_chained_code_runs_the_new_bytes() {
     assert_eq!(cpu.regs[cpu::EAX], 1 + 100 + 100);
 }
 
+/// A loop whose body is one block goes round inside it (run.rs), and must still see
+/// a write into its own code at once: the ADD's immediate is patched on the first pass.
+#[test]
+fn a_one_block_loop_sees_its_own_code_rewritten() {
+    // xor eax,eax (2 bytes) and mov ecx,3 (5 bytes) put `top` at PM_CODE + 7; the
+    // loop is add eax, imm32 (05 id, immediate at top + 1), the patch, dec, jnz top.
+    const TOP: u32 = PM_CODE + 7;
+    let (mut cpu, mut bus) = flat32(|a| {
+        let mut top = a.create_label();
+        a.xor(eax, eax).unwrap();
+        a.mov(ecx, 3u32).unwrap();
+        a.set_label(&mut top).unwrap();
+        a.db(&[0x05, 1, 0, 0, 0]).unwrap();
+        a.mov(dword_ptr(TOP + 1), 100u32).unwrap();
+        a.dec(ecx).unwrap();
+        a.jnz(top).unwrap();
+    });
+    run(&mut cpu, &mut bus, 1_000);
+    // Worked by hand: 1 on the first pass, then the patched 100 twice.
+    assert_eq!(cpu.regs[cpu::EAX], 1 + 100 + 100);
+}
+
+/// An interrupt that arrives while a one-block loop goes round is taken at the loop's
+/// branch, as at any block boundary: the loop must not hold it off until the budget
+/// runs out.
+#[test]
+fn a_one_block_loop_takes_interrupts() {
+    // Real mode at 1000:0000: sti; nop; l: inc ax; jmp short l; then HLT at 0005, the
+    // handler of vector 20h (IVT entry at 80h).
+    let (mut cpu, mut bus) = real_mode(|a| {
+        a.db(&[0xFB, 0x90, 0x40, 0xEB, 0xFD]).unwrap();
+    });
+    bus.load(0x80, &[0x05, 0x00, 0x00, 0x10]);
+    bus.irq_after = Some((50, 0x20));
+    assert_eq!(cpu.run(&mut bus, 1_000_000), Stop::Halt);
+    assert_eq!((cpu.seg[cpu::CS].selector, cpu.eip), (0x1000, 6));
+    // It was taken out of the loop (which had run), after 50 polls, not at the end.
+    assert!(
+        cpu.regs[cpu::EAX] > 0 && cpu.icount < 1_000,
+        "{}",
+        cpu.icount
+    );
+}
+
 /// Nested loops (chained blocks, taken and not-taken exits) run in one call and in
 /// slices of every size from 1 to 7 instructions end in the same state after the same
 /// number of instructions.

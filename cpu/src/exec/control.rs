@@ -23,11 +23,12 @@ pub(crate) fn jcc<B: Bus, const C: u8, S: Sz>(c: &mut Cpu, _: &mut B, _e: &Entry
     Ok(())
 }
 
-/// `jmp rel`
+/// `jmp rel` (ends its block; `LEAVE` lets the run loop go on inside the block when
+/// the target is in it, as for a taken Jcc)
 #[inline(always)]
 pub(crate) fn jmp_rel<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
     branch::<S>(c, e);
-    Ok(())
+    Err(LEAVE)
 }
 
 /// `call rel`

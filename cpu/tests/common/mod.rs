@@ -7,10 +7,15 @@ use iced_x86::code_asm::CodeAssembler;
 
 pub const MEM_SIZE: usize = 2 << 20;
 
-/// 2 MB of RAM, ports that record writes and read as 0xFF.
+/// 2 MB of RAM, ports that record writes and read as 0xFF, and an interrupt line
+/// that rises after a given number of polls.
 pub struct FlatBus {
     pub mem: Vec<u8>,
     pub port_writes: Vec<(u16, u8, u32)>,
+    /// `Some((polls, vector))`: `irq_pending` answers true from its `polls`-th call on,
+    /// until the CPU acknowledges `vector`.
+    pub irq_after: Option<(u64, u8)>,
+    pub polls: u64,
 }
 
 impl FlatBus {
@@ -18,6 +23,8 @@ impl FlatBus {
         FlatBus {
             mem: vec![0; MEM_SIZE],
             port_writes: Vec::new(),
+            irq_after: None,
+            polls: 0,
         }
     }
     pub fn load(&mut self, addr: u32, bytes: &[u8]) {
@@ -45,6 +52,13 @@ impl Bus for FlatBus {
     }
     fn io_write(&mut self, port: u16, size: u8, value: u32) {
         self.port_writes.push((port, size, value));
+    }
+    fn irq_pending(&mut self) -> bool {
+        self.polls += 1;
+        self.irq_after.is_some_and(|(n, _)| self.polls >= n)
+    }
+    fn irq_ack(&mut self) -> Option<u8> {
+        self.irq_after.take().map(|(_, v)| v)
     }
 }
 
