@@ -60,8 +60,9 @@ qemu_once() {
     fi
     sleep 0.02
   done
-  # The pid file is written before the guest starts, so it is there by now.
-  kill "$(cat "$T/q.pid")" 2>/dev/null; wait "$sub"; rm -f "$T/q.pid"
+  # The pid file is written before the guest starts; it is gone only if QEMU has
+  # already exited (the guest powered off right after the marker).
+  [ -f "$T/q.pid" ] && kill "$(cat "$T/q.pid")" 2>/dev/null; wait "$sub"; rm -f "$T/q.pid"
   awk '{ printf "%.3f\n", $1 + $2 }' "$T/q.time" >"$T/result"
 }
 
