@@ -258,10 +258,9 @@ impl Cpu {
         size: u32,
         user: bool,
     ) -> Res<u32> {
-        let e = &self.tlb.entries[Tlb::index(lin, user)];
+        let e = self.tlb.entries[Tlb::index(lin, user)];
         if e.read == lin & !0xFFF && (lin & 0xFFF) + size <= 0x1000 {
-            let o = e.host as usize + (lin & 0xFFF) as usize;
-            if let Some(v) = host_load(bus.ram(), o, size) {
+            if let Some(v) = load_via(bus, e, lin, size) {
                 return Ok(v);
             }
         }
@@ -307,12 +306,12 @@ impl Cpu {
         v: u32,
         user: bool,
     ) -> Res<()> {
-        let e = &self.tlb.entries[Tlb::index(lin, user)];
-        if e.write == lin & !0xFFF && (lin & 0xFFF) + size <= 0x1000 {
-            let o = e.host as usize + (lin & 0xFFF) as usize;
-            if host_store(bus.ram(), o, size, v) {
-                return Ok(());
-            }
+        let e = self.tlb.entries[Tlb::index(lin, user)];
+        if e.write == lin & !0xFFF
+            && (lin & 0xFFF) + size <= 0x1000
+            && store_via(bus, e, lin, size, v)
+        {
+            return Ok(());
         }
         self.write_slow(bus, lin, size, v, user)
     }
@@ -437,10 +436,9 @@ impl Cpu {
     #[inline(always)]
     pub(crate) fn rd<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, size: u32) -> Res<u32> {
         if let Some(lin) = self.linear_fast(seg, off, size, ACC_READ) {
-            let e = &self.tlb.entries[Tlb::index(lin, self.user())];
+            let e = self.tlb.entries[Tlb::index(lin, self.user())];
             if lin & (!0xFFF | (size - 1)) == e.read {
-                let o = e.host as usize + (lin & 0xFFF) as usize;
-                if let Some(v) = host_load(bus.ram(), o, size) {
+                if let Some(v) = load_via(bus, e, lin, size) {
                     return Ok(v);
                 }
             }
@@ -470,12 +468,9 @@ impl Cpu {
         v: u32,
     ) -> Res<()> {
         if let Some(lin) = self.linear_fast(seg, off, size, ACC_WRITE) {
-            let e = &self.tlb.entries[Tlb::index(lin, self.user())];
-            if lin & (!0xFFF | (size - 1)) == e.write {
-                let o = e.host as usize + (lin & 0xFFF) as usize;
-                if host_store(bus.ram(), o, size, v) {
-                    return Ok(());
-                }
+            let e = self.tlb.entries[Tlb::index(lin, self.user())];
+            if lin & (!0xFFF | (size - 1)) == e.write && store_via(bus, e, lin, size, v) {
+                return Ok(());
             }
         }
         self.wr_checked(bus, seg, off, size, v)
@@ -565,6 +560,19 @@ impl Cpu {
 
 fn read64<B: Bus>(bus: &mut B, addr: u32) -> u64 {
     bus.read32(addr) as u64 | (bus.read32(addr.wrapping_add(4)) as u64) << 32
+}
+
+/// The load of a TLB hit: `e` maps `lin`'s page to host RAM (the caller checked its read
+/// tag, and that the access stays in the page).
+#[inline(always)]
+fn load_via<B: Bus>(bus: &mut B, e: TlbEntry, lin: u32, size: u32) -> Option<u32> {
+    host_load(bus.ram(), e.host as usize + (lin & 0xFFF) as usize, size)
+}
+
+/// The store of a TLB hit (see [`load_via`]); false if it could not be done there.
+#[inline(always)]
+fn store_via<B: Bus>(bus: &mut B, e: TlbEntry, lin: u32, size: u32, v: u32) -> bool {
+    host_store(bus.ram(), e.host as usize + (lin & 0xFFF) as usize, size, v)
 }
 
 /// A little-endian load of `size` bytes at `o` of host RAM, or `None` past its end.
