@@ -70,8 +70,8 @@ impl Cpu {
             // instruction handler, so never while this loop runs. The entries are never
             // written in place either: the slice is immutable for as long as it is read.
             let entries = unsafe { &*entries };
-            // The hot loop: no per-instruction bookkeeping beyond EIP, the count and
-            // the self-modifying-code flag.
+            // The hot loop: no per-instruction bookkeeping beyond EIP and the count. A
+            // handler ends the block by returning `LEAVE` (table.rs).
             let mut fault = None;
             // Only a block's last instruction, or one that leaves it, changes EIP other
             // than by its length, so EIP is tracked here rather than reloaded.
