@@ -33,6 +33,13 @@ impl Cpu {
         a
     }
 
+    /// The effective address of an operand known to be `[base + disp]` with 32-bit
+    /// addressing (rows chosen for that form by `exec::table::select`).
+    #[inline(always)]
+    pub(crate) fn ea_base_disp(&self, e: &Entry) -> u32 {
+        self.regs[e.base as usize & 7].wrapping_add(e.disp)
+    }
+
     /// The offset `k` bytes past `a` in the instruction's address size. The parts of a
     /// multi-part memory operand (a far pointer's selector, BOUND's upper bound, the base
     /// in a descriptor-table image, the fields of an x87 environment) are addressed like

@@ -24,16 +24,42 @@ pub(crate) fn mov_ri<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()
 #[inline(always)]
 pub(crate) fn mov_rm<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let off = c.ea(e);
-    let v = c.rd(bus, e.seg as usize, off, S::N)?;
-    S::set(c, e.r0, v);
+    load::<B, S, S>(c, bus, e, off)
+}
+
+/// `mov r, [base + disp]` with 32-bit addressing, the commonest memory operand.
+#[inline(always)]
+pub(crate) fn mov_rm_bd<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea_base_disp(e);
+    load::<B, S, S>(c, bus, e, off)
+}
+
+/// Loads `F`-sized memory at `off` into register `r0`, zero-extended to `T`.
+#[inline(always)]
+fn load<B: Bus, F: Sz, T: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry, off: u32) -> Res<()> {
+    let v = c.rd(bus, e.seg as usize, off, F::N)?;
+    T::set(c, e.r0, v);
     Ok(())
 }
 
 /// `mov m, r`
 #[inline(always)]
 pub(crate) fn mov_mr<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
-    let v = S::get(c, e.r1);
     let off = c.ea(e);
+    store::<B, S>(c, bus, e, off)
+}
+
+/// `mov [base + disp], r` with 32-bit addressing.
+#[inline(always)]
+pub(crate) fn mov_mr_bd<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea_base_disp(e);
+    store::<B, S>(c, bus, e, off)
+}
+
+/// Stores register `r1` to memory at `off`.
+#[inline(always)]
+fn store<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry, off: u32) -> Res<()> {
+    let v = S::get(c, e.r1);
     c.wr(bus, e.seg as usize, off, S::N, v)?;
     c.leave_if_smc()
 }
@@ -66,9 +92,14 @@ pub(crate) fn movzx_r<B: Bus, F: Sz, T: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -
 #[inline(always)]
 pub(crate) fn movzx_m<B: Bus, F: Sz, T: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let off = c.ea(e);
-    let v = c.rd(bus, e.seg as usize, off, F::N)?;
-    T::set(c, e.r0, v);
-    Ok(())
+    load::<B, F, T>(c, bus, e, off)
+}
+
+/// `movzx r, [base + disp]` with 32-bit addressing.
+#[inline(always)]
+pub(crate) fn movzx_m_bd<B: Bus, F: Sz, T: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea_base_disp(e);
+    load::<B, F, T>(c, bus, e, off)
 }
 
 /// `movsx r, r`

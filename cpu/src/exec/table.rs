@@ -119,7 +119,8 @@ const IMUL: u16 = NEGNOT + 4 * 3; // imul r,r / r,m / r,r,imm / r,m,imm × (16, 
 const INDIRECT: u16 = IMUL + 4 * 2; // jmp r, jmp m, call r, call m × (16, 32)
 const SETCC: u16 = INDIRECT + 4 * 2; // 16 conditions × (r8, m8)
 const CMOV: u16 = SETCC + 16 * 2; // 16 conditions × (r32,r32  r32,m32)
-const END: u16 = CMOV + 16 * 2;
+const BD: u16 = CMOV + 16 * 2; // mov r,[b+d] × size, mov [b+d],r × size, movzx r32,[b+d] 8/16
+const END: u16 = BD + 8;
 
 /// The generic interpreter works on exact EFLAGS: the lazy record is written out
 /// first, and both are put back if the instruction faults. (The specialised handlers
@@ -508,9 +509,26 @@ handlers! {
     CmovLeRM32 = cmov_rm[14, S32],
     CmovGRR32 = cmov_rr[15, S32],
     CmovGRM32 = cmov_rm[15, S32],
+    MovRMbd8 = mov_rm_bd[S8],
+    MovRMbd16 = mov_rm_bd[S16],
+    MovRMbd32 = mov_rm_bd[S32],
+    MovMRbd8 = mov_mr_bd[S8],
+    MovMRbd16 = mov_mr_bd[S16],
+    MovMRbd32 = mov_mr_bd[S32],
+    MovzxMbd8To32 = movzx_m_bd[S8, S32],
+    MovzxMbd16To32 = movzx_m_bd[S16, S32],
 }
 
 const _: () = assert!(H::ALL.len() == END as usize);
+
+/// A memory operand `[base + disp]` with 32-bit addressing (no index): the form the
+/// `*_bd` rows compute with one add.
+fn base_disp(e: &Entry) -> bool {
+    e.asz32
+        && e.base != crate::decode::NO_REG
+        && e.index == crate::decode::NO_REG
+        && (e.src == Loc::Mem || e.dst == Loc::Mem)
+}
 
 fn size_idx(size: u8) -> Option<u16> {
     match size {
@@ -554,6 +572,10 @@ fn select_row(e: &Entry) -> Option<u16> {
         }
         Op::MovRR => MOV + s?,
         Op::MovRI => MOV + 3 + s?,
+        Op::MovRM if base_disp(e) => BD + s?,
+        Op::MovMR if base_disp(e) => BD + 3 + s?,
+        Op::Movzx if base_disp(e) && e.size == 4 && e.ssize == 1 => BD + 6,
+        Op::Movzx if base_disp(e) && e.size == 4 && e.ssize == 2 => BD + 7,
         Op::MovRM => MOV + 6 + s?,
         Op::MovMR => MOV + 9 + s?,
         Op::Mov if e.dst == Mem && e.src == Imm => MOV + 12 + s?,
@@ -661,8 +683,12 @@ mod tests {
             (32, &[0xF6, 0x00, 1], "TestMI8"),
             (32, &[0x89, 0xD8], "MovRR32"),
             (32, &[0xB8, 1, 0, 0, 0], "MovRI32"),
-            (32, &[0x8A, 0x03], "MovRM8"),
-            (32, &[0x89, 0x03], "MovMR32"),
+            (32, &[0x8A, 0x03], "MovRMbd8"),
+            (32, &[0x89, 0x03], "MovMRbd32"),
+            (32, &[0x89, 0x04, 0x8B], "MovMR32"),
+            (16, &[0x89, 0x07], "MovMR16"),
+            (32, &[0x8B, 0x43, 0x08], "MovRMbd32"),
+            (32, &[0x8A, 0x05, 0, 0, 1, 0], "MovRM8"),
             (32, &[0xC6, 0x00, 5], "MovMI8"),
             (32, &[0x40], "IncR32"),
             (16, &[0x48], "DecR16"),
@@ -683,6 +709,9 @@ mod tests {
             (32, &[0x8D, 0x04, 0x18], "Lea32"),
             (32, &[0x0F, 0xB6, 0xC3], "MovzxR8To32"),
             (16, &[0x0F, 0xB6, 0x07], "MovzxM8To16"),
+            (32, &[0x0F, 0xB6, 0x46, 0x01], "MovzxMbd8To32"),
+            (32, &[0x0F, 0xB7, 0x04, 0x58], "MovzxM16To32"),
+            (32, &[0x0F, 0xB7, 0x04, 0x24], "MovzxMbd16To32"),
             (32, &[0x0F, 0xBF, 0x03], "MovsxM16To32"),
             (32, &[0x0F, 0xBE, 0xC3], "MovsxR8To32"),
             (32, &[0xC1, 0xE8, 3], "ShrRI32"),
