@@ -191,23 +191,7 @@ fn budget_slices_do_not_change_the_run() {
     // 1000 for each odd ECX in 1..=n, ceil(n/2) of them:
     // Σ n(n+1)/2 = 1540 and Σ ceil(n/2) = 110.
     assert_eq!(one.regs[cpu::EAX], 1540 + 110_000);
-    for slice in 1..=7u64 {
-        let (mut cpu, mut bus) = build();
-        let mut stops = 0;
-        loop {
-            match cpu.run(&mut bus, slice) {
-                Stop::Budget => stops += 1,
-                Stop::Halt => break,
-                s => panic!("unexpected stop {s:?}"),
-            }
-            assert!(stops < 100_000, "slice {slice}: no halt");
-        }
-        assert_eq!(
-            (cpu.icount, cpu.eip, cpu.regs, cpu.eflags),
-            (one.icount, one.eip, one.regs, one.eflags),
-            "slice {slice}"
-        );
-    }
+    assert_slices_end_alike(build, &one, 7);
 }
 
 /// Stepping one instruction at a time through chained code counts exactly one

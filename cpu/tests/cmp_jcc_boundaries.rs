@@ -77,23 +77,7 @@ fn budget_slices_split_pairs_exactly() {
     run(&mut one, &mut bus1, 100_000);
     // By hand: 15 + ... + 30 = 360, plus one for each multiple of 4 in 1..=30 (7).
     assert_eq!(one.regs[cpu::EAX], 367);
-    for slice in 1..=5u64 {
-        let (mut cpu, mut bus) = build();
-        let mut stops = 0;
-        loop {
-            match cpu.run(&mut bus, slice) {
-                Stop::Budget => stops += 1,
-                Stop::Halt => break,
-                s => panic!("unexpected stop {s:?}"),
-            }
-            assert!(stops < 100_000, "slice {slice}: no halt");
-        }
-        assert_eq!(
-            (cpu.icount, cpu.eip, cpu.regs, cpu.eflags),
-            (one.icount, one.eip, one.regs, one.eflags),
-            "slice {slice}"
-        );
-    }
+    assert_slices_end_alike(build, &one, 5);
 }
 
 #[test]

@@ -107,3 +107,29 @@ pub fn run(cpu: &mut Cpu, bus: &mut FlatBus, limit: u64) {
     let stop = cpu.run(bus, limit);
     assert_eq!(stop, Stop::Halt, "did not halt; eip={:#x}", cpu.eip);
 }
+
+/// Runs the program `build` makes in `run` calls of 1, 2, … `max` instructions each,
+/// until HLT, and asserts each run ends like `one` (the same program run in one call):
+/// the same count, EIP, registers and EFLAGS.
+pub fn assert_slices_end_alike(build: impl Fn() -> (Cpu, FlatBus), one: &Cpu, max: u64) {
+    for slice in 1..=max {
+        let (mut cpu, mut bus) = build();
+        let mut halted = false;
+        for _ in 0..100_000 {
+            match cpu.run(&mut bus, slice) {
+                Stop::Budget => {}
+                Stop::Halt => {
+                    halted = true;
+                    break;
+                }
+                s => panic!("slice {slice}: unexpected stop {s:?}"),
+            }
+        }
+        assert!(halted, "slice {slice}: no halt");
+        assert_eq!(
+            (cpu.icount, cpu.eip, cpu.regs, cpu.eflags),
+            (one.icount, one.eip, one.regs, one.eflags),
+            "slice {slice}"
+        );
+    }
+}
