@@ -184,36 +184,43 @@ pub fn shift(op: u8, a: u32, count: u32, size: u32, flags: u32) -> (u32, u32) {
                 f |= OF;
             }
         }
+        _ => {
+            let (sr, cf, of) = shift_cf_of(op, a, count, size);
+            r = sr;
+            f = (f & !STATUS) | szp(r, size) | cf | if of { OF } else { 0 };
+        }
+    }
+    (r, f)
+}
+
+/// SHL/SAL (`op` 4, 6), SHR (5) or SAR (7) of `a` (masked to `size`) by `count`
+/// (1–31): the result, CF (0 or 1) and OF. The other status flags are SF, ZF and PF of
+/// the result, AF clear (`shift`).
+#[inline(always)]
+pub fn shift_cf_of(op: u8, a: u32, count: u32, size: u32) -> (u32, u32, bool) {
+    let bits = size * 8;
+    let m = mask(size);
+    match op {
         4 | 6 => {
-            // SHL/SAL
             let wide = (a as u64) << count;
-            r = wide as u32 & m;
+            let r = wide as u32 & m;
             let cf = ((wide >> bits) & 1) as u32;
-            f = (f & !STATUS) | szp(r, size) | cf;
-            if ((r >> (bits - 1)) & 1) ^ cf != 0 {
-                f |= OF;
-            }
+            (r, cf, ((r >> (bits - 1)) & 1) ^ cf != 0)
         }
         5 => {
-            // SHR: OF = MSB of the original operand.
-            r = ((a as u64) >> count) as u32 & m;
-            let cf = ((a as u64) >> (count - 1)) as u32 & 1;
-            f = (f & !STATUS) | szp(r, size) | cf;
             // OF is the sign change of the last one-bit step: only a count of 1 can
             // change the sign (hardware-recorded 286 and P6 agree).
-            if count == 1 && a & sb != 0 {
-                f |= OF;
-            }
+            let r = ((a as u64) >> count) as u32 & m;
+            let cf = ((a as u64) >> (count - 1)) as u32 & 1;
+            (r, cf, count == 1 && a & sign(size) != 0)
         }
         _ => {
             // SAR: OF = 0.
             let s = sext(a, size) as i32 as i64;
-            r = (s >> count) as u32 & m;
-            let cf = ((s >> (count - 1)) & 1) as u32;
-            f = (f & !STATUS) | szp(r, size) | cf;
+            let r = (s >> count) as u32 & m;
+            (r, ((s >> (count - 1)) & 1) as u32, false)
         }
     }
-    (r, f)
 }
 
 /// SHLD (left = true) / SHRD. For 16-bit operands with counts 17–31 a P6 shifts the

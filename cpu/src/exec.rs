@@ -7,7 +7,7 @@ mod arith;
 mod cond;
 mod control;
 mod data;
-mod shift;
+pub(crate) mod shift;
 mod stack;
 pub(crate) mod table;
 

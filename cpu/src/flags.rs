@@ -38,6 +38,11 @@ pub(crate) const B16: u8 = 4;
 pub(crate) const B32: u8 = 8;
 const SIZE: u8 = 12;
 pub(crate) const KEEP_CF: u8 = 16;
+/// With `LOGIC | KEEP_CF` (the record of a shift by an immediate): OF is set. A shift
+/// by a non-zero count defines CF, OF, SF, ZF and PF, clears AF on a P6 (`alu::shift`),
+/// and its SF, ZF and PF are those of a logic result; so CF comes from `cf` and OF from
+/// this bit.
+pub(crate) const SET_OF: u8 = 32;
 
 impl Lazy {
     #[inline(always)]
@@ -100,7 +105,11 @@ impl Lazy {
                     f |= OF;
                 }
             }
-            _ => {}
+            _ => {
+                if self.kind & SET_OF != 0 {
+                    f |= OF;
+                }
+            }
         }
         f
     }
@@ -110,27 +119,31 @@ impl Lazy {
     #[inline(always)]
     fn cond(&self, c: u8) -> Option<bool> {
         let op = self.kind & OP;
+        // OF of a logic record: clear, or `SET_OF` for a shift.
+        let logic_of = self.kind & SET_OF != 0;
         let r = match c >> 1 {
             2 => self.r == 0,
             4 => self.r & self.sign() != 0,
-            1 if self.kind & KEEP_CF == 0 => match op {
+            1 if self.kind & KEEP_CF != 0 => self.cf != 0,
+            1 => match op {
                 SUB => self.a < self.b,
                 LOGIC => false,
                 _ => return None,
             },
-            3 if self.kind & KEEP_CF == 0 => match op {
+            3 if self.kind & KEEP_CF != 0 => self.cf != 0 || self.r == 0,
+            3 => match op {
                 SUB => self.a <= self.b,
                 LOGIC => self.r == 0,
                 _ => return None,
             },
             6 => match op {
                 SUB if self.kind & KEEP_CF == 0 => self.sext(self.a) < self.sext(self.b),
-                LOGIC => self.r & self.sign() != 0,
+                LOGIC => (self.r & self.sign() != 0) != logic_of,
                 _ => return None,
             },
             7 => match op {
                 SUB if self.kind & KEEP_CF == 0 => self.sext(self.a) <= self.sext(self.b),
-                LOGIC => self.r == 0 || self.r & self.sign() != 0,
+                LOGIC => self.r == 0 || (self.r & self.sign() != 0) != logic_of,
                 _ => return None,
             },
             _ => return None,
@@ -204,6 +217,8 @@ impl Cpu {
 mod tests {
     use super::*;
     use crate::alu;
+    use crate::exec::shift::shift_record;
+    use crate::exec::table::{S16, S32, S8};
 
     /// Every lazy record must give exactly the flags `alu.rs` computes eagerly, and
     /// every condition must agree with the one evaluated on those flags.
@@ -262,6 +277,31 @@ mod tests {
                                     "cond {cc} op {op} a {a:#x} b {b:#x}"
                                 );
                             }
+                        }
+                    }
+                }
+                // Shifts by an immediate (SHL SHR SAL SAR): the record of each result
+                // must give the flags `alu::shift` computes, which the hardware-recorded
+                // suites check.
+                for kind in 4..8 {
+                    for count in [1, 2, 3, 7, 8, 9, 15, 16, 17, 31] {
+                        let (r, f) = alu::shift(kind, a & m, count, n, 2);
+                        let (lr, cf, of) = alu::shift_cf_of(kind, a & m, count, n);
+                        assert_eq!(lr, r);
+                        c.eflags = 2;
+                        c.lazy = match n {
+                            1 => shift_record::<S8>(r, cf, of),
+                            2 => shift_record::<S16>(r, cf, of),
+                            _ => shift_record::<S32>(r, cf, of),
+                        };
+                        assert_eq!(
+                            c.flags_now(),
+                            f,
+                            "shift {kind} size {n} a {a:#x} by {count}"
+                        );
+                        e.eflags = f;
+                        for cc in 0..16 {
+                            assert_eq!(c.cond(cc), e.cond(cc), "cond {cc} shift {kind} a {a:#x}");
                         }
                     }
                 }

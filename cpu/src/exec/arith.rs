@@ -22,7 +22,7 @@ pub(crate) enum Flags {
 
 impl Cpu {
     #[inline(always)]
-    fn commit(&mut self, f: Flags) {
+    pub(crate) fn commit(&mut self, f: Flags) {
         match f {
             // Field by field, and only the fields the kind reads (flags.rs): a logic
             // result needs no operands and only INC/DEC keep a CF; `kind` is a constant
@@ -45,7 +45,7 @@ impl Cpu {
 
 /// The lazy-record size bits of `S`.
 #[inline(always)]
-fn size_bits<S: Sz>() -> u8 {
+pub(crate) fn size_bits<S: Sz>() -> u8 {
     match S::N {
         1 => flags::B8,
         2 => flags::B16,
