@@ -28,6 +28,8 @@ use iced_x86::{Decoder, DecoderError, DecoderOptions, Instruction};
 use std::collections::HashMap;
 
 pub const MAX_BLOCK: usize = 64;
+// `Entry::jt` holds an entry index, and `NO_TARGET` must not be one.
+const _: () = assert!(MAX_BLOCK <= crate::decode::NO_TARGET as usize);
 
 /// A block's index in the arena.
 pub(crate) type BlockId = u32;

@@ -91,19 +91,27 @@ impl Cpu {
                         break;
                     }
                     // A branch taken to an entry of this same block goes on there, after
-                    // the checks a chained block would get: budget and interrupts. (The
-                    // EIP test makes sure of the target whatever the CS base.)
+                    // the checks a chained block would get: budget and interrupts. A
+                    // 32-bit target is the entry's offset from the block start at any
+                    // CS base (modulo 2^32 both ways); a 16-bit one wraps at 64 KB,
+                    // which the EIP test catches.
                     let t = e.jt as usize;
                     let Some(te) = entries.get(t) else { break };
-                    if self.eip != start.wrapping_add(te.off as u32)
+                    if (e.size == 2 && self.eip != start.wrapping_add(te.off as u32))
                         || self.icount >= end
                         || (self.eflags & IF != 0 && bus.irq_pending())
                     {
                         break;
                     }
                     ip = self.eip;
-                    // `t` is an entry and at least one instruction of budget is left.
-                    run = entries[t..entries.len().min(t + (end - self.icount) as usize)].iter();
+                    // At least one instruction of budget is left.
+                    let rest = &entries[t..];
+                    let left = end - self.icount;
+                    run = if left >= rest.len() as u64 {
+                        rest.iter()
+                    } else {
+                        rest[..left as usize].iter()
+                    };
                     continue;
                 }
                 ip = next;
