@@ -221,8 +221,10 @@ impl LocalApic {
     /// class is above the processor priority (§10.8.3). A software-disabled APIC holds
     /// its requests (§10.4.7.2) and delivers none, as QEMU's does, so a BIOS running
     /// after a reset is not interrupted by an I/O APIC the previous OS left programmed.
+    #[inline]
     pub fn deliverable(&self) -> Option<u8> {
-        if !self.software_enabled() {
+        // The CPU asks between every two blocks; almost always nothing is requested.
+        if self.irr == [0; 8] || !self.software_enabled() {
             return None;
         }
         let v = highest(&self.irr)?;
