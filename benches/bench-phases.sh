@@ -15,19 +15,8 @@ X86=${1:-target/release/x86}; RUNS=${2:-3}
 IMG=${BENCH_IMG:-$PWD/../shared/bench-guest/bench.img}
 PHASES="startup crc32 matmul sieve qsort fib memcpy vm"
 
-if ! command -v qemu-system-i386 >/dev/null 2>&1; then
-  echo "SKIPPED: bench-phases: qemu-system-i386 is not installed (apt-get install qemu-system-x86)"
-  exit 0
-fi
-if [ ! -f "$IMG" ]; then
-  echo "SKIPPED: bench-phases: no bench image at $IMG (set BENCH_IMG)"
-  exit 0
-fi
-if [ ! -x "$X86" ]; then
-  echo "error: bench-phases: no emulator binary at $X86 (cargo build --release -p frontend)" >&2
-  exit 2
-fi
-case "$RUNS" in '' | *[!0-9]* | 0) echo "error: bench-phases: RUNS must be a positive number, not '$RUNS'" >&2; exit 2 ;; esac
+. benches/peer-checks.sh
+peer_checks bench-phases "$X86" "$RUNS" "$IMG" "set BENCH_IMG"
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

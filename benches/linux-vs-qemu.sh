@@ -18,19 +18,9 @@ DISK=${X86_LINUX_DISK:-$PWD/target/linux-guest/linux-disk.img}
 MARK=b1946ac92492d2347c6235b4d2611184
 LIMIT=600 # seconds of wall time one boot may take before it counts as failed
 
-if ! command -v qemu-system-i386 >/dev/null 2>&1; then
-  echo "SKIPPED: linux-vs-qemu: qemu-system-i386 is not installed (apt-get install qemu-system-x86)"
-  exit 0
-fi
-if [ ! -f "$DISK" ]; then
-  echo "SKIPPED: linux-vs-qemu: no Linux guest disk at $DISK (set X86_LINUX_DISK, or let scripts/test.sh build it)"
-  exit 0
-fi
-if [ ! -x "$X86" ]; then
-  echo "error: linux-vs-qemu: no emulator binary at $X86 (cargo build --release -p frontend)" >&2
-  exit 2
-fi
-case "$RUNS" in '' | *[!0-9]* | 0) echo "error: linux-vs-qemu: RUNS must be a positive number, not '$RUNS'" >&2; exit 2 ;; esac
+. benches/peer-checks.sh
+peer_checks linux-vs-qemu "$X86" "$RUNS" "$DISK" \
+  "set X86_LINUX_DISK, or let scripts/test.sh build it"
 
 T=$(mktemp -d)
 # Never leave a QEMU behind (it is killed by the pid it wrote, nothing broader).
