@@ -46,8 +46,9 @@ const MAX_BLOCKS: usize = 1 << 16;
 pub(crate) struct Block {
     /// Physical address of the first byte | CS.D << 32, or `DEAD`.
     key: u64,
-    /// The pre-decoded instructions. Replaced only by `BlockCache::insert` (see the
-    /// SAFETY note in run.rs), never changed in place.
+    /// The pre-decoded instructions, then the sentinel entry (`table::sentinel`) that
+    /// ends the run loop's walk. Replaced only by `BlockCache::insert` (see the SAFETY
+    /// note in run.rs), never changed in place.
     pub entries: Box<[Entry]>,
     /// Whether the run loop may follow a link out of this block: its instructions
     /// change neither CS, CPL, the paging registers nor the TLB (see `chains_out`).
@@ -309,10 +310,18 @@ impl BlockCache {
     /// Caches a block of `entries`, whose `len` bytes of code start at physical `phys`
     /// and stay inside its page; `None` puts it in the scratch slot, uncached. The only
     /// place that frees a block's entries (see the SAFETY note in run.rs).
-    fn insert(&mut self, key: Option<u64>, phys: u32, len: u32, entries: Vec<Entry>) -> BlockId {
+    fn insert(
+        &mut self,
+        key: Option<u64>,
+        phys: u32,
+        len: u32,
+        mut entries: Vec<Entry>,
+    ) -> BlockId {
+        let chain = key.is_some() && entries.last().is_some_and(chains_out);
+        entries.push(crate::exec::table::sentinel());
         let block = Block {
             key: key.unwrap_or(DEAD),
-            chain: key.is_some() && entries.last().is_some_and(chains_out),
+            chain,
             entries: entries.into_boxed_slice(),
             next: [(DEAD, SCRATCH); 2],
         };

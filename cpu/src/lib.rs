@@ -153,6 +153,14 @@ pub(crate) const LEAVE: Exc = Exc {
     code: 0xFFFF,
 };
 
+/// Not an exception either: the sentinel entry after a block's last instruction
+/// (block.rs) returns it, so the run loop needs no end-of-block test per instruction.
+pub(crate) const BLOCK_END: Exc = Exc {
+    vector: 0xFE,
+    has_error: false,
+    code: 0xFFFF,
+};
+
 impl Exc {
     pub const fn new(vector: u8) -> Self {
         Exc {

@@ -1,4 +1,5 @@
-//! The run loop: executes cached blocks, checks for interrupts between blocks, and
+//! The run loop: executes cached blocks (threaded: each handler dispatches the next
+//! entry itself, see `.cargo/config.toml`), checks for interrupts between blocks, and
 //! falls back to one instruction at a time while single-stepping, RF, debug-register
 //! breakpoints or an interrupt shadow need a check between instructions.
 
@@ -6,7 +7,7 @@ use crate::block::Chain;
 use crate::decode::{Entry, Op};
 use crate::interrupt::Kind;
 use crate::regs::*;
-use crate::{Bus, Cpu, Exc, Stop, LEAVE};
+use crate::{Bus, Cpu, Exc, Stop, BLOCK_END, LEAVE};
 
 impl Cpu {
     /// Runs until `budget` instructions have retired or something stops the CPU.
@@ -70,18 +71,35 @@ impl Cpu {
             // instruction handler, so never while this loop runs. The entries are never
             // written in place either: the slice is immutable for as long as it is read.
             let entries = unsafe { &*entries };
-            // The hot loop: no per-instruction bookkeeping beyond EIP and the count. A
-            // handler ends the block by returning `LEAVE` (table.rs).
+            // The instructions; the last entry is the sentinel (block.rs).
+            let n = entries.len() - 1;
+            if end - self.icount < n as u64 {
+                // The budget ends inside this block: one instruction at a time, exactly.
+                prev = None;
+                if let Some(stop) = self.run_block_stepwise(bus, end, false) {
+                    return stop;
+                }
+                continue;
+            }
+            // The hot loop: no per-instruction bookkeeping beyond EIP and the count, and
+            // no end test: the sentinel ends the walk (`BLOCK_END`), and a handler ends
+            // the block early by returning `LEAVE` (table.rs). With no branch before the
+            // dispatch, the compiler may copy it into every handler (threaded code).
             let mut fault = None;
             // Only a block's last instruction, or one that leaves it, changes EIP other
             // than by its length, so EIP is tracked here rather than reloaded.
             let mut ip = self.eip;
             let start = ip;
-            let mut run = entries[..entries.len().min((end - self.icount) as usize)].iter();
+            let mut at: *const Entry = entries.as_ptr();
             // The CPU through a pointer the optimiser cannot see through (`opaque`); the
             // loop reaches it only through `c` until it ends.
             let mut cp: *mut Cpu = &mut *self;
-            while let Some(e) = run.next() {
+            loop {
+                // SAFETY: `at` points at an entry of `entries`: the first; or the one after
+                // an entry that completed without ending the walk, which is never the
+                // sentinel (it always returns `BLOCK_END`), so the next one exists; or an
+                // in-block branch target, checked to be an instruction below.
+                let e = unsafe { &*at };
                 let next = ip.wrapping_add(e.len as u32);
                 cp = opaque(cp);
                 // SAFETY: `cp` is `self` (`opaque` returns its argument), and `self` is
@@ -92,6 +110,11 @@ impl Cpu {
                 // Counted before it runs, so port accesses see the exact virtual time.
                 c.icount += 1;
                 if let Err(x) = c.exec(bus, e) {
+                    if x.vector == BLOCK_END.vector {
+                        // The sentinel is no instruction (its length is 0: EIP is right).
+                        c.icount -= 1;
+                        break;
+                    }
                     if x.vector != LEAVE.vector {
                         // Handlers leave EFLAGS as they were when they fail (table.rs).
                         c.eip = ip;
@@ -99,30 +122,31 @@ impl Cpu {
                         break;
                     }
                     // A branch taken to an entry of this same block goes on there, after
-                    // the checks a chained block would get: budget and interrupts. A
-                    // 32-bit target is the entry's offset from the block start at any
-                    // CS base (modulo 2^32 both ways); a 16-bit one wraps at 64 KB,
-                    // which the EIP test catches.
+                    // the checks a chained block would get: budget (the rest of the block
+                    // must fit, else the next lookup runs it exactly) and interrupts. A
+                    // 32-bit target is the entry's offset from the block start at any CS
+                    // base (modulo 2^32 both ways); a 16-bit one wraps at 64 KB, which the
+                    // EIP test catches.
                     let t = e.jt as usize;
-                    let Some(te) = entries.get(t) else { break };
+                    if t >= n {
+                        break;
+                    }
+                    let te = &entries[t];
                     if (e.size == 2 && c.eip != start.wrapping_add(te.off as u32))
-                        || c.icount >= end
+                        || c.icount + (n - t) as u64 > end
                         || (c.eflags & IF != 0 && bus.irq_pending())
                     {
                         break;
                     }
                     ip = c.eip;
-                    // At least one instruction of budget is left.
-                    let rest = &entries[t..];
-                    let left = end - c.icount;
-                    run = if left >= rest.len() as u64 {
-                        rest.iter()
-                    } else {
-                        rest[..left as usize].iter()
-                    };
+                    at = te;
                     continue;
                 }
+                // An instruction that sets EIP otherwise returns `LEAVE` (table.rs).
+                debug_assert_eq!(c.eip, next, "{:?} returned Ok with a new EIP", e.h);
                 ip = next;
+                // SAFETY: see `e` above: `e` was not the sentinel.
+                at = unsafe { at.add(1) };
             }
             if let Some(x) = fault {
                 prev = None;
@@ -173,7 +197,7 @@ impl Cpu {
             let stop = if shadowed || self.eflags & (TF | RF) != 0 || self.dr[7] & 0xFF != 0 {
                 self.step_checked(bus)
             } else {
-                self.run_block_debug(bus, end)
+                self.run_block_stepwise(bus, end, true)
             };
             return Some(stop);
         }
@@ -190,14 +214,15 @@ impl Cpu {
         }
     }
 
-    /// One block while debugger breakpoints are set: the hot loop plus a breakpoint
-    /// check before every instruction, on the linear address the instruction is
-    /// fetched from now — so a breakpoint inside a cached block (or reached through
-    /// another mapping of the same physical code) is hit all the same.
+    /// One block an instruction at a time: while debugger breakpoints are set
+    /// (`breaks`), with a breakpoint check before every instruction, on the linear
+    /// address the instruction is fetched from now — so a breakpoint inside a cached
+    /// block (or reached through another mapping of the same physical code) is hit all
+    /// the same; and when the budget ends inside the block.
     #[cold]
     #[inline(never)]
-    fn run_block_debug<B: Bus>(&mut self, bus: &mut B, end: u64) -> Option<Stop> {
-        if self.debug_break_here() {
+    fn run_block_stepwise<B: Bus>(&mut self, bus: &mut B, end: u64, breaks: bool) -> Option<Stop> {
+        if breaks && self.debug_break_here() {
             return Some(Stop::Debug);
         }
         let id = match self.block(bus) {
@@ -210,9 +235,10 @@ impl Cpu {
         // A copy of the entries: this path is cold, and a copy needs no argument about
         // the arena.
         let block = self.cache.blocks[id as usize].entries.clone();
-        let n = block.len().min((end - self.icount) as usize);
+        // Not the sentinel.
+        let n = (block.len() - 1).min((end - self.icount) as usize);
         for (i, e) in block[..n].iter().enumerate() {
-            if i > 0 && self.debug_break_here() {
+            if breaks && i > 0 && self.debug_break_here() {
                 return Some(Stop::Debug);
             }
             let ip = self.eip;

@@ -1,5 +1,7 @@
 //! Specialised near control transfers (SDM Vol. 2 "Jcc", "JMP", "CALL", "RET"): `S` is
-//! the operand size, which truncates the new EIP to 16 bits for 16-bit forms.
+//! the operand size, which truncates the new EIP to 16 bits for 16-bit forms. Each
+//! transfer returns `LEAVE` (a taken Jcc too): the run loop goes on with the entry
+//! after one that returns `Ok`, so only a fall-through may (table.rs).
 
 use super::table::Sz;
 use crate::decode::Entry;
@@ -37,7 +39,8 @@ pub(crate) fn call_rel<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Re
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     branch::<S>(c, e);
-    c.leave_if_smc()
+    c.smc = false;
+    Err(LEAVE)
 }
 
 /// `ret` / `ret imm16`
@@ -49,7 +52,7 @@ pub(crate) fn ret_near<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Re
     let sp = c.regs[ESP].wrapping_add(e.imm & 0xFFFF);
     c.set_sp(sp);
     c.eip = t;
-    Ok(())
+    Err(LEAVE)
 }
 
 /// `jmp r`
@@ -58,7 +61,7 @@ pub(crate) fn jmp_r<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()>
     let t = S::get(c, e.r0);
     c.check_cs_limit(t)?;
     c.eip = t;
-    Ok(())
+    Err(LEAVE)
 }
 
 /// `jmp m`
@@ -68,7 +71,7 @@ pub(crate) fn jmp_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<(
     let t = c.rd(bus, e.seg as usize, off, S::N)?;
     c.check_cs_limit(t)?;
     c.eip = t;
-    Ok(())
+    Err(LEAVE)
 }
 
 /// `call r`
@@ -79,7 +82,8 @@ pub(crate) fn call_r<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     c.eip = t;
-    c.leave_if_smc()
+    c.smc = false;
+    Err(LEAVE)
 }
 
 /// `call m`
@@ -91,5 +95,6 @@ pub(crate) fn call_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     c.eip = t;
-    c.leave_if_smc()
+    c.smc = false;
+    Err(LEAVE)
 }

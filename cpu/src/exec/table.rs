@@ -26,7 +26,10 @@ use crate::{Bus, Cpu, Res};
 // they were before it ran. `Err(LEAVE)` is no error: the instruction completed and the
 // block must end after it (a taken branch, or a write that hit cached code, a debugger
 // watchpoint or a port that asked to stop, flagged in `Cpu::smc`); only rows that can
-// write memory or ports check that flag, the others cannot raise it.
+// write memory or ports check that flag, the others cannot raise it. A handler that
+// returns `Ok` leaves EIP pointing at the next instruction: every instruction that
+// ends a block (`decode::ends_block`) returns `LEAVE` instead, because the run loop
+// goes on to the next entry (for the last one, the sentinel) after an `Ok`.
 
 /// Operand sizes as types, so handlers are generated once per size by the compiler.
 pub(crate) trait Sz {
@@ -120,7 +123,8 @@ const INDIRECT: u16 = IMUL + 4 * 2; // jmp r, jmp m, call r, call m × (16, 32)
 const SETCC: u16 = INDIRECT + 4 * 2; // 16 conditions × (r8, m8)
 const CMOV: u16 = SETCC + 16 * 2; // 16 conditions × (r32,r32  r32,m32)
 const BD: u16 = CMOV + 16 * 2; // mov r,[b+d] × size, mov [b+d],r × size, movzx r32,[b+d] 8/16
-const END: u16 = BD + 8;
+const BLOCK_END_ROW: u16 = BD + 8; // the sentinel ending every block (run.rs)
+const END: u16 = BLOCK_END_ROW + 1;
 
 /// The generic interpreter works on exact EFLAGS: the lazy record is written out
 /// first, and both are put back if the instruction faults. (The specialised handlers
@@ -134,6 +138,12 @@ fn generic<B: Bus>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
         c.lazy = saved;
         c.eflags = saved_flags;
         return r;
+    }
+    if crate::decode::ends_block(e) {
+        // Its block ends here, and EIP may be anything (a transfer, a REP string
+        // instruction to resume): the run loop must not go on to the sentinel entry.
+        c.smc = false;
+        return Err(crate::LEAVE);
     }
     c.leave_if_smc()
 }
@@ -517,9 +527,26 @@ handlers! {
     MovMRbd32 = mov_mr_bd[S32],
     MovzxMbd8To32 = movzx_m_bd[S8, S32],
     MovzxMbd16To32 = movzx_m_bd[S16, S32],
+    BlockEnd = block_end[],
 }
 
 const _: () = assert!(H::ALL.len() == END as usize);
+
+/// The sentinel after a block's last entry (block.rs): no instruction. It ends the run
+/// loop's walk through the block, so that walk needs no end test of its own.
+#[inline(always)]
+fn block_end<B: Bus>(_: &mut Cpu, _: &mut B, _: &Entry) -> Res<()> {
+    Err(crate::BLOCK_END)
+}
+
+/// The entry that ends every cached block's entries.
+pub(crate) fn sentinel() -> Entry {
+    Entry {
+        h: H::ALL[BLOCK_END_ROW as usize],
+        jt: crate::decode::NO_TARGET,
+        ..Entry::default()
+    }
+}
 
 /// A memory operand `[base + disp]` with 32-bit addressing (no index): the form the
 /// `*_bd` rows compute with one add.
