@@ -112,12 +112,18 @@ impl Cpu {
                 if let Err(x) = c.exec(bus, e) {
                     if x.vector == BLOCK_END.vector {
                         // The sentinel is no instruction (its length is 0: EIP is right).
+                        // Through `opaque` again, or LLVM carries the count from before
+                        // the increment through every handler, in a register, for this.
+                        // SAFETY: as for `c`, which is not used after this.
+                        let c = unsafe { &mut *opaque(cp) };
                         c.icount -= 1;
                         break;
                     }
                     if x.vector != LEAVE.vector {
                         // Handlers leave EFLAGS as they were when they fail (table.rs).
-                        c.eip = ip;
+                        // (`ip` is `next` less the length, so only one of them stays live
+                        // across the handler.)
+                        c.eip = next.wrapping_sub(e.len as u32);
                         fault = Some(x);
                         break;
                     }
