@@ -38,6 +38,9 @@ pub(crate) type BlockId = u32;
 const SCRATCH: BlockId = 0;
 /// The key of a free (or scratch) arena slot: no physical address | D bit equals it.
 const DEAD: u64 = u64::MAX;
+/// Successors remembered per block: enough for a small `switch` (an indirect jump
+/// through a table) to find its targets without a full lookup.
+const LINKS: usize = 8;
 /// Live blocks past which the whole cache is dropped (a guest that keeps generating
 /// code must not grow it without bound).
 const MAX_BLOCKS: usize = 1 << 16;
@@ -53,8 +56,9 @@ pub(crate) struct Block {
     /// Whether the run loop may follow a link out of this block: its instructions
     /// change neither CS, CPL, the paging registers nor the TLB (see `chains_out`).
     pub chain: bool,
-    /// The keys and slots of the last two blocks that followed this one.
-    next: [(u64, BlockId); 2],
+    /// The keys and slots of the last `LINKS` blocks that followed this one, newest
+    /// first.
+    next: [(u64, BlockId); LINKS],
 }
 
 impl Block {
@@ -63,7 +67,7 @@ impl Block {
             key: DEAD,
             entries: Box::default(),
             chain: false,
-            next: [(DEAD, SCRATCH); 2],
+            next: [(DEAD, SCRATCH); LINKS],
         }
     }
 }
@@ -289,20 +293,15 @@ impl BlockCache {
     #[inline(always)]
     fn linked(&self, from: BlockId, key: u64) -> Option<BlockId> {
         let next = &self.blocks.get(from as usize)?.next;
-        let id = if next[0].0 == key {
-            next[0].1
-        } else if next[1].0 == key {
-            next[1].1
-        } else {
-            return None;
-        };
+        let id = next.iter().find(|l| l.0 == key)?.1;
         (self.blocks.get(id as usize)?.key == key).then_some(id)
     }
 
-    /// Records that block `to` (with `key`) followed block `from`, keeping the last two.
+    /// Records that block `to` (with `key`) followed block `from`, keeping the last
+    /// `LINKS`.
     fn link(&mut self, from: BlockId, key: u64, to: BlockId) {
         if let Some(b) = self.blocks.get_mut(from as usize) {
-            b.next[1] = b.next[0];
+            b.next.copy_within(0..LINKS - 1, 1);
             b.next[0] = (key, to);
         }
     }
@@ -323,7 +322,7 @@ impl BlockCache {
             key: key.unwrap_or(DEAD),
             chain,
             entries: entries.into_boxed_slice(),
-            next: [(DEAD, SCRATCH); 2],
+            next: [(DEAD, SCRATCH); LINKS],
         };
         let Some(key) = key else {
             self.blocks[SCRATCH as usize] = block;
