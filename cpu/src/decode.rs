@@ -195,7 +195,7 @@ pub struct Entry {
     pub src: Loc,
     pub src2: Loc,
     /// Effective segment of the memory operand (or of a string source).
-    pub seg: u8,
+    pub seg: SegNum,
     pub base: u8,
     pub index: u8,
     pub scale: u8,
@@ -250,11 +250,29 @@ fn reg_loc(r: Register) -> Loc {
     }
 }
 
-fn seg_num(r: Register) -> u8 {
-    if r.is_segment_register() {
-        (r as u32 - Register::ES as u32) as u8
-    } else {
-        3
+/// A segment register's number (the index into `Cpu::seg`, as ES = 0 … GS = 5). As an
+/// enum the compiler knows the range, so `cpu.seg[e.seg as usize]` needs no bounds
+/// check on the memory fast path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SegNum {
+    #[default]
+    Es = 0,
+    Cs = 1,
+    Ss = 2,
+    Ds = 3,
+    Fs = 4,
+    Gs = 5,
+}
+
+fn seg_num(r: Register) -> SegNum {
+    match r {
+        Register::ES => SegNum::Es,
+        Register::CS => SegNum::Cs,
+        Register::SS => SegNum::Ss,
+        Register::FS => SegNum::Fs,
+        Register::GS => SegNum::Gs,
+        _ => SegNum::Ds,
     }
 }
 
@@ -879,7 +897,7 @@ fn string(e: &mut Entry, ins: &Instruction, op: Op) -> Op {
     }
     // String ops name their operands implicitly; keep the source segment (DS or override).
     if op == Op::Ins {
-        e.seg = 0;
+        e.seg = SegNum::Es;
     }
     op
 }
