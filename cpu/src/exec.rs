@@ -157,6 +157,15 @@ impl Cpu {
         Ok(())
     }
 
+    /// After an instruction that ends its block (a control transfer, anything
+    /// `decode::ends_block` names): `Err(LEAVE)`, whatever it wrote (`smc` is consumed
+    /// here, as the block ends anyway).
+    #[inline(always)]
+    pub(crate) fn leave_block(&mut self) -> Res<()> {
+        self.smc = false;
+        Err(crate::LEAVE)
+    }
+
     /// Executes one entry. `self.eip` already points at the next instruction.
     #[inline(always)]
     pub(crate) fn exec<B: Bus>(&mut self, bus: &mut B, e: &Entry) -> Res<()> {

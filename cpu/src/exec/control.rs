@@ -39,8 +39,7 @@ pub(crate) fn call_rel<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Re
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     branch::<S>(c, e);
-    c.smc = false;
-    Err(LEAVE)
+    c.leave_block()
 }
 
 /// `ret` / `ret imm16`
@@ -82,8 +81,7 @@ pub(crate) fn call_r<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     c.eip = t;
-    c.smc = false;
-    Err(LEAVE)
+    c.leave_block()
 }
 
 /// `call m`
@@ -95,6 +93,5 @@ pub(crate) fn call_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<
     let ret = c.eip;
     c.push(bus, ret, S::N)?;
     c.eip = t;
-    c.smc = false;
-    Err(LEAVE)
+    c.leave_block()
 }

@@ -142,8 +142,7 @@ fn generic<B: Bus>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     if crate::decode::ends_block(e) {
         // Its block ends here, and EIP may be anything (a transfer, a REP string
         // instruction to resume): the run loop must not go on to the sentinel entry.
-        c.smc = false;
-        return Err(crate::LEAVE);
+        return c.leave_block();
     }
     c.leave_if_smc()
 }
