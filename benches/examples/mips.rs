@@ -1,6 +1,6 @@
 //! Runs one workload (default: all, one after another) for N million instructions and
 //! prints guest MIPS: `cargo run --release -p benches --example mips -- 100 [NAME]`,
-//! NAME one of CrcMemcpy, Alu, PagedMem, RepMovsb, RepStosd, CallRet. Each workload's
+//! NAME one of CrcMemcpy, Alu, PagedMem, RepMovsb, RepStosd, CallRet, BigNum. Each workload's
 //! first pass is checked against its hand-worked result before timing.
 use std::time::Instant;
 
