@@ -317,7 +317,12 @@ impl BlockCache {
         mut entries: Vec<Entry>,
     ) -> BlockId {
         let chain = key.is_some() && entries.last().is_some_and(chains_out);
-        entries.push(crate::exec::table::sentinel());
+        // The sentinel's EIP is the block's end (its length is 0).
+        let end = entries.last().map_or(0, |e| e.end);
+        entries.push(Entry {
+            end,
+            ..crate::exec::table::sentinel()
+        });
         let block = Block {
             key: key.unwrap_or(DEAD),
             chain,
@@ -381,10 +386,10 @@ fn link_branches(entries: &mut [Entry]) {
         })
         .collect();
     let mut end = 0u32;
-    for (e, &s) in entries.iter_mut().zip(&starts) {
-        // A block is at most a page of code.
-        e.off = s as u16;
+    for e in entries.iter_mut() {
         end += e.len as u32;
+        // A block is at most a page of code.
+        e.end = end as u16;
         if matches!(e.op, Op::Jcc | Op::Jmp) && e.h != crate::exec::table::H::Generic {
             let target = end.wrapping_add(e.imm);
             if let Some(k) = starts.iter().position(|&s| s == target) {

@@ -207,15 +207,17 @@ pub struct Entry {
     pub sub: u8,
     /// Register numbers of the first two operands when they are general registers
     /// (for the specialised handlers, which need no `Loc` match).
-    pub r0: u8,
-    pub r1: u8,
+    pub r0: Gpr,
+    pub r1: Gpr,
     /// The handler row (`exec::table`), chosen by `translate`.
     pub h: crate::exec::table::H,
     /// For a relative JMP or Jcc: the index of the entry of the same block its target
     /// is the start of (set by the block builder), else `NO_TARGET`.
     pub jt: u8,
-    /// The entry's offset from the start of its block (set by the block builder).
-    pub off: u16,
+    /// The offset of the entry's end (the next instruction) from the start of its
+    /// block, set by the block builder: the run loop sets EIP from it and the block's
+    /// start EIP, which needs no running EIP carried from entry to entry.
+    pub end: u16,
     pub disp: u32,
     pub imm: u32,
     pub imm2: u32,
@@ -247,6 +249,39 @@ fn reg_loc(r: Register) -> Loc {
         Loc::Xmm((r as u32 - Register::XMM0 as u32) as u8)
     } else {
         Loc::None
+    }
+}
+
+/// A general register's number (the index into `Cpu::regs`; for byte operands 0–3 are
+/// AL..BL and 4–7 AH..BH). As an enum the compiler knows the range, so the handlers
+/// index `Cpu::regs` with neither a bounds check nor a mask.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Gpr {
+    #[default]
+    R0 = 0,
+    R1 = 1,
+    R2 = 2,
+    R3 = 3,
+    R4 = 4,
+    R5 = 5,
+    R6 = 6,
+    R7 = 7,
+}
+
+impl Gpr {
+    /// Register `r` modulo 8.
+    pub fn new(r: u8) -> Gpr {
+        match r & 7 {
+            0 => Gpr::R0,
+            1 => Gpr::R1,
+            2 => Gpr::R2,
+            3 => Gpr::R3,
+            4 => Gpr::R4,
+            5 => Gpr::R5,
+            6 => Gpr::R6,
+            _ => Gpr::R7,
+        }
     }
 }
 
@@ -833,10 +868,10 @@ pub fn translate(ins: &Instruction) -> Entry {
     }
     specialize(&mut e);
     if let Loc::Reg(r) = e.dst {
-        e.r0 = r;
+        e.r0 = Gpr::new(r);
     }
     if let Loc::Reg(r) = e.src {
-        e.r1 = r;
+        e.r1 = Gpr::new(r);
     }
     e.h = crate::exec::table::select(&e);
     e.jt = NO_TARGET;

@@ -1,7 +1,7 @@
 //! Lazy arithmetic flags. Most ALU results' flags are never read: the next ALU
 //! instruction overwrites them. So the commonest flag producers (ADD, SUB, CMP, AND,
-//! OR, XOR, TEST, INC, DEC, NEG, and SHL/SHR/SAR of a register by an immediate) only
-//! record their operands and result here, and OSZAPC
+//! OR, XOR, TEST, INC, DEC, NEG, two- and three-operand IMUL, and SHL/SHR/SAR of a
+//! register by an immediate) only record their operands and result here, and OSZAPC
 //! are computed from that record when something reads them: a condition (Jcc/SETcc/
 //! CMOVcc evaluate it straight from the record), or anything that needs EFLAGS itself
 //! (PUSHF, ADC, interrupts, every instruction on the generic path, and the end of

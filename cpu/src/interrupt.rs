@@ -258,7 +258,7 @@ impl Cpu {
     /// Loads CS for a transfer to `dpl`-privilege code and sets CPL.
     fn set_cs(&mut self, d: &Desc, sel: u16, cpl: u8) {
         self.seg[CS] = d.segment((sel & !3) | cpl as u16);
-        self.cpl = cpl;
+        self.set_cpl(cpl);
     }
 
     /// Checks a code-segment descriptor as a far JMP/CALL target (SDM Vol. 3A §5.8.1).
@@ -461,7 +461,7 @@ impl Cpu {
             }
             self.seg[SS] = ss_seg;
             self.regs[ESP] = nesp;
-            self.cpl = dpl;
+            self.set_cpl(dpl);
             let r = (|| -> Res<()> {
                 self.push(bus, old_ss, gsize)?;
                 self.push(bus, old_esp, gsize)?;
@@ -474,7 +474,7 @@ impl Cpu {
             if let Err(x) = r {
                 self.seg[SS] = old_seg;
                 self.regs[ESP] = old_esp;
-                self.cpl = old_cpl;
+                self.set_cpl(old_cpl);
                 return Err(x);
             }
             self.set_cs(&td, tsel, dpl);
@@ -637,7 +637,7 @@ impl Cpu {
         }
         let [esp, ss, es, ds, fs, gs] = v;
         self.eflags = (fl & WRITABLE) | 2;
-        self.cpl = 3;
+        self.set_cpl(3);
         for (s, val) in [
             (CS, sel as u32),
             (SS, ss),
@@ -721,7 +721,7 @@ impl Cpu {
                 let (oss, oesp) = (self.seg[SS].selector as u32, self.regs[ESP]);
                 self.seg[SS] = ss_seg;
                 self.regs[ESP] = nesp;
-                self.cpl = dpl;
+                self.set_cpl(dpl);
                 if was_v86 {
                     for s in [GS, FS, DS, ES] {
                         let v = self.seg[s].selector as u32;

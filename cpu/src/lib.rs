@@ -366,7 +366,7 @@ impl Cpu {
         self.cr3 = 0;
         self.cr4 = 0;
         self.dr = [0, 0, 0, 0, 0, 0, 0xFFFF_0FF0, 0x400];
-        self.cpl = 0;
+        self.set_cpl(0);
         self.halted = false;
         self.shadow = false;
         self.fpu.reset();
@@ -396,7 +396,7 @@ impl Cpu {
     /// `data_sel` as 4 GB base-0 segments with D/B = 1 and DPL = CPL = `cpl`.
     pub fn enter_flat_protected_mode(&mut self, code_sel: u16, data_sel: u16, cpl: u8) {
         self.cr0 |= CR0_PE;
-        self.cpl = cpl & 3;
+        self.set_cpl(cpl & 3);
         let attr =
             ATTR_P | ATTR_S | ATTR_RW | ATTR_ACCESSED | ATTR_DB | ATTR_G | ((cpl as u16 & 3) << 5);
         self.seg[CS] = Segment::new(code_sel, 0, 0xFFFF_FFFF, attr | ATTR_CODE);

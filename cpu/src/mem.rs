@@ -6,7 +6,7 @@
 
 use crate::regs::*;
 pub(crate) use crate::tlb::TLB_SIZE;
-use crate::tlb::{Tlb, TlbEntry, GLOBAL, INVALID, NO_HOST};
+use crate::tlb::{TlbEntry, GLOBAL, INVALID, NO_HOST};
 use crate::{Bus, Cpu, Exc, Res, PFV, SSF};
 
 /// Kind of memory access, for permission checks and #PF error codes.
@@ -46,7 +46,7 @@ impl Cpu {
         let need = if write { ACC_WRITE } else { ACC_READ };
         // Flat: the offset is the linear address, and only a wrap past 4 GB is
         // beyond the limit.
-        if s.acc & (need | ACC_FLAT) == need | ACC_FLAT && off <= u32::MAX - size.wrapping_sub(1) {
+        if s.acc & need << 3 != 0 && off <= u32::MAX - size.wrapping_sub(1) {
             return Ok(off);
         }
         let end = off as u64 + size as u64 - 1;
@@ -76,6 +76,26 @@ impl Cpu {
         self.cpl == 3
     }
 
+    /// The TLB entry of `lin` for the current privilege (the fast paths of `rd`, `wr`).
+    #[inline(always)]
+    fn tlb_current(&self, lin: u32) -> TlbEntry {
+        debug_assert_eq!(
+            self.tlb.cur_user(),
+            self.user(),
+            "TLB class out of step with CPL"
+        );
+        self.tlb.current(lin)
+    }
+
+    /// Sets the CPL, and with it the TLB's current privilege class. Every change of
+    /// `cpl` inside the CPU goes through here (`tlb_sync` catches edits from outside
+    /// between runs).
+    #[inline]
+    pub(crate) fn set_cpl(&mut self, cpl: u8) {
+        self.cpl = cpl;
+        self.tlb.set_user(cpl == 3);
+    }
+
     /// Linear → physical for one byte's page.
     #[inline]
     pub(crate) fn translate<B: Bus>(
@@ -88,7 +108,7 @@ impl Cpu {
         if self.cr0 & CR0_PG == 0 {
             return Ok(lin);
         }
-        let e = &self.tlb.entries[Tlb::index(lin, user)];
+        let e = self.tlb.get(lin, user);
         let tag = if acc == Access::Write {
             e.write
         } else {
@@ -201,7 +221,7 @@ impl Cpu {
         };
         let page = lin & !0xFFF;
         let global = last & PTE_G != 0 && self.cr4 & CR4_PGE != 0;
-        self.tlb.entries[Tlb::index(lin, user)] = TlbEntry {
+        *self.tlb.get_mut(lin, user) = TlbEntry {
             read: page | NO_HOST,
             write: if writable && (write || last & PTE_D != 0) {
                 page | NO_HOST
@@ -258,7 +278,7 @@ impl Cpu {
         size: u32,
         user: bool,
     ) -> Res<u32> {
-        let e = self.tlb.entries[Tlb::index(lin, user)];
+        let e = self.tlb.get(lin, user);
         if e.read == lin & !0xFFF && (lin & 0xFFF) + size <= 0x1000 {
             if let Some(v) = load_via(bus, e, lin, size) {
                 return Ok(v);
@@ -306,7 +326,7 @@ impl Cpu {
         v: u32,
         user: bool,
     ) -> Res<()> {
-        let e = self.tlb.entries[Tlb::index(lin, user)];
+        let e = self.tlb.get(lin, user);
         if e.write == lin & !0xFFF
             && (lin & 0xFFF) + size <= 0x1000
             && store_via(bus, e, lin, size, v)
@@ -364,7 +384,7 @@ impl Cpu {
             .and_then(|h| u32::try_from(h).ok());
         let code = self.cache.is_code(pphys >> 12);
         let watching = self.watching;
-        let e = &mut self.tlb.entries[Tlb::index(lin, user)];
+        let e = self.tlb.get_mut(lin, user);
         if !paged && (e.read & !NO_HOST != page || e.phys & !0xFFF != page) {
             *e = TlbEntry {
                 read: page | NO_HOST,
@@ -421,7 +441,7 @@ impl Cpu {
     #[inline(always)]
     fn linear_fast(&self, seg: usize, off: u32, size: u32, need: u8) -> Option<u32> {
         let s = &self.seg[seg];
-        if s.acc & (need | ACC_FLAT) == need | ACC_FLAT {
+        if s.acc & need << 3 != 0 {
             return Some(off);
         }
         let end = off as u64 + size as u64 - 1;
@@ -436,7 +456,7 @@ impl Cpu {
     #[inline(always)]
     pub(crate) fn rd<B: Bus>(&mut self, bus: &mut B, seg: usize, off: u32, size: u32) -> Res<u32> {
         if let Some(lin) = self.linear_fast(seg, off, size, ACC_READ) {
-            let e = self.tlb.entries[Tlb::index(lin, self.user())];
+            let e = self.tlb_current(lin);
             if lin & (!0xFFF | (size - 1)) == e.read {
                 if let Some(v) = load_via(bus, e, lin, size) {
                     return Ok(v);
@@ -468,7 +488,7 @@ impl Cpu {
         v: u32,
     ) -> Res<()> {
         if let Some(lin) = self.linear_fast(seg, off, size, ACC_WRITE) {
-            let e = self.tlb.entries[Tlb::index(lin, self.user())];
+            let e = self.tlb_current(lin);
             if lin & (!0xFFF | (size - 1)) == e.write && store_via(bus, e, lin, size, v) {
                 return Ok(());
             }

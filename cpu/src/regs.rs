@@ -113,12 +113,17 @@ pub struct Segment {
 pub const ACC_READ: u8 = 1;
 pub const ACC_WRITE: u8 = 2;
 pub const ACC_EXPAND_DOWN: u8 = 4;
-/// Derived: a usable segment with base 0, limit FFFFFFFFh and not expand-down, whose
+/// Derived: a readable segment with base 0, limit FFFFFFFFh and not expand-down, whose
 /// offsets are linear addresses (the "flat" fast path skips the base add and the
 /// limit compare; only a wrap past 4 GB still needs a check). Recomputed by every
 /// descriptor load ([`Segment::update_acc`], [`Segment::load_real`]) and, for code that
-/// edits the public fields directly, at the start of every `Cpu::run`.
-pub const ACC_FLAT: u8 = 8;
+/// edits the public fields directly, at the start of every `Cpu::run`. It is
+/// `ACC_READ << 3`, so `need << 3` is the flat bit of an access that needs `need`.
+pub const ACC_FLAT_R: u8 = ACC_READ << 3;
+/// Derived: as [`ACC_FLAT_R`] for a writable segment (`ACC_WRITE << 3`).
+pub const ACC_FLAT_W: u8 = ACC_WRITE << 3;
+/// Either flat bit.
+pub const ACC_FLAT: u8 = ACC_FLAT_R | ACC_FLAT_W;
 
 impl Segment {
     pub fn new(selector: u16, base: u32, limit: u32, attr: u16) -> Self {
@@ -143,14 +148,13 @@ impl Segment {
         self.update_flat();
     }
 
-    /// Sets or clears [`ACC_FLAT`] from the base, limit and access rights.
+    /// Sets or clears [`ACC_FLAT_R`] and [`ACC_FLAT_W`] from the base, limit and
+    /// access rights.
     #[inline]
     pub fn update_flat(&mut self) {
-        let flat = self.base == 0
-            && self.limit == u32::MAX
-            && self.acc & (ACC_READ | ACC_WRITE) != 0
-            && self.acc & ACC_EXPAND_DOWN == 0;
-        self.acc = (self.acc & !ACC_FLAT) | if flat { ACC_FLAT } else { 0 };
+        let flat = self.base == 0 && self.limit == u32::MAX && self.acc & ACC_EXPAND_DOWN == 0;
+        let rights = self.acc & (ACC_READ | ACC_WRITE);
+        self.acc = (self.acc & !ACC_FLAT) | if flat { rights << 3 } else { 0 };
     }
 
     pub fn update_acc(&mut self) {

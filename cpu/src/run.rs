@@ -87,9 +87,9 @@ impl Cpu {
             // dispatch, the compiler may copy it into every handler (threaded code).
             let mut fault = None;
             // Only a block's last instruction, or one that leaves it, changes EIP other
-            // than by its length, so EIP is tracked here rather than reloaded.
-            let mut ip = self.eip;
-            let start = ip;
+            // than by its length, so each entry's EIP is the block's start plus its
+            // offset.
+            let start = self.eip;
             let mut at: *const Entry = entries.as_ptr();
             // The CPU through a pointer the optimiser cannot see through (`opaque`); the
             // loop reaches it only through `c` until it ends.
@@ -100,7 +100,7 @@ impl Cpu {
                 // sentinel (it always returns `BLOCK_END`), so the next one exists; or an
                 // in-block branch target, checked to be an instruction below.
                 let e = unsafe { &*at };
-                let next = ip.wrapping_add(e.len as u32);
+                let next = start.wrapping_add(e.end as u32);
                 cp = opaque(cp);
                 // SAFETY: `cp` is `self` (`opaque` returns its argument), and `self` is
                 // not used while `c` lives: this is a reborrow of `self` for one
@@ -121,8 +121,6 @@ impl Cpu {
                     }
                     if x.vector != LEAVE.vector {
                         // Handlers leave EFLAGS as they were when they fail (table.rs).
-                        // (`ip` is `next` less the length, so only one of them stays live
-                        // across the handler.)
                         c.eip = next.wrapping_sub(e.len as u32);
                         fault = Some(x);
                         break;
@@ -138,19 +136,17 @@ impl Cpu {
                         break;
                     }
                     let te = &entries[t];
-                    if (e.size == 2 && c.eip != start.wrapping_add(te.off as u32))
+                    if (e.size == 2 && c.eip != start.wrapping_add(te.end as u32 - te.len as u32))
                         || c.icount + (n - t) as u64 > end
                         || (c.eflags & IF != 0 && bus.irq_pending())
                     {
                         break;
                     }
-                    ip = c.eip;
                     at = te;
                     continue;
                 }
                 // An instruction that sets EIP otherwise returns `LEAVE` (table.rs).
                 debug_assert_eq!(c.eip, next, "{:?} returned Ok with a new EIP", e.h);
-                ip = next;
                 // SAFETY: see `e` above: `e` was not the sentinel.
                 at = unsafe { at.add(1) };
             }

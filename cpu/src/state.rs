@@ -116,7 +116,7 @@ impl Cpu {
         self.idtr = s.idtr;
         [self.cr0, self.cr2, self.cr3, self.cr4] = s.cr;
         self.dr = s.dr;
-        self.cpl = s.cpl;
+        self.set_cpl(s.cpl);
         self.tsc_offset = s.tsc_offset;
         self.icount = s.icount;
         self.halted = s.halted;

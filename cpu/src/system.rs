@@ -219,7 +219,7 @@ impl Cpu {
             for s in self.seg.iter_mut() {
                 s.acc = ACC_READ | ACC_WRITE;
             }
-            self.cpl = 0;
+            self.set_cpl(0);
         }
         Ok(())
     }
@@ -373,7 +373,7 @@ impl Cpu {
             0xFFFF_FFFF,
             ATTR_P | ATTR_S | ATTR_RW | ATTR_ACCESSED | ATTR_DB | ATTR_G,
         );
-        self.cpl = 0;
+        self.set_cpl(0);
         self.regs[ESP] = self.sysenter_esp;
         self.eip = self.sysenter_eip;
         Ok(())
@@ -393,7 +393,7 @@ impl Cpu {
             0xFFFF_FFFF,
             ATTR_P | ATTR_S | ATTR_RW | ATTR_ACCESSED | ATTR_DB | ATTR_G | dpl3,
         );
-        self.cpl = 3;
+        self.set_cpl(3);
         self.regs[ESP] = self.regs[ECX];
         self.eip = self.regs[EDX];
         Ok(())

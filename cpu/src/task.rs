@@ -216,7 +216,7 @@ impl Cpu {
         }
         self.load_task_ldt(bus, st.ldt)?;
         if fl & VM != 0 {
-            self.cpl = 3;
+            self.set_cpl(3);
             for (s, &v) in st.segs.iter().enumerate() {
                 self.load_seg(bus, s, v)?;
             }
@@ -276,7 +276,7 @@ impl Cpu {
             return Err(Exc::code(NP, err(cs)));
         }
         self.seg[CS] = d.segment(cs);
-        self.cpl = cpl;
+        self.set_cpl(cpl);
         let ss = segs[SS];
         if ss & !3 == 0 {
             return Err(Exc::code(TS, 0));

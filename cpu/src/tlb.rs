@@ -8,7 +8,10 @@
 //!
 //! Design:
 //! - direct-mapped, [`TLB_SIZE`] entries per privilege class (supervisor, user), since the
-//!   permissions a walk grants differ between the two (U/S, R/W with CR0.WP);
+//!   permissions a walk grants differ between the two (U/S, R/W with CR0.WP). The
+//!   class of the current CPL is `cur`, so the hit path indexes one array with no
+//!   privilege test; a CPL change that crosses between ring 3 and rings 0–2 swaps the
+//!   two arrays (two pointers, `Cpu::set_cpl`);
 //! - each entry has a read tag and a write tag: the linear page number when that kind of
 //!   access may use the entry, with [`INVALID`] set when it may not. A write tag exists
 //!   only once the page's dirty bit is set (SDM Vol. 3A §4.8: the first write must walk
@@ -58,8 +61,12 @@ const EMPTY: TlbEntry = TlbEntry {
 };
 
 pub(crate) struct Tlb {
-    /// Supervisor entries, then user entries.
-    pub(crate) entries: Box<[TlbEntry; 2 * TLB_SIZE]>,
+    /// The entries of the privilege class `cur_user` names: always the current CPL's.
+    cur: Box<[TlbEntry; TLB_SIZE]>,
+    /// The entries of the other class.
+    other: Box<[TlbEntry; TLB_SIZE]>,
+    /// Whether `cur` holds the user (CPL 3) class.
+    cur_user: bool,
     /// The bus's memory-map generation the host offsets were resolved under.
     pub(crate) bus_gen: u64,
     /// The paging controls (CR0.PG/WP, CR4.PAE/PSE/PGE) at the last run start: code
@@ -70,21 +77,64 @@ pub(crate) struct Tlb {
 impl Tlb {
     pub fn new() -> Self {
         Tlb {
-            entries: Box::new([EMPTY; 2 * TLB_SIZE]),
+            cur: Box::new([EMPTY; TLB_SIZE]),
+            other: Box::new([EMPTY; TLB_SIZE]),
+            cur_user: false,
             bus_gen: 0,
             mode: 0,
         }
     }
 
-    /// The slot of linear address `lin` for the privilege class `user`.
+    /// The slot of linear address `lin` in either class.
     #[inline(always)]
-    pub(crate) fn index(lin: u32, user: bool) -> usize {
-        ((user as usize) << 10 | (lin >> 12) as usize & (TLB_SIZE - 1)) & (2 * TLB_SIZE - 1)
+    fn slot(lin: u32) -> usize {
+        (lin >> 12) as usize & (TLB_SIZE - 1)
+    }
+
+    /// The entry of `lin` in the current privilege class (the hit path).
+    #[inline(always)]
+    pub(crate) fn current(&self, lin: u32) -> TlbEntry {
+        self.cur[Self::slot(lin)]
+    }
+
+    /// The entry of `lin` for the privilege class `user`.
+    #[inline(always)]
+    pub(crate) fn get(&self, lin: u32, user: bool) -> TlbEntry {
+        if user == self.cur_user {
+            self.cur[Self::slot(lin)]
+        } else {
+            self.other[Self::slot(lin)]
+        }
+    }
+
+    /// The entry of `lin` for the privilege class `user`, to fill or update.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, lin: u32, user: bool) -> &mut TlbEntry {
+        if user == self.cur_user {
+            &mut self.cur[Self::slot(lin)]
+        } else {
+            &mut self.other[Self::slot(lin)]
+        }
+    }
+
+    /// Makes `cur` the class of `user`.
+    #[inline]
+    pub(crate) fn set_user(&mut self, user: bool) {
+        if user != self.cur_user {
+            std::mem::swap(&mut self.cur, &mut self.other);
+            self.cur_user = user;
+        }
+    }
+
+    /// Whether `cur` is the user class.
+    #[inline]
+    pub(crate) fn cur_user(&self) -> bool {
+        self.cur_user
     }
 
     /// Drops every translation (or every non-global one).
     pub fn flush(&mut self, keep_global: bool) {
-        for e in self.entries.iter_mut() {
+        for e in self.cur.iter_mut().chain(self.other.iter_mut()) {
             if !(keep_global && e.phys & GLOBAL != 0) {
                 *e = EMPTY;
             }
@@ -95,7 +145,7 @@ impl Tlb {
     /// privilege classes.
     pub fn invalidate(&mut self, lin: u32) {
         for user in [false, true] {
-            let e = &mut self.entries[Self::index(lin, user)];
+            let e = self.get_mut(lin, user);
             if (e.read | e.write) & !0xFFF == lin & !0xFFF {
                 *e = EMPTY;
             }
@@ -104,7 +154,7 @@ impl Tlb {
 
     /// Takes physical page `page` out of the write fast path (it now holds cached code).
     fn drop_writes_to(&mut self, page: u32) {
-        for e in self.entries.iter_mut() {
+        for e in self.cur.iter_mut().chain(self.other.iter_mut()) {
             if e.phys >> 12 == page {
                 e.write |= NO_HOST;
             }
@@ -130,6 +180,7 @@ impl Cpu {
     /// made stale by editing a segment's public base or limit between runs.
     #[inline]
     pub(crate) fn tlb_sync<B: crate::Bus>(&mut self, bus: &mut B) {
+        self.tlb.set_user(self.cpl == 3);
         for s in self.seg.iter_mut() {
             s.update_flat();
         }
@@ -260,7 +311,7 @@ mod tests {
 
     /// Whether the entry of `lin` lets `user` reads (writes) use host RAM directly.
     fn hits(cpu: &Cpu, lin: u32, user: bool) -> (bool, bool) {
-        let e = cpu.tlb.entries[Tlb::index(lin, user)];
+        let e = cpu.tlb.get(lin, user);
         (e.read == lin & !0xFFF, e.write == lin & !0xFFF)
     }
 

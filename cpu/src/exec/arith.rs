@@ -9,7 +9,6 @@ use super::table::Sz;
 use crate::alu;
 use crate::decode::Entry;
 use crate::flags::{self, Lazy};
-use crate::regs::{CF, OF, STATUS};
 use crate::{Bus, Cpu, Res};
 
 /// How an ALU kind's flags are committed (after the last access that can fault).
@@ -303,17 +302,23 @@ pub(crate) fn not_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<(
 
 /// The truncated signed product and its flags (SDM Vol. 2A "IMUL": CF = OF = the
 /// product does not fit the destination; SF, ZF and PF from the truncated result as a
-/// P6 sets them, AF cleared: the policy of `alu.rs`). All six status bits are new, so
-/// the record is simply dropped.
+/// P6 sets them, AF cleared: the policy of `alu.rs`). That is the lazy record of a
+/// shift (`flags::SET_OF`): a logic result with CF and OF given.
 #[inline(always)]
 fn imul<S: Sz>(c: &mut Cpu, a: u32, b: u32) -> u32 {
     let p = S::sext(a) as i32 as i64 * S::sext(b) as i32 as i64;
     let r = p as u32 & S::MASK;
-    let mut f = (c.eflags & !STATUS) | alu::szp(r, S::N);
-    if S::sext(r) as i32 as i64 != p {
-        f |= CF | OF;
-    }
-    c.set_flags(f);
+    let ovf = S::sext(r) as i32 as i64 != p;
+    c.commit(Flags::Lazy(Lazy {
+        kind: flags::LOGIC
+            | flags::KEEP_CF
+            | size_bits::<S>()
+            | if ovf { flags::SET_OF } else { 0 },
+        cf: ovf as u8,
+        a: 0,
+        b: 0,
+        r,
+    }));
     r
 }
 

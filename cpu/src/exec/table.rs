@@ -18,7 +18,7 @@ use super::control::*;
 use super::data::*;
 use super::shift::*;
 use super::stack::*;
-use crate::decode::{Entry, Loc, Op};
+use crate::decode::{Entry, Gpr, Loc, Op};
 use crate::{Bus, Cpu, Res};
 
 // Every handler is `fn(&mut Cpu, &mut B, &Entry) -> Res<()>`; `cpu.eip` already points
@@ -36,8 +36,8 @@ pub(crate) trait Sz {
     /// Width in bytes (1, 2, 4).
     const N: u32;
     const MASK: u32;
-    fn get(c: &Cpu, r: u8) -> u32;
-    fn set(c: &mut Cpu, r: u8, v: u32);
+    fn get(c: &Cpu, r: Gpr) -> u32;
+    fn set(c: &mut Cpu, r: Gpr, v: u32);
     /// Sign-extends a value of this size to 32 bits.
     fn sext(v: u32) -> u32;
 }
@@ -50,13 +50,13 @@ impl Sz for S8 {
     const N: u32 = 1;
     const MASK: u32 = 0xFF;
     #[inline(always)]
-    fn get(c: &Cpu, r: u8) -> u32 {
+    fn get(c: &Cpu, r: Gpr) -> u32 {
         // 0–3 are AL..BL, 4–7 AH..BH (bits 15–8 of EAX..EBX).
         let r = r as usize;
         (c.regs[r & 3] >> ((r & 4) << 1)) & 0xFF
     }
     #[inline(always)]
-    fn set(c: &mut Cpu, r: u8, v: u32) {
+    fn set(c: &mut Cpu, r: Gpr, v: u32) {
         let r = r as usize;
         let sh = (r & 4) << 1;
         let x = &mut c.regs[r & 3];
@@ -72,12 +72,12 @@ impl Sz for S16 {
     const N: u32 = 2;
     const MASK: u32 = 0xFFFF;
     #[inline(always)]
-    fn get(c: &Cpu, r: u8) -> u32 {
-        c.regs[r as usize & 7] & 0xFFFF
+    fn get(c: &Cpu, r: Gpr) -> u32 {
+        c.regs[r as usize] & 0xFFFF
     }
     #[inline(always)]
-    fn set(c: &mut Cpu, r: u8, v: u32) {
-        let x = &mut c.regs[r as usize & 7];
+    fn set(c: &mut Cpu, r: Gpr, v: u32) {
+        let x = &mut c.regs[r as usize];
         *x = (*x & !0xFFFF) | (v & 0xFFFF);
     }
     #[inline(always)]
@@ -90,12 +90,12 @@ impl Sz for S32 {
     const N: u32 = 4;
     const MASK: u32 = 0xFFFF_FFFF;
     #[inline(always)]
-    fn get(c: &Cpu, r: u8) -> u32 {
-        c.regs[r as usize & 7]
+    fn get(c: &Cpu, r: Gpr) -> u32 {
+        c.regs[r as usize]
     }
     #[inline(always)]
-    fn set(c: &mut Cpu, r: u8, v: u32) {
-        c.regs[r as usize & 7] = v;
+    fn set(c: &mut Cpu, r: Gpr, v: u32) {
+        c.regs[r as usize] = v;
     }
     #[inline(always)]
     fn sext(v: u32) -> u32 {
