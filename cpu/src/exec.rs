@@ -20,12 +20,14 @@ use crate::{Bus, Cpu, Exc, Res, BR, DE, OFV, UD};
 impl Cpu {
     #[inline]
     pub(crate) fn ea(&self, e: &Entry) -> u32 {
+        // The decoder stores register numbers 0–7 or `NO_REG`, so the masks only
+        // spare the bounds checks.
         let mut a = e.disp;
         if e.base != NO_REG {
-            a = a.wrapping_add(self.regs[e.base as usize]);
+            a = a.wrapping_add(self.regs[e.base as usize & 7]);
         }
         if e.index != NO_REG {
-            a = a.wrapping_add(self.regs[e.index as usize] << e.scale);
+            a = a.wrapping_add(self.regs[e.index as usize & 7] << e.scale);
         }
         if !e.asz32 {
             a &= 0xFFFF;
@@ -152,9 +154,15 @@ impl Cpu {
     pub(crate) fn leave_if_smc(&mut self) -> Res<()> {
         if self.smc {
             self.smc = false;
-            return Err(crate::LEAVE);
+            return Err(crate::STOP_AFTER);
         }
         Ok(())
+    }
+
+    /// The EIP after entry `e` of the running block.
+    #[inline(always)]
+    pub(crate) fn next_ip(&self, e: &Entry) -> u32 {
+        self.ip_base.wrapping_add(e.end as u32)
     }
 
     /// After an instruction that ends its block (a control transfer, anything

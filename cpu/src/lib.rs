@@ -153,6 +153,15 @@ pub(crate) const LEAVE: Exc = Exc {
     code: 0xFFFF,
 };
 
+/// Not an exception: a handler's "completed, and it may have written code or hit a
+/// watchpoint: the block ends after it" (`Cpu::leave_if_smc`). Unlike `LEAVE`, EIP is
+/// not set by the handler: the run loop sets it to the next instruction.
+pub(crate) const STOP_AFTER: Exc = Exc {
+    vector: 0xFD,
+    has_error: false,
+    code: 0xFFFF,
+};
+
 /// Not an exception either: the sentinel entry after a block's last instruction
 /// (block.rs) returns it, so the run loop needs no end-of-block test per instruction.
 pub(crate) const BLOCK_END: Exc = Exc {
@@ -200,6 +209,11 @@ pub type Res<T> = Result<T, Exc>;
 pub struct Cpu {
     pub regs: [u32; 8],
     pub eip: u32,
+    /// While a block runs: the EIP of its first instruction. `Cpu::eip` is not
+    /// updated per instruction; a handler that needs its next EIP computes it as
+    /// `ip_base + Entry::end` (`Cpu::next_ip`), and the run loop sets EIP whenever the
+    /// block ends or faults.
+    pub(crate) ip_base: u32,
     pub eflags: u32,
     pub seg: [Segment; 6],
     pub ldtr: Segment,
@@ -299,6 +313,7 @@ impl Cpu {
             cr3: 0,
             cr4: 0,
             dr: [0; 8],
+            ip_base: 0,
             cpl: 0,
             tsc_offset: 0,
             icount: 0,

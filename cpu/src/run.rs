@@ -7,7 +7,7 @@ use crate::block::Chain;
 use crate::decode::{Entry, Op};
 use crate::interrupt::Kind;
 use crate::regs::*;
-use crate::{Bus, Cpu, Exc, Stop, BLOCK_END, LEAVE};
+use crate::{Bus, Cpu, Exc, Stop, BLOCK_END, LEAVE, STOP_AFTER};
 
 impl Cpu {
     /// Runs until `budget` instructions have retired or something stops the CPU.
@@ -88,8 +88,10 @@ impl Cpu {
             let mut fault = None;
             // Only a block's last instruction, or one that leaves it, changes EIP other
             // than by its length, so each entry's EIP is the block's start plus its
-            // offset.
+            // offset: EIP is set only where the walk ends, and the few handlers that
+            // need it compute it (`Cpu::next_ip`).
             let start = self.eip;
+            self.ip_base = start;
             let mut at: *const Entry = entries.as_ptr();
             // The CPU through a pointer the optimiser cannot see through (`opaque`); the
             // loop reaches it only through `c` until it ends.
@@ -106,17 +108,22 @@ impl Cpu {
                 // not used while `c` lives: this is a reborrow of `self` for one
                 // iteration.
                 let c = unsafe { &mut *cp };
-                c.eip = next;
                 // Counted before it runs, so port accesses see the exact virtual time.
                 c.icount += 1;
                 if let Err(x) = c.exec(bus, e) {
                     if x.vector == BLOCK_END.vector {
-                        // The sentinel is no instruction (its length is 0: EIP is right).
+                        // The sentinel is no instruction (its length is 0, its end the
+                        // block's).
                         // Through `opaque` again, or LLVM carries the count from before
                         // the increment through every handler, in a register, for this.
                         // SAFETY: as for `c`, which is not used after this.
                         let c = unsafe { &mut *opaque(cp) };
                         c.icount -= 1;
+                        c.eip = next;
+                        break;
+                    }
+                    if x.vector == STOP_AFTER.vector {
+                        c.eip = next;
                         break;
                     }
                     if x.vector != LEAVE.vector {
@@ -146,7 +153,6 @@ impl Cpu {
                     continue;
                 }
                 // An instruction that sets EIP otherwise returns `LEAVE` (table.rs).
-                debug_assert_eq!(c.eip, next, "{:?} returned Ok with a new EIP", e.h);
                 // SAFETY: see `e` above: `e` was not the sentinel.
                 at = unsafe { at.add(1) };
             }
@@ -239,6 +245,8 @@ impl Cpu {
         let block = self.cache.blocks[id as usize].entries.clone();
         // Not the sentinel.
         let n = (block.len() - 1).min((end - self.icount) as usize);
+        // EIP is set per instruction here; `ip_base` is for the handlers (run_loop).
+        self.ip_base = self.eip;
         for (i, e) in block[..n].iter().enumerate() {
             if breaks && i > 0 && self.debug_break_here() {
                 return Some(Stop::Debug);
@@ -248,7 +256,7 @@ impl Cpu {
             self.eip = ip.wrapping_add(e.len as u32);
             self.icount += 1;
             match self.exec(bus, e) {
-                Err(LEAVE) => break,
+                Err(LEAVE) | Err(STOP_AFTER) => break,
                 Err(x) => {
                     self.eflags = saved_flags;
                     self.eip = ip;
@@ -292,13 +300,14 @@ impl Cpu {
         };
         let e = &{ self.cache.blocks[id as usize].entries[0] };
         let ip = self.eip;
+        self.ip_base = ip;
         let tf = self.eflags & TF != 0;
         let saved_flags = self.eflags;
         self.eip = ip.wrapping_add(e.len as u32);
         self.icount += 1;
         self.smc = false;
         match self.exec(bus, e) {
-            Err(LEAVE) | Ok(()) => {}
+            Err(LEAVE) | Err(STOP_AFTER) | Ok(()) => {}
             Err(x) => {
                 self.eflags = saved_flags;
                 self.eip = ip;

@@ -10,8 +10,8 @@ use crate::{Bus, Cpu, Res, LEAVE};
 
 #[inline(always)]
 fn branch<S: Sz>(c: &mut Cpu, e: &Entry) {
-    // The displacement is relative to the next instruction, which EIP already holds.
-    c.eip = c.eip.wrapping_add(e.imm) & if S::N == 2 { 0xFFFF } else { !0 };
+    // The displacement is relative to the next instruction.
+    c.eip = c.next_ip(e).wrapping_add(e.imm) & if S::N == 2 { 0xFFFF } else { !0 };
 }
 
 /// `jcc rel` for condition `C` (the low nibble of the opcode).
@@ -36,7 +36,7 @@ pub(crate) fn jmp_rel<B: Bus, S: Sz>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<(
 /// `call rel`
 #[inline(always)]
 pub(crate) fn call_rel<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
-    let ret = c.eip;
+    let ret = c.next_ip(e);
     c.push(bus, ret, S::N)?;
     branch::<S>(c, e);
     c.leave_block()
@@ -78,7 +78,7 @@ pub(crate) fn jmp_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<(
 pub(crate) fn call_r<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let t = S::get(c, e.r0);
     c.check_cs_limit(t)?;
-    let ret = c.eip;
+    let ret = c.next_ip(e);
     c.push(bus, ret, S::N)?;
     c.eip = t;
     c.leave_block()
@@ -90,7 +90,7 @@ pub(crate) fn call_m<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<
     let off = c.ea(e);
     let t = c.rd(bus, e.seg as usize, off, S::N)?;
     c.check_cs_limit(t)?;
-    let ret = c.eip;
+    let ret = c.next_ip(e);
     c.push(bus, ret, S::N)?;
     c.eip = t;
     c.leave_block()

@@ -133,6 +133,8 @@ const END: u16 = BLOCK_END_ROW + 1;
 fn generic<B: Bus>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let (saved, saved_flags) = (c.lazy, c.eflags);
     c.materialise_flags();
+    // The generic interpreter reads EIP as the next instruction's (`ip_base`).
+    c.eip = c.next_ip(e);
     let r = c.exec_generic(bus, e);
     if r.is_err() {
         c.lazy = saved;
@@ -144,7 +146,12 @@ fn generic<B: Bus>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
         // instruction to resume): the run loop must not go on to the sentinel entry.
         return c.leave_block();
     }
-    c.leave_if_smc()
+    // EIP is exact here (set above, or by the instruction: a taken LOOP or JCXZ, which
+    // leave through `smc`), so `LEAVE` rather than `leave_if_smc`'s `STOP_AFTER`.
+    if std::mem::take(&mut c.smc) {
+        return Err(crate::LEAVE);
+    }
+    Ok(())
 }
 
 /// Declares the rows: the enum `H` naming each handler (stored in every entry), the
