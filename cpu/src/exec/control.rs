@@ -47,8 +47,9 @@ pub(crate) fn call_rel<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Re
 pub(crate) fn ret_near<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let t = c.peek(bus, 0, S::N)?;
     c.check_cs_limit(t)?;
-    c.pop(bus, S::N)?;
-    let sp = c.regs[ESP].wrapping_add(e.imm & 0xFFFF);
+    // The pop (read once, by the peek) and the release of imm16 bytes, in the stack's
+    // width.
+    let sp = c.regs[ESP].wrapping_add(S::N).wrapping_add(e.imm & 0xFFFF);
     c.set_sp(sp);
     c.eip = t;
     Err(LEAVE)
