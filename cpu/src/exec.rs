@@ -159,6 +159,17 @@ impl Cpu {
         Ok(())
     }
 
+    /// How many instructions after entry `e` of the running block are counted in
+    /// `icount` ahead of running (see `Cpu::block_end`).
+    #[inline(always)]
+    pub(crate) fn uncounted(&self, e: &Entry) -> u64 {
+        if self.block_end == 0 {
+            return 0;
+        }
+        let gap = self.block_end.wrapping_sub(e as *const Entry as usize);
+        (gap / std::mem::size_of::<Entry>()) as u64 - 1
+    }
+
     /// The EIP after entry `e` of the running block.
     #[inline(always)]
     pub(crate) fn next_ip(&self, e: &Entry) -> u32 {

@@ -214,6 +214,11 @@ pub struct Cpu {
     /// `ip_base + Entry::end` (`Cpu::next_ip`), and the run loop sets EIP whenever the
     /// block ends or faults.
     pub(crate) ip_base: u32,
+    /// While a block runs: the address of its sentinel entry, whose distance from an
+    /// entry says how many instructions after it were counted ahead (`run_loop`
+    /// counts a block's instructions at its start); 0 while instructions are counted
+    /// one at a time.
+    pub(crate) block_end: usize,
     pub eflags: u32,
     pub seg: [Segment; 6],
     pub ldtr: Segment,
@@ -313,6 +318,7 @@ impl Cpu {
             cr3: 0,
             cr4: 0,
             dr: [0; 8],
+            block_end: 0,
             ip_base: 0,
             cpl: 0,
             tsc_offset: 0,

@@ -81,8 +81,7 @@ impl Cpu {
                 }
                 continue;
             }
-            // The hot loop: no per-instruction bookkeeping beyond EIP and the count, and
-            // no end test: the sentinel ends the walk (`BLOCK_END`), and a handler ends
+            // The hot loop: no per-instruction bookkeeping at all, and no end test: the sentinel ends the walk (`BLOCK_END`), and a handler ends
             // the block early by returning `LEAVE` (table.rs). With no branch before the
             // dispatch, the compiler may copy it into every handler (threaded code).
             let mut fault = None;
@@ -92,6 +91,10 @@ impl Cpu {
             // need it compute it (`Cpu::next_ip`).
             let start = self.eip;
             self.ip_base = start;
+            // The count likewise: the whole block is counted now, and where the walk
+            // ends early the instructions not run are taken back (`Cpu::uncounted`).
+            self.icount += n as u64;
+            self.block_end = entries[n..].as_ptr() as usize;
             let mut at: *const Entry = entries.as_ptr();
             // The CPU through a pointer the optimiser cannot see through (`opaque`); the
             // loop reaches it only through `c` until it ends.
@@ -108,20 +111,16 @@ impl Cpu {
                 // not used while `c` lives: this is a reborrow of `self` for one
                 // iteration.
                 let c = unsafe { &mut *cp };
-                // Counted before it runs, so port accesses see the exact virtual time.
-                c.icount += 1;
                 if let Err(x) = c.exec(bus, e) {
                     if x.vector == BLOCK_END.vector {
                         // The sentinel is no instruction (its length is 0, its end the
-                        // block's).
-                        // Through `opaque` again, or LLVM carries the count from before
-                        // the increment through every handler, in a register, for this.
-                        // SAFETY: as for `c`, which is not used after this.
-                        let c = unsafe { &mut *opaque(cp) };
-                        c.icount -= 1;
+                        // block's), and the whole block ran.
                         c.eip = next;
                         break;
                     }
+                    // The instructions after `e` did not run (a fault counts, as the
+                    // instruction's attempt).
+                    c.icount -= c.uncounted(e);
                     if x.vector == STOP_AFTER.vector {
                         c.eip = next;
                         break;
@@ -149,6 +148,8 @@ impl Cpu {
                     {
                         break;
                     }
+                    // Entries `t..n` run (again): counted now, as at the block's start.
+                    c.icount += (n - t) as u64;
                     at = te;
                     continue;
                 }
@@ -245,8 +246,10 @@ impl Cpu {
         let block = self.cache.blocks[id as usize].entries.clone();
         // Not the sentinel.
         let n = (block.len() - 1).min((end - self.icount) as usize);
-        // EIP is set per instruction here; `ip_base` is for the handlers (run_loop).
+        // EIP is set and instructions are counted per instruction here; `ip_base` is
+        // for the handlers (run_loop), and no instruction is counted ahead.
         self.ip_base = self.eip;
+        self.block_end = 0;
         for (i, e) in block[..n].iter().enumerate() {
             if breaks && i > 0 && self.debug_break_here() {
                 return Some(Stop::Debug);
@@ -301,6 +304,7 @@ impl Cpu {
         let e = &{ self.cache.blocks[id as usize].entries[0] };
         let ip = self.eip;
         self.ip_base = ip;
+        self.block_end = 0;
         let tf = self.eflags & TF != 0;
         let saved_flags = self.eflags;
         self.eip = ip.wrapping_add(e.len as u32);

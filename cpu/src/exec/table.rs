@@ -133,9 +133,13 @@ const END: u16 = BLOCK_END_ROW + 1;
 fn generic<B: Bus>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
     let (saved, saved_flags) = (c.lazy, c.eflags);
     c.materialise_flags();
-    // The generic interpreter reads EIP as the next instruction's (`ip_base`).
+    // The generic interpreter reads EIP as the next instruction's (`ip_base`), and the
+    // exact count (port accesses, RDTSC, REP budgets), which the run loop keeps ahead.
     c.eip = c.next_ip(e);
+    let ahead = c.uncounted(e);
+    c.icount -= ahead;
     let r = c.exec_generic(bus, e);
+    c.icount += ahead;
     if r.is_err() {
         c.lazy = saved;
         c.eflags = saved_flags;
