@@ -163,11 +163,13 @@ impl Cpu {
     /// `icount` ahead of running (see `Cpu::block_end`).
     #[inline(always)]
     pub(crate) fn uncounted(&self, e: &Entry) -> u64 {
-        if self.block_end == 0 {
+        const SIZE: usize = std::mem::size_of::<Entry>();
+        let gap = self.block_end.wrapping_sub(e as *const Entry as usize);
+        // Mostly the block's last instruction (a call, return or jump), so no division.
+        if gap == SIZE {
             return 0;
         }
-        let gap = self.block_end.wrapping_sub(e as *const Entry as usize);
-        (gap / std::mem::size_of::<Entry>()) as u64 - 1
+        (gap / SIZE) as u64 - 1
     }
 
     /// The EIP after entry `e` of the running block.

@@ -216,8 +216,8 @@ pub struct Cpu {
     pub(crate) ip_base: u32,
     /// While a block runs: the address of its sentinel entry, whose distance from an
     /// entry says how many instructions after it were counted ahead (`run_loop`
-    /// counts a block's instructions at its start); 0 while instructions are counted
-    /// one at a time.
+    /// counts a block's instructions at its start). Where instructions are counted one
+    /// at a time, the address just past the entry being run (none ahead).
     pub(crate) block_end: usize,
     pub eflags: u32,
     pub seg: [Segment; 6],

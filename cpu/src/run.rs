@@ -247,9 +247,9 @@ impl Cpu {
         // Not the sentinel.
         let n = (block.len() - 1).min((end - self.icount) as usize);
         // EIP is set and instructions are counted per instruction here; `ip_base` is
-        // for the handlers (run_loop), and no instruction is counted ahead.
+        // for the handlers (run_loop), and no instruction is counted ahead (`block_end`
+        // below).
         self.ip_base = self.eip;
-        self.block_end = 0;
         for (i, e) in block[..n].iter().enumerate() {
             if breaks && i > 0 && self.debug_break_here() {
                 return Some(Stop::Debug);
@@ -258,6 +258,7 @@ impl Cpu {
             let saved_flags = self.eflags;
             self.eip = ip.wrapping_add(e.len as u32);
             self.icount += 1;
+            self.block_end = e as *const Entry as usize + std::mem::size_of::<Entry>();
             match self.exec(bus, e) {
                 Err(LEAVE) | Err(STOP_AFTER) => break,
                 Err(x) => {
@@ -304,7 +305,7 @@ impl Cpu {
         let e = &{ self.cache.blocks[id as usize].entries[0] };
         let ip = self.eip;
         self.ip_base = ip;
-        self.block_end = 0;
+        self.block_end = e as *const Entry as usize + std::mem::size_of::<Entry>();
         let tf = self.eflags & TF != 0;
         let saved_flags = self.eflags;
         self.eip = ip.wrapping_add(e.len as u32);
