@@ -1,12 +1,13 @@
 //! Lazy arithmetic flags. Most ALU results' flags are never read: the next ALU
 //! instruction overwrites them. So the commonest flag producers (ADD, SUB, CMP, AND,
-//! OR, XOR, TEST, INC, DEC, NEG, two- and three-operand IMUL, and SHL/SHR/SAR of a
-//! register by an immediate) only record their operands and result here, and OSZAPC
+//! OR, XOR, TEST, INC, DEC, NEG, ADC, SBB, two- and three-operand IMUL, and SHL/SHR/SAR
+//! of a register by an immediate) only record their operands and result here, and OSZAPC
 //! are computed from that record when something reads them: a condition (Jcc/SETcc/
 //! CMOVcc evaluate it straight from the record), or anything that needs EFLAGS itself
-//! (PUSHF, ADC, interrupts, every instruction on the generic path, and the end of
-//! `Cpu::run`, after which `Cpu::eflags` is exact again for the machine, debugger and
-//! state saves). The flag definitions are those of `alu.rs` (SDM Vol. 1 §3.4.3.1).
+//! (PUSHF, ADC and SBB for their carry in, interrupts, every instruction on the
+//! generic path, and the end of `Cpu::run`, after which `Cpu::eflags` is exact again
+//! for the machine, debugger and state saves). The flag definitions are those of
+//! `alu.rs` (SDM Vol. 1 §3.4.3.1).
 //!
 //! Invariant: while `Lazy::kind != NONE` the status bits of `Cpu::eflags` are stale and
 //! the record defines them; the other EFLAGS bits are always in `Cpu::eflags`.

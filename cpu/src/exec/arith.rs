@@ -1,22 +1,19 @@
 //! Specialised integer arithmetic and logic (SDM Vol. 2 "ADD", "OR", "ADC", "SBB",
 //! "AND", "SUB", "XOR", "CMP", "TEST", "INC", "DEC"): one handler per kind × operand
 //! form × size, generated from the generic bodies below. The result and flag rules are
-//! those of `alu.rs`, recorded lazily (`flags.rs`) except for ADC and SBB; flags are
+//! those of `alu.rs`, recorded lazily (`flags.rs`), ADC and SBB too; flags are
 //! committed only after the last access that can fault, so a faulting instruction
 //! leaves them as they were.
 
 use super::table::Sz;
-use crate::alu;
 use crate::decode::Entry;
 use crate::flags::{self, Lazy};
 use crate::{Bus, Cpu, Res};
 
 /// How an ALU kind's flags are committed (after the last access that can fault).
 pub(crate) enum Flags {
-    /// A lazy record (`flags.rs`).
+    /// A lazy record (`flags.rs`): every kind's flags are one now.
     Lazy(Lazy),
-    /// The complete new EFLAGS.
-    Eager(u32),
 }
 
 impl Cpu {
@@ -37,7 +34,6 @@ impl Cpu {
                     self.lazy.cf = l.cf;
                 }
             }
-            Flags::Eager(f) => self.set_flags(f),
         }
     }
 }
@@ -101,18 +97,31 @@ fn logic<S: Sz>(r: u32) -> (u32, Flags) {
     (r, lazy::<S>(flags::LOGIC, 0, 0, r))
 }
 
-/// ADC/SBB need CF in, so they compute the flags eagerly. They define all six status
-/// bits, so only CF is taken from the record; `alu` keeps the other EFLAGS bits, which
-/// `eflags` always holds exactly (flags.rs).
+/// ADC/SBB take CF in, and record their result lazily as an ADD or SUB whose carry out
+/// is given (`KEEP_CF`, as INC and DEC do): with a carry in, the carry (borrow) out is
+/// `r < a` (`a < b`) or, with CF set, `r == a` (`a == b`), while the record's OF and AF
+/// rules hold unchanged for `a + b + CF` and `a - b - CF` (SDM Vol. 2A "ADC", "SBB").
 #[inline(always)]
 fn with_carry<S: Sz>(c: &Cpu, a: u32, b: u32, add: bool) -> (u32, Flags) {
-    let (cf, f) = (c.cf_now(), c.eflags);
-    let (r, f) = if add {
-        alu::add(a, b, cf, S::N, f)
+    let cin = c.cf_now();
+    let (op, r, cout) = if add {
+        let r = a.wrapping_add(b).wrapping_add(cin) & S::MASK;
+        (flags::ADD, r, r < a || (cin != 0 && r == a))
     } else {
-        alu::sub(a, b, cf, S::N, f)
+        let r = a.wrapping_sub(b).wrapping_sub(cin) & S::MASK;
+        (flags::SUB, r, a < b || (cin != 0 && a == b))
     };
-    (r, Flags::Eager(f))
+    let kind = op | flags::KEEP_CF | size_bits::<S>();
+    (
+        r,
+        Flags::Lazy(Lazy {
+            kind,
+            cf: cout as u8,
+            a,
+            b,
+            r,
+        }),
+    )
 }
 
 kind!(Add, true, |_c, a, b| add::<S>(a, b));
