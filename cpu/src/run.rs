@@ -81,9 +81,10 @@ impl Cpu {
                 }
                 continue;
             }
-            // The hot loop: no per-instruction bookkeeping at all, and no end test: the sentinel ends the walk (`BLOCK_END`), and a handler ends
-            // the block early by returning `LEAVE` (table.rs). With no branch before the
-            // dispatch, the compiler may copy it into every handler (threaded code).
+            // The hot loop: no per-instruction bookkeeping at all, and no end test: the
+            // sentinel ends the walk (`BLOCK_END`), and a handler ends the block early
+            // by returning `LEAVE` (table.rs). With no branch before the dispatch, the
+            // compiler may copy it into every handler (threaded code).
             let mut fault = None;
             // Only a block's last instruction, or one that leaves it, changes EIP other
             // than by its length, so each entry's EIP is the block's start plus its
