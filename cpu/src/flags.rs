@@ -20,7 +20,7 @@ use crate::Cpu;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Lazy {
     /// `NONE`, or an operation (`ADD`, `SUB`, `LOGIC`) | size (`B8`, `B16`, `B32`) |
-    /// `KEEP_CF` (INC/DEC: CF is `cf`, not the operation's carry).
+    /// `KEEP_CF` (CF is `cf`: INC/DEC keep it, ADC/SBB and shifts and IMUL give it).
     pub kind: u8,
     /// CF for `KEEP_CF` records (0 or 1).
     pub cf: u8,

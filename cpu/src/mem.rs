@@ -46,7 +46,7 @@ impl Cpu {
         let need = if write { ACC_WRITE } else { ACC_READ };
         // Flat: the offset is the linear address, and only a wrap past 4 GB is
         // beyond the limit.
-        if s.acc & need << 3 != 0 && off <= u32::MAX - size.wrapping_sub(1) {
+        if s.flat_for(need) && off <= u32::MAX - size.wrapping_sub(1) {
             return Ok(off);
         }
         let end = off as u64 + size as u64 - 1;
@@ -441,7 +441,7 @@ impl Cpu {
     #[inline(always)]
     fn linear_fast(&self, seg: usize, off: u32, size: u32, need: u8) -> Option<u32> {
         let s = &self.seg[seg];
-        if s.acc & need << 3 != 0 {
+        if s.flat_for(need) {
             return Some(off);
         }
         let end = off as u64 + size as u64 - 1;

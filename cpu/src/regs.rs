@@ -148,6 +148,13 @@ impl Segment {
         self.update_flat();
     }
 
+    /// Whether an access needing `need` ([`ACC_READ`] or [`ACC_WRITE`]) may take the
+    /// offset as the linear address (the flat bit of that right).
+    #[inline(always)]
+    pub fn flat_for(&self, need: u8) -> bool {
+        self.acc & need << 3 != 0
+    }
+
     /// Sets or clears [`ACC_FLAT_R`] and [`ACC_FLAT_W`] from the base, limit and
     /// access rights.
     #[inline]
