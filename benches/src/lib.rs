@@ -43,6 +43,14 @@ impl Bus for FlatBus {
     fn ram(&mut self) -> &mut [u8] {
         &mut self.mem
     }
+    fn host_ram(&mut self) -> Option<cpu::HostRam> {
+        // SAFETY: while the CPU runs it holds the only `&mut FlatBus`, and the methods
+        // above borrow `mem`'s bytes only until they return, so nothing resizes or
+        // replaces `mem` or keeps a reference into it meanwhile; between runs anything
+        // may, and the CPU asks again at the next run start. `as_mut_ptr` materialises
+        // no reference to the bytes.
+        Some(unsafe { cpu::HostRam::new(self.mem.as_mut_ptr(), self.mem.len()) })
+    }
     fn io_read(&mut self, _port: u16, _size: u8) -> u32 {
         0xFFFF_FFFF
     }

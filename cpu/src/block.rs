@@ -399,6 +399,23 @@ fn link_branches(entries: &mut [Entry]) {
     }
 }
 
+/// Gives each CMP or TEST that a fusable Jcc follows the fused row of the pair
+/// (exec/fused.rs), with the Jcc's target as an offset from the block start, its
+/// in-block target and its negation bit. Runs after `link_branches` (offsets and
+/// targets are final).
+fn fuse_pairs(entries: &mut [Entry]) {
+    for i in 1..entries.len() {
+        let j = entries[i];
+        if let Some(h) = crate::exec::table::fused(entries[i - 1].h, &j) {
+            let e = &mut entries[i - 1];
+            e.h = h;
+            e.imm2 = (j.end as u32).wrapping_add(j.imm);
+            e.jt = j.jt;
+            e.rep = j.sub & 1;
+        }
+    }
+}
+
 impl Cpu {
     /// The block starting at CS:EIP, from the cache or freshly decoded.
     #[inline]
@@ -513,6 +530,7 @@ impl Cpu {
             }
         }
         link_branches(&mut entries);
+        fuse_pairs(&mut entries);
         let len: u32 = entries.iter().map(|e| e.len as u32).sum();
         if cacheable {
             self.tlb_drop_page(phys >> 12);

@@ -7,6 +7,7 @@ mod arith;
 mod cond;
 mod control;
 mod data;
+mod fused;
 pub(crate) mod shift;
 mod stack;
 pub(crate) mod table;
@@ -40,6 +41,15 @@ impl Cpu {
     #[inline(always)]
     pub(crate) fn ea_base_disp(&self, e: &Entry) -> u32 {
         self.regs[e.base as usize & 7].wrapping_add(e.disp)
+    }
+
+    /// The effective address of an operand known to be `[base + index * scale + disp]`
+    /// with 32-bit addressing (rows chosen for that form by `exec::table::select`).
+    #[inline(always)]
+    pub(crate) fn ea_base_index(&self, e: &Entry) -> u32 {
+        self.regs[e.base as usize & 7]
+            .wrapping_add(self.regs[e.index as usize & 7] << e.scale)
+            .wrapping_add(e.disp)
     }
 
     /// The offset `k` bytes past `a` in the instruction's address size. The parts of a

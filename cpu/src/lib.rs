@@ -33,6 +33,44 @@ pub use regs::*;
 
 use std::collections::HashSet;
 
+/// Guest RAM as host memory, for the TLB's hit path: a RAM page's entry holds its host
+/// address, so a load or store that hits is one tag compare and one host access, with
+/// no call into the bus and no bounds check (`tlb.rs`). The CPU asks
+/// [`Bus::host_ram`] at the start of every [`Cpu::run`] and drops every cached host
+/// address when the answer (or [`Bus::mem_generation`]) differs from the last run's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostRam {
+    /// The address of the first byte; its provenance is exposed (`new`), and the TLB
+    /// turns addresses inside the block back into pointers with that provenance.
+    base: usize,
+    len: usize,
+}
+
+impl HostRam {
+    /// Guest RAM at `ptr`, `len` bytes.
+    ///
+    /// # Safety
+    /// For as long as the bus that returns this from [`Bus::host_ram`] lives and keeps
+    /// returning it, `ptr` must be valid for reads and writes of `len` bytes, and no
+    /// reference to those bytes may be live while a [`Cpu::run`] is in progress, except
+    /// inside the bus's own methods (which the CPU calls) for the duration of that call:
+    /// the CPU reads and writes them through raw pointers between those calls. A
+    /// `Vec<u8>` that is not resized, replaced or dropped while the CPU runs, with `ptr`
+    /// from `Vec::as_mut_ptr` (which materialises no reference to the elements) and
+    /// the elements otherwise reached only through short-lived borrows, qualifies.
+    pub unsafe fn new(ptr: *mut u8, len: usize) -> HostRam {
+        HostRam {
+            base: ptr.expose_provenance(),
+            len,
+        }
+    }
+
+    /// The host address of byte `off`, if `off..off + n` is inside the block.
+    pub(crate) fn addr(&self, off: usize, n: usize) -> Option<usize> {
+        (off.checked_add(n)? <= self.len).then_some(self.base + off)
+    }
+}
+
 /// Everything outside the CPU: physical memory, I/O ports and the interrupt controller.
 /// Addresses are physical; widths larger than a byte are little-endian and may be
 /// unaligned.
@@ -66,6 +104,12 @@ pub trait Bus {
     /// The memory [`Bus::ram_offset`] indexes.
     fn ram(&mut self) -> &mut [u8] {
         &mut []
+    }
+    /// The same memory as [`Bus::ram`], for the CPU's TLB to load from and store to
+    /// directly ([`HostRam`]). `None` (the default) keeps every access on the
+    /// `read*`/`write*` path.
+    fn host_ram(&mut self) -> Option<HostRam> {
+        None
     }
     /// A number that changes whenever the answers of [`Bus::ram_offset`] may have
     /// changed (the A20 gate, the chipset's memory map, a machine reset or snapshot
@@ -158,6 +202,14 @@ pub(crate) const LEAVE: Exc = Exc {
 /// not set by the handler: the run loop sets it to the next instruction.
 pub(crate) const STOP_AFTER: Exc = Exc {
     vector: 0xFD,
+    has_error: false,
+    code: 0xFFFF,
+};
+
+/// Not an exception: a fused comparison and Jcc whose branch is not taken (exec/fused.rs):
+/// the run loop goes on after the Jcc's entry.
+pub(crate) const SKIP: Exc = Exc {
+    vector: 0xFC,
     has_error: false,
     code: 0xFFFF,
 };

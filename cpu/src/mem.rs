@@ -229,7 +229,7 @@ impl Cpu {
                 INVALID
             },
             phys: phys & !0xFFF | if global { GLOBAL } else { 0 },
-            host: 0,
+            addend: 0,
         };
         // Accessed bits on every level; dirty on the last on writes.
         for (i, &(addr, val)) in entries[..n].iter().enumerate() {
@@ -280,9 +280,7 @@ impl Cpu {
     ) -> Res<u32> {
         let e = self.tlb.get(lin, user);
         if e.read == lin & !0xFFF && (lin & 0xFFF) + size <= 0x1000 {
-            if let Some(v) = load_via(bus, e, lin, size) {
-                return Ok(v);
-            }
+            return Ok(load_via(e, lin, size));
         }
         self.read_slow(bus, lin, size, user)
     }
@@ -327,10 +325,8 @@ impl Cpu {
         user: bool,
     ) -> Res<()> {
         let e = self.tlb.get(lin, user);
-        if e.write == lin & !0xFFF
-            && (lin & 0xFFF) + size <= 0x1000
-            && store_via(bus, e, lin, size, v)
-        {
+        if e.write == lin & !0xFFF && (lin & 0xFFF) + size <= 0x1000 {
+            store_via(e, lin, size, v);
             return Ok(());
         }
         self.write_slow(bus, lin, size, v, user)
@@ -379,9 +375,14 @@ impl Cpu {
         let page = lin & !0xFFF;
         let pphys = phys & !0xFFF;
         let paged = self.cr0 & CR0_PG != 0;
-        let host = bus
-            .ram_offset(pphys, 0x1000)
-            .and_then(|h| u32::try_from(h).ok());
+        // The whole page must be inside the bus's RAM block: a hit may touch any byte
+        // of it (tlb.rs).
+        let host = match self.tlb.host {
+            Some(ram) => bus
+                .ram_offset(pphys, 0x1000)
+                .and_then(|h| ram.addr(h, 0x1000)),
+            None => None,
+        };
         let code = self.cache.is_code(pphys >> 12);
         let watching = self.watching;
         let e = self.tlb.get_mut(lin, user);
@@ -390,7 +391,7 @@ impl Cpu {
                 read: page | NO_HOST,
                 write: page | NO_HOST,
                 phys: page,
-                host: 0,
+                addend: 0,
             };
         }
         // The walk just filled the entry (paged); check anyway that it is this page's.
@@ -402,7 +403,7 @@ impl Cpu {
             e.write |= NO_HOST;
             return;
         };
-        e.host = h;
+        e.addend = h.wrapping_sub(page as usize);
         if e.read & !NO_HOST == page {
             e.read = page;
         }
@@ -458,9 +459,7 @@ impl Cpu {
         if let Some(lin) = self.linear_fast(seg, off, size, ACC_READ) {
             let e = self.tlb_current(lin);
             if lin & (!0xFFF | (size - 1)) == e.read {
-                if let Some(v) = load_via(bus, e, lin, size) {
-                    return Ok(v);
-                }
+                return Ok(load_via(e, lin, size));
             }
         }
         self.rd_checked(bus, seg, off, size)
@@ -489,7 +488,8 @@ impl Cpu {
     ) -> Res<()> {
         if let Some(lin) = self.linear_fast(seg, off, size, ACC_WRITE) {
             let e = self.tlb_current(lin);
-            if lin & (!0xFFF | (size - 1)) == e.write && store_via(bus, e, lin, size, v) {
+            if lin & (!0xFFF | (size - 1)) == e.write {
+                store_via(e, lin, size, v);
                 return Ok(());
             }
         }
@@ -582,47 +582,42 @@ fn read64<B: Bus>(bus: &mut B, addr: u32) -> u64 {
     bus.read32(addr) as u64 | (bus.read32(addr.wrapping_add(4)) as u64) << 32
 }
 
-/// The load of a TLB hit: `e` maps `lin`'s page to host RAM (the caller checked its read
-/// tag, and that the access stays in the page).
+/// The host address of `lin` through a TLB hit.
 #[inline(always)]
-fn load_via<B: Bus>(bus: &mut B, e: TlbEntry, lin: u32, size: u32) -> Option<u32> {
-    host_load(bus.ram(), e.host as usize + (lin & 0xFFF) as usize, size)
+fn host_addr(e: TlbEntry, lin: u32) -> usize {
+    (lin as usize).wrapping_add(e.addend)
 }
 
-/// The store of a TLB hit (see [`load_via`]); false if it could not be done there.
+/// The load of a TLB hit: the caller checked `e`'s read tag against `lin`'s page and
+/// that the `size` bytes stay inside that page.
 #[inline(always)]
-fn store_via<B: Bus>(bus: &mut B, e: TlbEntry, lin: u32, size: u32, v: u32) -> bool {
-    host_store(bus.ram(), e.host as usize + (lin & 0xFFF) as usize, size, v)
-}
-
-/// A little-endian load of `size` bytes at `o` of host RAM, or `None` past its end.
-#[inline(always)]
-fn host_load(ram: &[u8], o: usize, size: u32) -> Option<u32> {
-    Some(match size {
-        1 => *ram.get(o)? as u32,
-        2 => u16::from_le_bytes(ram.get(o..o + 2)?.try_into().ok()?) as u32,
-        _ => u32::from_le_bytes(ram.get(o..o + 4)?.try_into().ok()?),
-    })
-}
-
-/// A little-endian store of `size` bytes at `o` of host RAM; false past its end.
-/// (Each width is its own fixed-size store: a slice copy of a run-time length would
-/// become a call to `memcpy`.)
-#[inline(always)]
-fn host_store(ram: &mut [u8], o: usize, size: u32, v: u32) -> bool {
-    match size {
-        1 => match ram.get_mut(o) {
-            Some(b) => *b = v as u8,
-            None => return false,
-        },
-        2 => match ram.get_mut(o..o + 2) {
-            Some(d) => d.copy_from_slice(&(v as u16).to_le_bytes()),
-            None => return false,
-        },
-        _ => match ram.get_mut(o..o + 4) {
-            Some(d) => d.copy_from_slice(&v.to_le_bytes()),
-            None => return false,
-        },
+fn load_via(e: TlbEntry, lin: u32, size: u32) -> u32 {
+    let p = host_addr(e, lin);
+    // SAFETY: a tag without `NO_HOST` exists only in an entry `fill_host` gave the
+    // host address of a whole 4 KB page inside `Tlb::host`, the block `Bus::host_ram`
+    // returned at the start of this run (`tlb_sync` drops every entry when that
+    // changes), and `HostRam::new`'s contract keeps that block valid for reads and
+    // unreferenced while the CPU runs. The access is inside that page, and the
+    // address's provenance is the block's, exposed by `HostRam::new`.
+    unsafe {
+        match size {
+            1 => *std::ptr::with_exposed_provenance::<u8>(p) as u32,
+            2 => std::ptr::with_exposed_provenance::<u16>(p).read_unaligned() as u32,
+            _ => std::ptr::with_exposed_provenance::<u32>(p).read_unaligned(),
+        }
     }
-    true
+}
+
+/// The store of a TLB hit (the caller checked the write tag; see [`load_via`]).
+#[inline(always)]
+fn store_via(e: TlbEntry, lin: u32, size: u32, v: u32) {
+    let p = host_addr(e, lin);
+    // SAFETY: as in `load_via`, with the write tag and writes.
+    unsafe {
+        match size {
+            1 => *std::ptr::with_exposed_provenance_mut::<u8>(p) = v as u8,
+            2 => std::ptr::with_exposed_provenance_mut::<u16>(p).write_unaligned(v as u16),
+            _ => std::ptr::with_exposed_provenance_mut::<u32>(p).write_unaligned(v),
+        }
+    }
 }

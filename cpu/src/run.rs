@@ -7,7 +7,7 @@ use crate::block::Chain;
 use crate::decode::{Entry, Op};
 use crate::interrupt::Kind;
 use crate::regs::*;
-use crate::{Bus, Cpu, Exc, Stop, BLOCK_END, LEAVE, STOP_AFTER};
+use crate::{Bus, Cpu, Exc, Stop, BLOCK_END, LEAVE, SKIP, STOP_AFTER};
 
 impl Cpu {
     /// Runs until `budget` instructions have retired or something stops the CPU.
@@ -113,6 +113,13 @@ impl Cpu {
                 // iteration.
                 let c = unsafe { &mut *cp };
                 if let Err(x) = c.exec(bus, e) {
+                    if x.vector == SKIP.vector {
+                        // A fused comparison whose Jcc is not taken: on after the Jcc.
+                        // SAFETY: a fused entry is followed by its Jcc's (`fuse_pairs`),
+                        // which is no sentinel, so the entry after that exists.
+                        at = unsafe { at.add(2) };
+                        continue;
+                    }
                     if x.vector == BLOCK_END.vector {
                         // The sentinel is no instruction (its length is 0, its end the
                         // block's), and the whole block ran.
@@ -243,8 +250,11 @@ impl Cpu {
             }
         };
         // A copy of the entries: this path is cold, and a copy needs no argument about
-        // the arena.
-        let block = self.cache.blocks[id as usize].entries.clone();
+        // the arena. Fused pairs run as their two instructions.
+        let mut block = self.cache.blocks[id as usize].entries.clone();
+        for e in block.iter_mut() {
+            e.h = e.h.unfused();
+        }
         // Not the sentinel.
         let n = (block.len() - 1).min((end - self.icount) as usize);
         // EIP is set and instructions are counted per instruction here; `ip_base` is
@@ -303,7 +313,11 @@ impl Cpu {
                 return self.exception(bus, x).err().map(|_| Stop::Shutdown);
             }
         };
-        let e = &{ self.cache.blocks[id as usize].entries[0] };
+        let e = &{
+            let mut e = self.cache.blocks[id as usize].entries[0];
+            e.h = e.h.unfused();
+            e
+        };
         let ip = self.eip;
         self.ip_base = ip;
         self.block_end = e as *const Entry as usize + std::mem::size_of::<Entry>();

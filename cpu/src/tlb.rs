@@ -1,7 +1,6 @@
 //! The data TLB: a software translation cache from 4 KB linear pages to physical pages
-//! and, for pages that are plain RAM, straight to host memory (an index into
-//! [`crate::Bus::ram`]), so the common load or store is one tag compare and one slice
-//! access. It models the P6's TLBs as far as software can see them (SDM Vol. 3A §4.10):
+//! and, for pages that are plain RAM, straight to host memory ([`crate::HostRam`]), so
+//! the common load or store is one tag compare and one host access. It models the P6's TLBs as far as software can see them (SDM Vol. 3A §4.10):
 //! translations are cached until MOV to CR0/CR3/CR4, INVLPG or a task switch drops them,
 //! global pages (CR4.PGE) survive CR3 loads, and a stale entry after a page-table edit
 //! without INVLPG is exactly what real hardware may also use.
@@ -22,10 +21,11 @@
 //!   cache must see every such write, so they are never entered in the write path), and
 //!   all writes while debugger watchpoints are set;
 //! - unpaged mode uses the same entries with the identity translation;
-//! - the host offset depends on the bus's memory map (A20, PAM, BARs): the CPU compares
-//!   [`crate::Bus::mem_generation`] at the start of every run and flushes on a change.
-//!   The hit path reads RAM with a bounds-checked `get`, so even a stale host offset
-//!   can never reach outside guest RAM.
+//! - the host address depends on the bus's memory map (A20, PAM, BARs) and on where its
+//!   RAM lives: the CPU compares [`crate::Bus::mem_generation`] and
+//!   [`crate::Bus::host_ram`] at the start of every run and flushes on a change, and
+//!   enters a host address only for a whole page inside that RAM, so a hit (tag and
+//!   alignment checked: the access stays inside the page) is always inside it.
 
 use crate::regs::{CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE};
 use crate::Cpu;
@@ -49,15 +49,16 @@ pub(crate) struct TlbEntry {
     pub(crate) write: u32,
     /// Physical page | [`GLOBAL`].
     pub(crate) phys: u32,
-    /// Index into `Bus::ram` of the physical page (when a tag lacks [`NO_HOST`]).
-    pub(crate) host: u32,
+    /// When a tag lacks [`NO_HOST`]: the host address of the linear page's first byte,
+    /// minus that page's linear address (so `lin + addend` is `lin`'s host address).
+    pub(crate) addend: usize,
 }
 
 const EMPTY: TlbEntry = TlbEntry {
     read: INVALID,
     write: INVALID,
     phys: 0,
-    host: 0,
+    addend: 0,
 };
 
 pub(crate) struct Tlb {
@@ -67,8 +68,10 @@ pub(crate) struct Tlb {
     other: Box<[TlbEntry; TLB_SIZE]>,
     /// Whether `cur` holds the user (CPL 3) class.
     cur_user: bool,
-    /// The bus's memory-map generation the host offsets were resolved under.
+    /// The bus's memory-map generation the host addresses were resolved under.
     pub(crate) bus_gen: u64,
+    /// The bus's RAM the host addresses point into.
+    pub(crate) host: Option<crate::HostRam>,
     /// The paging controls (CR0.PG/WP, CR4.PAE/PSE/PGE) at the last run start: code
     /// outside the CPU may set them directly between runs (loaders, test harnesses).
     pub(crate) mode: u32,
@@ -81,6 +84,7 @@ impl Tlb {
             other: Box::new([EMPTY; TLB_SIZE]),
             cur_user: false,
             bus_gen: 0,
+            host: None,
             mode: 0,
         }
     }
@@ -185,9 +189,11 @@ impl Cpu {
             s.update_flat();
         }
         let g = bus.mem_generation();
+        let host = bus.host_ram();
         let mode = self.cr0 & (CR0_PG | CR0_WP) | self.cr4 & (CR4_PAE | CR4_PSE | CR4_PGE);
-        if g != self.tlb.bus_gen || mode != self.tlb.mode {
+        if g != self.tlb.bus_gen || host != self.tlb.host || mode != self.tlb.mode {
             self.tlb.bus_gen = g;
+            self.tlb.host = host;
             self.tlb.mode = mode;
             self.tlb.flush(false);
         }
@@ -267,6 +273,10 @@ mod tests {
         fn ram(&mut self) -> &mut [u8] {
             &mut self.ram
         }
+        fn host_ram(&mut self) -> Option<crate::HostRam> {
+            // SAFETY: as for the PC's bus: the tests change `ram` only between runs.
+            Some(unsafe { crate::HostRam::new(self.ram.as_mut_ptr(), self.ram.len()) })
+        }
         fn mem_generation(&mut self) -> u64 {
             self.map_changes << 1 | self.a20 as u64
         }
@@ -298,6 +308,8 @@ mod tests {
         }
         cpu.cr3 = PD;
         cpu.write_cr0(cpu.cr0 | CR0_PG).unwrap();
+        // A run start, where the CPU learns where the bus's RAM is (`tlb_sync`).
+        cpu.run(&mut bus, 0);
         (cpu, bus)
     }
 
@@ -417,6 +429,7 @@ mod tests {
         cpu.enter_flat_protected_mode(8, 0x10, 0);
         // 2000h: mov eax, 1; hlt
         bus.ram[0x2000..0x2006].copy_from_slice(&[0xB8, 1, 0, 0, 0, 0xF4]);
+        cpu.run(&mut bus, 0);
         // A data write first puts the page in the write path ...
         cpu.wr_sys(&mut bus, 0x2100, 4, 0).unwrap();
         assert!(hits(&cpu, 0x2000, false).1);
@@ -500,16 +513,24 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_host_offset_never_reaches_past_ram() {
+    fn a_new_ram_block_drops_host_addresses() {
         let (mut cpu, mut bus) = paged();
         cpu.wr_sys(&mut bus, 0x1F_F000, 4, 0x0102_0304).unwrap();
         assert_eq!(hits(&cpu, 0x1F_F000, false), (true, true));
-        // The RAM shrinks behind the TLB's back (no generation change): the cached
-        // offset now points past its end, and the access falls back to the bus.
-        bus.ram.truncate(1 << 20);
+        // Between runs the bus swaps its RAM for a smaller block (as a snapshot load
+        // does) with its memory-map generation unchanged: the next run start drops
+        // every host address, and the page now past the end is open bus.
+        bus.ram = bus.ram[..1 << 20].to_vec();
+        cpu.run(&mut bus, 0);
+        assert_eq!(hits(&cpu, 0x1F_F000, false), (false, false));
         assert_eq!(cpu.rd_sys(&mut bus, 0x1F_F000, 4), Ok(0xFFFF_FFFF));
         cpu.wr_sys(&mut bus, 0x1F_F000, 4, 5).unwrap();
         assert_eq!(bus.ram.len(), 1 << 20);
+        // The RAM that is left is still reached directly.
+        cpu.wr_sys(&mut bus, 0x3000, 4, 0x0A0B_0C0D).unwrap();
+        assert_eq!(hits(&cpu, 0x3000, false), (true, true));
+        assert_eq!(cpu.rd_sys(&mut bus, 0x3000, 4), Ok(0x0A0B_0C0D));
+        assert_eq!(bus.get32(0x3000), 0x0A0B_0C0D);
     }
 }
 

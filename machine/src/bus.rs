@@ -618,6 +618,15 @@ impl Bus for PcBus {
         &mut self.ram
     }
 
+    fn host_ram(&mut self) -> Option<cpu::HostRam> {
+        // SAFETY: `ram` is sized once, when the machine is built, and replaced only
+        // by a snapshot load, between runs (a new block, which the CPU sees at its
+        // next run start); nothing resizes it while the CPU runs. Everything else
+        // reaches its bytes through borrows that end inside the method making them,
+        // and `as_mut_ptr` materialises no reference to them.
+        Some(unsafe { cpu::HostRam::new(self.ram.as_mut_ptr(), self.ram.len()) })
+    }
+
     /// `ram_offset` depends on the memory map and the A20 gate, nothing else.
     fn mem_generation(&mut self) -> u64 {
         self.memmap.generation() << 1 | self.a20 as u64

@@ -118,3 +118,38 @@ pub(crate) fn movsx_m<B: Bus, F: Sz, T: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry)
     T::set(c, e.r0, F::sext(v));
     Ok(())
 }
+
+/// `mov r, [base + index * scale + disp]` with 32-bit addressing.
+#[inline(always)]
+pub(crate) fn mov_rm_bi<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea_base_index(e);
+    load::<B, S, S>(c, bus, e, off)
+}
+
+/// `mov [base + index * scale + disp], r` with 32-bit addressing.
+#[inline(always)]
+pub(crate) fn mov_mr_bi<B: Bus, S: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea_base_index(e);
+    store::<B, S>(c, bus, e, off)
+}
+
+/// `movzx r, [base + index * scale + disp]` with 32-bit addressing.
+#[inline(always)]
+pub(crate) fn movzx_m_bi<B: Bus, F: Sz, T: Sz>(c: &mut Cpu, bus: &mut B, e: &Entry) -> Res<()> {
+    let off = c.ea_base_index(e);
+    load::<B, F, T>(c, bus, e, off)
+}
+
+/// `lea r32, [base + disp]` with 32-bit addressing.
+#[inline(always)]
+pub(crate) fn lea_bd<B: Bus>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    c.regs[e.r0 as usize] = c.ea_base_disp(e);
+    Ok(())
+}
+
+/// `lea r32, [base + index * scale + disp]` with 32-bit addressing.
+#[inline(always)]
+pub(crate) fn lea_bi<B: Bus>(c: &mut Cpu, _: &mut B, e: &Entry) -> Res<()> {
+    c.regs[e.r0 as usize] = c.ea_base_index(e);
+    Ok(())
+}
