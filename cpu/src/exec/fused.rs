@@ -33,52 +33,26 @@ fn branch<const C: u8>(c: &mut Cpu, e: &Entry) -> Res<()> {
     Err(SKIP)
 }
 
-#[inline(always)]
-pub(crate) fn fused_rr<B: Bus, K: AluKind, S: Sz, const C: u8>(
-    c: &mut Cpu,
-    bus: &mut B,
-    e: &Entry,
-) -> Res<()> {
-    alu_rr::<B, K, S>(c, bus, e)?;
-    branch::<C>(c, e)
+/// The fused rows of each comparison form: the form's own handler (arith.rs), then
+/// the Jcc.
+macro_rules! fused {
+    ($($name:ident = $alu:ident,)*) => {$(
+        #[inline(always)]
+        pub(crate) fn $name<B: Bus, K: AluKind, S: Sz, const C: u8>(
+            c: &mut Cpu,
+            bus: &mut B,
+            e: &Entry,
+        ) -> Res<()> {
+            $alu::<B, K, S>(c, bus, e)?;
+            branch::<C>(c, e)
+        }
+    )*};
 }
 
-#[inline(always)]
-pub(crate) fn fused_ri<B: Bus, K: AluKind, S: Sz, const C: u8>(
-    c: &mut Cpu,
-    bus: &mut B,
-    e: &Entry,
-) -> Res<()> {
-    alu_ri::<B, K, S>(c, bus, e)?;
-    branch::<C>(c, e)
-}
-
-#[inline(always)]
-pub(crate) fn fused_rm<B: Bus, K: AluKind, S: Sz, const C: u8>(
-    c: &mut Cpu,
-    bus: &mut B,
-    e: &Entry,
-) -> Res<()> {
-    alu_rm::<B, K, S>(c, bus, e)?;
-    branch::<C>(c, e)
-}
-
-#[inline(always)]
-pub(crate) fn fused_mr<B: Bus, K: AluKind, S: Sz, const C: u8>(
-    c: &mut Cpu,
-    bus: &mut B,
-    e: &Entry,
-) -> Res<()> {
-    alu_mr::<B, K, S>(c, bus, e)?;
-    branch::<C>(c, e)
-}
-
-#[inline(always)]
-pub(crate) fn fused_mi<B: Bus, K: AluKind, S: Sz, const C: u8>(
-    c: &mut Cpu,
-    bus: &mut B,
-    e: &Entry,
-) -> Res<()> {
-    alu_mi::<B, K, S>(c, bus, e)?;
-    branch::<C>(c, e)
+fused! {
+    fused_rr = alu_rr,
+    fused_ri = alu_ri,
+    fused_rm = alu_rm,
+    fused_mr = alu_mr,
+    fused_mi = alu_mi,
 }
